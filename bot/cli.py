@@ -1,0 +1,92 @@
+"""The `newsbot` command: run the service, and operator commands on the same database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import operator
+from bot.feeds_config import FeedsConfigError
+from bot.settings import SettingsError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Vietnamese news to Telegram: poll feeds, store, search, push summaries.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the service (poller)")
+
+    preview = commands.add_parser("preview", help="show how a feed's entries would be sent")
+    preview.add_argument("source", help="a feed file or an http(s) URL")
+    preview.add_argument("--json", action="store_true", help="one JSON object per entry")
+    preview.add_argument("--lang", choices=("vi", "en"), default=None, help="message language")
+
+    poll = commands.add_parser("poll", help="poll feeds")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    poll.add_argument("--all", action="store_true", help="poll every enabled feed, due or not")
+
+    search = commands.add_parser("search", help="search stored articles")
+    search.add_argument("query", nargs="+", help="words to look for (accents optional)")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=_positive_int, default=10)
+
+    feeds = commands.add_parser("feeds", help="list, add, remove or resume feeds")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feed_list = feed_commands.add_parser("list", help="feeds and their health")
+    feed_list.add_argument("--json", action="store_true")
+    add = feed_commands.add_parser("add", help="add a feed")
+    add.add_argument("url")
+    add.add_argument("--topic", action="append", required=True, help="topic slug (repeatable)")
+    add.add_argument("--name", default=None)
+    remove = feed_commands.add_parser("remove", help="stop polling a feed (articles are kept)")
+    remove.add_argument("feed", help="feed URL or id")
+    resume = feed_commands.add_parser("resume", help="unpause a feed paused for failing")
+    resume.add_argument("feed", help="feed URL or id")
+
+    stats = commands.add_parser("stats", help="articles, feeds, readers and outbox figures")
+    stats.add_argument("--json", action="store_true")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if not 1 <= number <= 1000:
+        raise argparse.ArgumentTypeError("expected a number from 1 to 1000")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        _quiet_http_loggers()
+        return asyncio.run(operator.dispatch(args, settings))
+    except (SettingsError, FeedsConfigError, operator.OperatorError) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _quiet_http_loggers() -> None:
+    """HTTP client loggers print request URLs, and the Bot API URL holds the token."""
+    for name in ("httpx", "httpcore", "aiohttp.client", "telegram.request"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

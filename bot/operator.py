@@ -1,0 +1,318 @@
+"""Operator commands: what `newsbot preview|poll|search|feeds|stats|run` do.
+
+Each prints plain lines (or JSON lines with --json) to stdout; a problem the
+operator can fix is raised as OperatorError and printed as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
+from bot.fetch import Fetcher, FetchError
+from bot.htmltext import safe_http_url
+from bot.parse import NotAFeedError, ParsedEntry, parse_feed
+from bot.render import ArticleView, render_article
+from bot.search import search
+from bot.service import fetch_limits, open_database, open_service, sync_config
+from bot.settings import Settings
+from storage import articles as article_store
+from storage import feeds as feed_store
+from storage import outbox as outbox_store
+from storage import subscribers as subscriber_store
+from storage.feeds import FeedSpec
+
+log = logging.getLogger(__name__)
+
+
+class OperatorError(Exception):
+    """Bad input or an unreadable source; the message is the whole explanation."""
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command
+    if command == "preview":
+        return await preview(settings, args.source, as_json=args.json, language=args.lang)
+    if command == "poll":
+        return await poll_once(settings, every_feed=args.all)
+    if command == "search":
+        return await search_command(settings, " ".join(args.query), args.limit, args.json)
+    if command == "feeds":
+        return await feeds_command(settings, args)
+    if command == "stats":
+        return await stats_command(settings, as_json=args.json)
+    if command == "run":
+        return await run(settings)
+    raise OperatorError(f"unknown command {command!r}")
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _optional_config(settings: Settings) -> FeedsConfig | None:
+    try:
+        return load_feeds_config(settings.feeds_path)
+    except FeedsConfigError:
+        return None
+
+
+async def preview(settings: Settings, source: str, *, as_json: bool, language: str | None) -> int:
+    """Print each entry of a feed file or URL exactly as a reader would receive it."""
+    body, headers, base_url = await _read_source(settings, source)
+    config = _optional_config(settings)
+    try:
+        parsed = await asyncio.to_thread(
+            parse_feed,
+            body,
+            headers=headers,
+            base_url=base_url,
+            default_tz=settings.default_timezone,
+            matcher=config.matcher() if config else None,
+        )
+    except NotAFeedError as exc:
+        raise OperatorError(f"{source}: {exc}") from None
+    language = language or settings.default_language
+    names = _topic_names(config, language)
+    source_name = parsed.title or (urlsplit(base_url).hostname if base_url else None) or source
+    for entry in parsed.entries:
+        message = render_article(
+            _view(entry, source_name), language=language, tz=settings.timezone, topic_names=names
+        )
+        if as_json:
+            _emit(
+                json.dumps(
+                    {
+                        "key": entry.key,
+                        "title": entry.title,
+                        "url": entry.url,
+                        "summary": entry.summary,
+                        "published_at": entry.published_at.isoformat(),
+                        "topics": list(entry.topics),
+                        "image": entry.image_url,
+                        "text": message.text,
+                        "parse_mode": message.parse_mode,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            _emit(message.text)
+            if message.image_url:
+                _emit(f"[image] {message.image_url}")
+            _emit("─" * 40)
+    if not as_json:
+        _emit(f"{len(parsed.entries)} entries from {source_name}")
+    return 0
+
+
+async def _read_source(settings: Settings, source: str) -> tuple[bytes, dict[str, str], str | None]:
+    if source.startswith(("http://", "https://")):
+        async with Fetcher(fetch_limits(settings)) as fetcher:
+            try:
+                result = await fetcher.fetch(source)
+            except FetchError as exc:
+                raise OperatorError(f"cannot fetch {source}: {exc}") from None
+        return result.body, result.headers, result.url
+    if "://" in source:
+        raise OperatorError(f"{source}: only http(s) URLs and local files can be previewed")
+    path = Path(source)
+    try:
+        return await asyncio.to_thread(path.read_bytes), {}, None
+    except OSError as exc:
+        raise OperatorError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def _view(entry: ParsedEntry, source: str) -> ArticleView:
+    return ArticleView(
+        title=entry.title,
+        url=entry.url,
+        summary=entry.summary,
+        source=source,
+        topics=entry.topics,
+        published_at=entry.published_at,
+        image_url=entry.image_url,
+    )
+
+
+def _topic_names(config: FeedsConfig | None, language: str) -> dict[str, str]:
+    if config is None:
+        return {}
+    return {t.slug: t.name_vi if language == "vi" else t.name_en for t in config.topics}
+
+
+async def poll_once(settings: Settings, *, every_feed: bool) -> int:
+    async with open_service(settings) as service:
+        if every_feed:
+            feeds = await feed_store.list_feeds(service.db, include_disabled=False)
+            report = await service.poller.poll_feeds([f for f in feeds if f.paused_at is None])
+        else:
+            report = await service.poller.poll_due()
+    for feed in report.feeds:
+        detail = f" ({feed.error_kind}: {feed.error})" if feed.error_kind else ""
+        paused = ", paused" if feed.paused else ""
+        _emit(
+            f"{feed.outcome:<12} {feed.new_articles:>4} new {feed.alerts_queued:>5} alerts  "
+            f"{feed.url}{detail}{paused}"
+        )
+    _emit(
+        f"{len(report.feeds)} feeds polled: {report.new_articles} new articles, "
+        f"{report.alerts_queued} alerts queued, {report.count('failed')} failed"
+    )
+    return 0
+
+
+async def search_command(settings: Settings, query: str, limit: int, as_json: bool) -> int:
+    tz = settings.timezone
+    async with open_database(settings) as db:
+        results = await search(db, query, limit=limit)
+    for i, row in enumerate(results, 1):
+        published = datetime.fromtimestamp(row.published_at, UTC)
+        if as_json:
+            _emit(
+                json.dumps(
+                    {
+                        "id": row.id,
+                        "title": row.title,
+                        "url": row.url,
+                        "source": row.feed_name,
+                        "summary": row.summary,
+                        "topics": list(row.topics),
+                        "published_at": published.isoformat(),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            local = _local(row.published_at, tz)
+            _emit(f"{i:>2}. {row.title}\n    {row.feed_name} · {local}\n    {row.url}")
+    if not results and not as_json:
+        _emit("no articles match")
+    return 0
+
+
+async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
+    action = args.feeds_command
+    now = int(datetime.now(UTC).timestamp())
+    async with open_database(settings) as db:
+        config = _optional_config(settings)
+        if config is not None:
+            await sync_config(db, config)
+        if action == "list":
+            for feed in await feed_store.list_feeds(db):
+                _emit(
+                    _feed_line(feed)
+                    if not args.json
+                    else json.dumps(_feed_json(feed), ensure_ascii=False)
+                )
+            return 0
+        if action == "add":
+            url = safe_http_url(args.url)
+            if url is None:
+                raise OperatorError(f"{args.url}: a feed URL must start with http:// or https://")
+            known = {t.slug for t in await feed_store.list_topics(db)}
+            unknown = [t for t in args.topic if t not in known]
+            if unknown:
+                choices = ", ".join(sorted(known)) or "none"
+                raise OperatorError(f"unknown topic {unknown[0]!r}; topics are: {choices}")
+            name = args.name or urlsplit(url).hostname or url
+            feed_id, created = await feed_store.add_feed(
+                db, FeedSpec(url, name, tuple(args.topic)), now=now
+            )
+            _emit(f"{'added' if created else 'updated'} feed {feed_id}: {url}")
+            return 0
+        if action == "remove":
+            if not await feed_store.disable_feed(db, args.feed):
+                raise OperatorError(f"no feed {args.feed!r} (see `newsbot feeds list`)")
+            _emit(f"feed {args.feed} will no longer be polled; its articles are kept")
+            return 0
+        if action == "resume":
+            if not await feed_store.resume_feed(db, args.feed, now=now):
+                raise OperatorError(f"no feed {args.feed!r} (see `newsbot feeds list`)")
+            _emit(f"feed {args.feed} resumed; it will be polled on the next cycle")
+            return 0
+    raise OperatorError(f"unknown feeds action {action!r}")
+
+
+def _feed_health(feed: feed_store.FeedRow) -> str:
+    if not feed.enabled:
+        return "removed"
+    if feed.paused_at is not None:
+        return "paused"
+    if feed.failures:
+        return "failing"
+    if feed.last_success_at is None:
+        return "new"
+    return "ok"
+
+
+def _feed_line(feed: feed_store.FeedRow) -> str:
+    error = f" last error {feed.last_error_kind}: {feed.last_error}" if feed.last_error_kind else ""
+    return (
+        f"{feed.id:>4} {_feed_health(feed):<8} {feed.articles_total:>6} articles  "
+        f"[{', '.join(feed.topics)}] {feed.name} <{feed.url}>{error}"
+    )
+
+
+def _feed_json(feed: feed_store.FeedRow) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "name": feed.name,
+        "topics": list(feed.topics),
+        "health": _feed_health(feed),
+        "failures": feed.failures,
+        "last_error_kind": feed.last_error_kind,
+        "last_error": feed.last_error,
+        "articles": feed.articles_total,
+        "last_success_at": feed.last_success_at,
+        "next_poll_at": feed.next_poll_at,
+    }
+
+
+async def stats_command(settings: Settings, *, as_json: bool) -> int:
+    async with open_database(settings) as db:
+        feeds = await feed_store.list_feeds(db)
+        figures: dict[str, Any] = {
+            "articles": await article_store.count_articles(db),
+            "feeds": dict(Counter(_feed_health(f) for f in feeds)),
+            "subscribers": await subscriber_store.count_subscribers(db),
+            "outbox": await outbox_store.counts_by_status(db),
+        }
+    if as_json:
+        _emit(json.dumps(figures))
+        return 0
+    _emit(f"articles     {figures['articles']}")
+    for key in ("feeds", "subscribers", "outbox"):
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(figures[key].items())) or "none"
+        _emit(f"{key:<12} {parts}")
+    return 0
+
+
+async def run(settings: Settings) -> int:
+    """The long-running service: poll feeds on schedule until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_service(settings) as service:
+        feeds = await feed_store.list_feeds(service.db, include_disabled=False)
+        log.info("newsbot running: %d feeds, database %s", len(feeds), settings.db_path)
+        await service.poller.run_forever(stop)
+    log.info("newsbot stopped")
+    return 0
+
+
+def _local(ts: int, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%d/%m/%Y %H:%M")

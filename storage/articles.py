@@ -1,0 +1,309 @@
+"""Articles, their topics and search index, and the alerts a new article queues."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from storage.db import Database
+
+PRIORITY_ALERT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInput:
+    """An article ready to store. search_* are accent-folded copies for the index."""
+
+    item_key: str
+    url: str
+    title: str
+    summary: str
+    content_text: str
+    author: str | None
+    image_url: str | None
+    published_at: int
+    topics: tuple[str, ...]
+    search_title: str
+    search_body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    id: int
+    feed_id: int
+    feed_name: str
+    item_key: str
+    url: str
+    title: str
+    summary: str
+    author: str | None
+    image_url: str | None
+    published_at: int
+    fetched_at: int
+    topics: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class StoreOutcome:
+    new_ids: list[int] = field(default_factory=list)
+    updated: int = 0
+    alerts_queued: int = 0
+    alerted_articles: int = 0
+
+
+async def store_articles(
+    conn: aiosqlite.Connection,
+    feed_id: int,
+    articles: Sequence[ArticleInput],
+    *,
+    now: int,
+    alert_keys: frozenset[str],
+    keyword_chats: Mapping[str, frozenset[int]],
+) -> StoreOutcome:
+    """Insert new articles, refresh edited ones, and queue alerts for new ones.
+
+    Runs inside the caller's write transaction, so the articles and the alerts
+    they cause commit together or not at all. Only articles whose key is in
+    alert_keys queue alerts (the poller decides: not on a feed's first poll,
+    not for a flood). An edited article (same key) is updated silently: its
+    readers already had it.
+    """
+    outcome = StoreOutcome()
+    if not articles:
+        return outcome
+    existing = await _existing(conn, feed_id, [a.item_key for a in articles])
+    for article in articles:
+        known = existing.get(article.item_key)
+        if known is None:
+            article_id = await _insert(conn, feed_id, article, now)
+            outcome.new_ids.append(article_id)
+            if article.item_key in alert_keys:
+                queued = await _queue_alerts(
+                    conn, article_id, article.topics, keyword_chats.get(article.item_key), now
+                )
+                outcome.alerts_queued += queued
+                outcome.alerted_articles += 1
+        elif known[1] != _fingerprint(article):
+            await _update(conn, known[0], article, now)
+            outcome.updated += 1
+    return outcome
+
+
+def _fingerprint(a: ArticleInput) -> str:
+    return json.dumps(
+        [a.url, a.title, a.summary, a.content_text, a.author, a.image_url, sorted(a.topics)],
+        ensure_ascii=False,
+    )
+
+
+async def _existing(
+    conn: aiosqlite.Connection, feed_id: int, keys: list[str]
+) -> dict[str, tuple[int, str]]:
+    async with conn.execute(
+        """SELECT a.id, a.item_key, a.url, a.title, a.summary, a.content_text, a.author,
+                  a.image_url,
+                  (SELECT json_group_array(topic_slug) FROM
+                     (SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id
+                      ORDER BY topic_slug)) AS topics
+           FROM articles a
+           WHERE a.feed_id = ? AND a.item_key IN (SELECT value FROM json_each(?))""",
+        (feed_id, json.dumps(keys, ensure_ascii=False)),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return {
+        r["item_key"]: (
+            r["id"],
+            json.dumps(
+                [
+                    r["url"],
+                    r["title"],
+                    r["summary"],
+                    r["content_text"],
+                    r["author"],
+                    r["image_url"],
+                    json.loads(r["topics"]),
+                ],
+                ensure_ascii=False,
+            ),
+        )
+        for r in rows
+    }
+
+
+async def _insert(conn: aiosqlite.Connection, feed_id: int, a: ArticleInput, now: int) -> int:
+    cursor = await conn.execute(
+        """INSERT INTO articles (feed_id, item_key, url, title, summary, content_text, author,
+                                 image_url, published_at, fetched_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+        (
+            feed_id,
+            a.item_key,
+            a.url,
+            a.title,
+            a.summary,
+            a.content_text,
+            a.author,
+            a.image_url,
+            a.published_at,
+            now,
+            now,
+        ),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    assert row is not None
+    article_id = int(row[0])
+    await _write_topics_and_index(conn, article_id, a)
+    return article_id
+
+
+async def _update(conn: aiosqlite.Connection, article_id: int, a: ArticleInput, now: int) -> None:
+    # published_at is kept: an edit must not move an old story back to the top.
+    await conn.execute(
+        """UPDATE articles SET url = ?, title = ?, summary = ?, content_text = ?, author = ?,
+               image_url = ?, updated_at = ? WHERE id = ?""",
+        (a.url, a.title, a.summary, a.content_text, a.author, a.image_url, now, article_id),
+    )
+    await conn.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
+    await conn.execute("DELETE FROM article_search WHERE rowid = ?", (article_id,))
+    await _write_topics_and_index(conn, article_id, a)
+
+
+async def _write_topics_and_index(
+    conn: aiosqlite.Connection, article_id: int, a: ArticleInput
+) -> None:
+    await conn.executemany(
+        "INSERT OR IGNORE INTO article_topics (article_id, topic_slug) VALUES (?, ?)",
+        [(article_id, t) for t in a.topics],
+    )
+    await conn.execute(
+        "INSERT INTO article_search (rowid, title, body) VALUES (?, ?, ?)",
+        (article_id, a.search_title, a.search_body),
+    )
+
+
+async def _queue_alerts(
+    conn: aiosqlite.Connection,
+    article_id: int,
+    topics: Sequence[str],
+    keyword_chats: frozenset[int] | None,
+    now: int,
+) -> int:
+    """One outbox row per instant-mode reader who follows a topic or a matching keyword.
+
+    The UNIQUE (chat_id, dedup_key) constraint makes a second queueing a no-op,
+    so a reader who matches by topic and by keyword still gets one message.
+    """
+    dedup_key = f"article:{article_id}"
+    cursor = await conn.execute(
+        """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
+                                         not_before, created_at)
+           SELECT s.chat_id, 'alert', ?, ?, ?, ?, ?
+           FROM subscribers s
+           WHERE s.active = 1 AND s.mode = 'instant' AND (
+               s.chat_id IN (SELECT chat_id FROM topic_subscriptions
+                             WHERE topic_slug IN (SELECT value FROM json_each(?)))
+               OR s.chat_id IN (SELECT value FROM json_each(?)))""",
+        (
+            PRIORITY_ALERT,
+            dedup_key,
+            article_id,
+            now,
+            now,
+            json.dumps(list(topics)),
+            json.dumps(sorted(keyword_chats or ())),
+        ),
+    )
+    return cursor.rowcount
+
+
+async def existing_keys(db: Database, feed_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of these item keys the feed already has."""
+    async with db.reader.execute(
+        """SELECT item_key FROM articles
+           WHERE feed_id = ? AND item_key IN (SELECT value FROM json_each(?))""",
+        (feed_id, json.dumps(list(keys), ensure_ascii=False)),
+    ) as cursor:
+        return {r[0] for r in await cursor.fetchall()}
+
+
+_ARTICLE_COLUMNS = """
+    a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
+    a.image_url, a.published_at, a.fetched_at,
+    (SELECT group_concat(topic_slug, ' ') FROM article_topics t WHERE t.article_id = a.id) AS topics
+"""
+
+
+def _article_row(r: sqlite3.Row) -> ArticleRow:
+    return ArticleRow(
+        id=r["id"],
+        feed_id=r["feed_id"],
+        feed_name=r["feed_name"],
+        item_key=r["item_key"],
+        url=r["url"],
+        title=r["title"],
+        summary=r["summary"],
+        author=r["author"],
+        image_url=r["image_url"],
+        published_at=r["published_at"],
+        fetched_at=r["fetched_at"],
+        topics=tuple(sorted(r["topics"].split())) if r["topics"] else (),
+    )
+
+
+async def get_article(db: Database, article_id: int) -> ArticleRow | None:
+    async with db.reader.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+        "WHERE a.id = ?",
+        (article_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _article_row(row) if row else None
+
+
+async def latest_articles(
+    db: Database, *, topic: str | None = None, limit: int = 10, offset: int = 0
+) -> list[ArticleRow]:
+    if topic is None:
+        sql = (
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+            "ORDER BY a.published_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        )
+        params: tuple[object, ...] = (limit, offset)
+    else:
+        sql = (
+            f"SELECT {_ARTICLE_COLUMNS} FROM article_topics x "  # noqa: S608
+            "JOIN articles a ON a.id = x.article_id JOIN feeds f ON f.id = a.feed_id "
+            "WHERE x.topic_slug = ? ORDER BY a.published_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        )
+        params = (topic, limit, offset)
+    async with db.reader.execute(sql, params) as cursor:
+        return [_article_row(r) for r in await cursor.fetchall()]
+
+
+async def search_articles(
+    db: Database, match: str, *, limit: int = 10, offset: int = 0
+) -> list[ArticleRow]:
+    """Run an FTS5 MATCH expression (built by bot.search, never raw user text).
+
+    Ranked by bm25 (title counts three times the body), then newest first.
+    """
+    sql = (
+        f"SELECT {_ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
+        "    SELECT rowid, bm25(article_search, 3.0, 1.0) AS score FROM article_search"
+        "    WHERE article_search MATCH ? ORDER BY score LIMIT ? OFFSET ?"
+        ") hit JOIN articles a ON a.id = hit.rowid JOIN feeds f ON f.id = a.feed_id "
+        "ORDER BY hit.score, a.published_at DESC"
+    )
+    async with db.reader.execute(sql, (match, limit, offset)) as cursor:
+        return [_article_row(r) for r in await cursor.fetchall()]
+
+
+async def count_articles(db: Database) -> int:
+    async with db.reader.execute("SELECT count(*) FROM articles") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,112 @@
+"""The SQLite file: one writer connection behind a lock, one reader connection.
+
+SQLite allows one writer at a time. Funnelling every write through one
+connection and one asyncio.Lock, inside short `BEGIN IMMEDIATE` transactions,
+turns "database is locked" from a runtime surprise into ordinary queueing.
+WAL mode lets the reader connection answer searches while a write is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.migrations import MIGRATIONS
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    # NORMAL is durable across application crashes in WAL mode; only an OS
+    # crash can lose the last transactions, which the outbox tolerates.
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA temp_store = MEMORY",
+)
+
+
+class Database:
+    """An open newsbot database. Create with `await Database.open(path)`."""
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        try:
+            await _migrate(writer)
+            reader = await _connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        async with self._write_lock:
+            await self._writer.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A short write transaction. Never await the network inside it."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """The read-only connection; each statement sees the latest committed data."""
+        return self._reader
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of letting
+    # the sqlite3 module open implicit transactions at surprising moments.
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {current} is newer than this newsbot ({len(MIGRATIONS)})"
+        )
+    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        # executescript commits first, so each step is wrapped explicitly.
+        await conn.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+        )
+
+
+def schema_version() -> int:
+    return len(MIGRATIONS)

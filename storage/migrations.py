@@ -1,0 +1,169 @@
+"""The schema, as an ordered list of migrations. Never edit a released step: append one.
+
+Times are UNIX seconds (UTC) in INTEGER columns: cheap to compare, index and sort,
+and free of time-zone text. Booleans are 0/1.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the whole model the bot needs: sources, articles and their search index,
+    # readers and what they follow, and the outbox everything pushed goes through.
+    """
+    CREATE TABLE topics (
+        slug        TEXT PRIMARY KEY,
+        name_vi     TEXT NOT NULL,
+        name_en     TEXT NOT NULL,
+        keywords    TEXT NOT NULL DEFAULT '[]',  -- JSON list of phrases
+        position    INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE feeds (
+        id                INTEGER PRIMARY KEY,
+        url               TEXT NOT NULL UNIQUE,
+        name              TEXT NOT NULL,
+        kind              TEXT NOT NULL DEFAULT 'feed' CHECK (kind IN ('feed', 'site')),
+        origin            TEXT NOT NULL DEFAULT 'config',  -- config | operator
+        enabled           INTEGER NOT NULL DEFAULT 1,
+        etag              TEXT,
+        last_modified     TEXT,
+        body_hash         TEXT,
+        ttl_minutes       INTEGER,
+        first_polled_at   INTEGER,  -- NULL until the first successful poll (no alerts then)
+        last_polled_at    INTEGER,
+        last_success_at   INTEGER,
+        next_poll_at      INTEGER NOT NULL DEFAULT 0,
+        failures          INTEGER NOT NULL DEFAULT 0,
+        last_error_kind   TEXT,
+        last_error        TEXT,
+        paused_at         INTEGER,
+        articles_total    INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL
+    );
+    CREATE INDEX feeds_due ON feeds (next_poll_at) WHERE enabled = 1 AND paused_at IS NULL;
+
+    CREATE TABLE feed_topics (
+        feed_id     INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        topic_slug  TEXT NOT NULL,
+        PRIMARY KEY (feed_id, topic_slug)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE articles (
+        id            INTEGER PRIMARY KEY,
+        feed_id       INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        item_key      TEXT NOT NULL,
+        url           TEXT NOT NULL,
+        title         TEXT NOT NULL,
+        summary       TEXT NOT NULL,
+        content_text  TEXT NOT NULL,
+        author        TEXT,
+        image_url     TEXT,
+        published_at  INTEGER NOT NULL,
+        fetched_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        UNIQUE (feed_id, item_key)
+    );
+    CREATE INDEX articles_published ON articles (published_at DESC);
+
+    CREATE TABLE article_topics (
+        article_id  INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        topic_slug  TEXT NOT NULL,
+        PRIMARY KEY (article_id, topic_slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_topics_by_topic ON article_topics (topic_slug, article_id);
+
+    -- Accent-folded copies of the text (bot.vntext.fold), rowid = articles.id.
+    -- Folding happens in Python because unicode61 cannot fold đ → d.
+    CREATE VIRTUAL TABLE article_search USING fts5 (
+        title, body, tokenize = 'unicode61 remove_diacritics 2'
+    );
+
+    CREATE TABLE subscribers (
+        chat_id         INTEGER PRIMARY KEY,
+        chat_type       TEXT NOT NULL DEFAULT 'private',
+        language        TEXT NOT NULL DEFAULT 'vi',
+        timezone        TEXT NOT NULL DEFAULT 'Asia/Ho_Chi_Minh',
+        mode            TEXT NOT NULL DEFAULT 'instant' CHECK (mode IN ('instant', 'digest')),
+        digest_hour     INTEGER NOT NULL DEFAULT 7 CHECK (digest_hour BETWEEN 0 AND 23),
+        quiet_start     INTEGER CHECK (quiet_start BETWEEN 0 AND 23),
+        quiet_end       INTEGER CHECK (quiet_end BETWEEN 0 AND 23),
+        active          INTEGER NOT NULL DEFAULT 1,
+        blocked_at      INTEGER,
+        inactive_reason TEXT,
+        last_digest_on  TEXT,  -- local date (YYYY-MM-DD) of the last digest queued
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX subscribers_active_mode ON subscribers (mode) WHERE active = 1;
+
+    CREATE TABLE topic_subscriptions (
+        chat_id     INTEGER NOT NULL REFERENCES subscribers (chat_id) ON DELETE CASCADE,
+        topic_slug  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, topic_slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX topic_subscriptions_by_topic ON topic_subscriptions (topic_slug, chat_id);
+
+    CREATE TABLE keyword_alerts (
+        id          INTEGER PRIMARY KEY,
+        chat_id     INTEGER NOT NULL REFERENCES subscribers (chat_id) ON DELETE CASCADE,
+        phrase      TEXT NOT NULL,
+        folded      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (chat_id, folded)
+    );
+
+    CREATE TABLE broadcasts (
+        id            INTEGER PRIMARY KEY,
+        admin_id      INTEGER NOT NULL,
+        text          TEXT NOT NULL,
+        parse_mode    TEXT,
+        topic_slug    TEXT,  -- NULL: everyone active
+        status        TEXT NOT NULL DEFAULT 'draft'
+                      CHECK (status IN ('draft', 'queued', 'sending', 'done', 'cancelled')),
+        progress_chat_id    INTEGER,
+        progress_message_id INTEGER,
+        created_at    INTEGER NOT NULL,
+        confirmed_at  INTEGER,
+        finished_at   INTEGER
+    );
+
+    CREATE TABLE digests (
+        chat_id     INTEGER NOT NULL REFERENCES subscribers (chat_id) ON DELETE CASCADE,
+        local_date  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        articles    INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, local_date)
+    ) WITHOUT ROWID;
+
+    -- One row per (chat, message) pushed. dedup_key makes "never queue twice" a
+    -- constraint instead of a hope: 'article:<id>', 'digest:<date>:<part>', 'broadcast:<id>'.
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        chat_id         INTEGER NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('reply', 'alert', 'digest', 'broadcast')),
+        priority        INTEGER NOT NULL,  -- lower goes first
+        dedup_key       TEXT NOT NULL,
+        article_id      INTEGER REFERENCES articles (id) ON DELETE SET NULL,
+        broadcast_id    INTEGER REFERENCES broadcasts (id) ON DELETE SET NULL,
+        payload         TEXT,  -- JSON: text, parse_mode, buttons … when not rendered at send time
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dropped')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        not_before      INTEGER NOT NULL,
+        last_error      TEXT,
+        telegram_message_id INTEGER,
+        created_at      INTEGER NOT NULL,
+        finished_at     INTEGER,
+        UNIQUE (chat_id, dedup_key)
+    );
+    CREATE INDEX outbox_due ON outbox (priority, not_before, id) WHERE status = 'pending';
+
+    -- Leases keep two bot processes on one database from both polling or sending.
+    CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL
+    );
+    """,
+]
