@@ -55,7 +55,7 @@ class PollerOptions:
 class FeedPollReport:
     feed_id: int
     url: str
-    outcome: str  # "new", "unchanged", "not_modified", "failed"
+    outcome: str  # "new", "unchanged", "not_modified", "failed" (the feed's fault), "error" (ours)
     new_articles: int = 0
     updated_articles: int = 0
     alerts_queued: int = 0
@@ -123,7 +123,14 @@ class Poller:
         async def worker() -> None:
             while not queue.empty():
                 feed = queue.get_nowait()
-                report.feeds.append(await self.poll_feed(feed, keywords))
+                try:
+                    result = await self.poll_feed(feed, keywords)
+                except Exception as exc:
+                    # Our fault, not the feed's (a full disk, a bug): the transaction
+                    # rolled back, so the feed is simply polled again next cycle.
+                    log.exception("feed %s: poll aborted", feed.id)
+                    result = FeedPollReport(feed.id, feed.url, "error", error=type(exc).__name__)
+                report.feeds.append(result)
 
         workers = min(self._options.concurrency, len(feeds))
         async with asyncio.TaskGroup() as group:

@@ -1,0 +1,49 @@
+"""Shared fixtures: a real SQLite file, a loopback feed server, a fetcher allowed to reach it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.fetch import Fetcher, FetchLimits
+from storage.db import Database
+from tests.support.clock import ManualClock
+from tests.support.feed_server import FeedServer, feed_server
+
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "newsbot.db")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async for running in feed_server():
+        yield running
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(FetchLimits(allow_private=True, total_timeout=5.0)) as f:
+        yield f
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def samples() -> Path:
+    """../shared/samples beside the clone; tests that need it skip cleanly without it."""
+    if not SHARED_SAMPLES.is_dir():
+        pytest.skip("../shared/samples is not beside this clone")
+    return SHARED_SAMPLES

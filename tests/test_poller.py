@@ -1,0 +1,350 @@
+"""The poll path end to end: loopback HTTP feed → parse → SQLite file → outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.fetch import Fetcher
+from bot.freshness import PollPolicy
+from bot.poller import Poller, PollerOptions, parse_pool
+from bot.search import search
+from bot.topics import TopicMatcher
+from bot.vntext import fold
+from storage import feeds as feed_store
+from storage import outbox as outbox_store
+from storage import subscribers as subscriber_store
+from storage.db import Database
+from storage.feeds import FeedRow, FeedSpec
+from tests.support.clock import ManualClock
+from tests.support.feed_server import FeedServer, Route
+from tests.support.rss import Item, rss
+
+READER = 1001
+DIGEST_READER = 1002
+KEYWORD_READER = 1003
+
+
+def item(n: int, clock: ManualClock, **overrides: Any) -> Item:
+    fields: dict[str, Any] = {
+        "title": f"Tin số {n}: Hà Nội đẩy mạnh chuyển đổi số",
+        "link": f"https://bao.example.vn/tin-{n}.html",
+        "guid": f"https://bao.example.vn/tin-{n}.html",
+        "description": f"<p>Bài viết số {n} về kinh tế Thủ đô. Câu thứ hai.</p>",
+        "published": clock.now - timedelta(minutes=n),
+    }
+    fields.update(overrides)
+    return Item(**fields)
+
+
+@pytest.fixture
+def poller(db: Database, fetcher: Fetcher, clock: ManualClock) -> Poller:
+    matcher = TopicMatcher.from_keywords({"khoa-hoc": ["chuyển đổi số"]})
+    return Poller(
+        db,
+        fetcher,
+        matcher=matcher,
+        options=PollerOptions(max_alerts_per_poll=3, policy=PollPolicy(pause_after_failures=3)),
+        clock=clock,
+    )
+
+
+async def add_feed(db: Database, server: FeedServer, clock: ManualClock, path: str = "/rss") -> int:
+    feed_id, _ = await feed_store.add_feed(
+        db, FeedSpec(server.url(path), "Báo thử", ("kinh-te",)), now=clock.ts
+    )
+    return feed_id
+
+
+async def feed(db: Database, feed_id: int) -> FeedRow:
+    row = await feed_store.get_feed(db, feed_id)
+    assert row is not None
+    return row
+
+
+async def readers(db: Database, clock: ManualClock) -> None:
+    for chat in (READER, DIGEST_READER, KEYWORD_READER):
+        await subscriber_store.ensure_subscriber(db, chat, now=clock.ts)
+    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=clock.ts)
+    await subscriber_store.subscribe_topic(db, DIGEST_READER, "kinh-te", now=clock.ts)
+    await subscriber_store.set_mode(db, DIGEST_READER, "digest", now=clock.ts)
+    await subscriber_store.add_keyword_alert(
+        db, KEYWORD_READER, "Thủ Đô", fold("Thủ Đô"), now=clock.ts
+    )
+
+
+async def queued(db: Database) -> list[tuple[int, int | None]]:
+    return sorted((row.chat_id, row.article_id) for row in await outbox_store.pending(db))
+
+
+async def test_first_poll_stores_everything_and_alerts_no_one(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    await readers(db, clock)
+    server.set_feed("/rss", rss([item(n, clock) for n in range(1, 6)]))
+    feed_id = await add_feed(db, server, clock)
+
+    report = await poller.poll_due()
+
+    assert [f.outcome for f in report.feeds] == ["new"]
+    assert report.new_articles == 5
+    assert await queued(db) == []
+    assert (await feed(db, feed_id)).first_polled_at == clock.ts
+
+
+async def test_new_article_alerts_instant_readers_once(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    await readers(db, clock)
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+
+    clock.advance(hours=1)
+    server.set_feed("/rss", rss([item(0, clock), item(1, clock)]))
+    report = await poller.poll_due()
+
+    assert report.new_articles == 1
+    rows = await queued(db)
+    # The topic reader and the keyword reader ("Thủ Đô" ~ "Thủ đô"), never the digest reader.
+    assert [chat for chat, _ in rows] == [READER, KEYWORD_READER]
+    assert len({article for _, article in rows}) == 1
+
+    # Polling the same document again queues nothing more.
+    clock.advance(hours=1)
+    await poller.poll_due()
+    assert len(await queued(db)) == 2
+
+
+async def test_reader_matching_topic_and_keyword_gets_one_message(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    await subscriber_store.ensure_subscriber(db, READER, now=clock.ts)
+    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=clock.ts)
+    await subscriber_store.add_keyword_alert(db, READER, "ha noi", "ha noi", now=clock.ts)
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+    clock.advance(hours=1)
+    server.set_feed("/rss", rss([item(0, clock), item(1, clock)]))
+
+    await poller.poll_due()
+
+    assert [chat for chat, _ in await queued(db)] == [READER]
+
+
+async def test_keyword_topics_join_feed_topics(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+
+    [hit] = await search(db, "chuyen doi so")
+
+    assert hit.topics == ("khoa-hoc", "kinh-te")
+
+
+async def test_not_modified_and_identical_bodies_cost_no_parse(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set("/etag", Route(body=rss([item(1, clock)]), etag='"v1"'))
+    server.set_feed("/plain", rss([item(2, clock)]))
+    etag_feed = await add_feed(db, server, clock, "/etag")
+    await add_feed(db, server, clock, "/plain")
+    await poller.poll_due()
+
+    clock.advance(days=1)
+    report = await poller.poll_due()
+
+    outcomes = {f.feed_id: f.outcome for f in report.feeds}
+    assert outcomes[etag_feed] == "not_modified"
+    assert sorted(outcomes.values()) == ["not_modified", "unchanged"]
+    assert server.last_headers("/etag").get("if-none-match") == '"v1"'
+    assert (await feed(db, etag_feed)).etag == '"v1"'
+
+
+async def test_edited_article_updates_silently(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    await readers(db, clock)
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+    clock.advance(hours=1)
+    server.set_feed("/rss", rss([item(1, clock, title="Tin số 1 (cập nhật): Đà Nẵng mở rộng")]))
+
+    report = await poller.poll_due()
+
+    assert report.feeds[0].updated_articles == 1
+    assert report.new_articles == 0
+    assert await queued(db) == []
+    [hit] = await search(db, "da nang")
+    assert hit.title == "Tin số 1 (cập nhật): Đà Nẵng mở rộng"
+    assert await search(db, "chuyen doi so") == []
+
+
+async def test_flood_of_new_ids_alerts_only_the_newest_few(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    await readers(db, clock)
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+    clock.advance(hours=1)
+    flood = [item(n, clock, guid=f"new-id-{n}") for n in range(1, 21)]
+    server.set_feed("/rss", rss(flood))
+
+    report = await poller.poll_due()
+
+    assert report.new_articles == 20
+    alerted = {article for chat, article in await queued(db) if chat == READER}
+    assert len(alerted) == 3
+    newest = await search(db, "tin so 1")
+    assert newest  # stored all the same
+
+
+async def test_old_item_surfacing_late_is_stored_not_alerted(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    await readers(db, clock)
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+    clock.advance(hours=1)
+    archive = item(9, clock, published=clock.now - timedelta(days=30))
+    server.set_feed("/rss", rss([item(1, clock), archive]))
+
+    report = await poller.poll_due()
+
+    assert report.new_articles == 1
+    assert await queued(db) == []
+
+
+async def test_failures_back_off_then_pause_and_success_resets(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set("/rss", Route(status=500))
+    feed_id = await add_feed(db, server, clock)
+
+    first = await poller.poll_due()
+    row = await feed(db, feed_id)
+    assert first.feeds[0].error_kind == "http_status"
+    assert (row.failures, row.last_error_kind) == (1, "http_status")
+    assert row.next_poll_at == clock.ts + 300
+    # Not due again until the backoff has passed.
+    assert (await poller.poll_due()).feeds == []
+
+    clock.advance(seconds=300)
+    await poller.poll_due()
+    assert (await feed(db, feed_id)).next_poll_at == clock.ts + 600
+    clock.advance(seconds=600)
+    third = await poller.poll_due()
+    assert third.feeds[0].paused
+    assert (await feed(db, feed_id)).paused_at == clock.ts
+    clock.advance(days=2)
+    assert (await poller.poll_due()).feeds == []
+
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await feed_store.resume_feed(db, str(feed_id), now=clock.ts)
+    await poller.poll_due()
+    row = await feed(db, feed_id)
+    assert (row.failures, row.paused_at, row.last_error_kind) == (0, None, None)
+
+
+async def test_html_page_instead_of_feed_is_recorded(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    page = b"<!doctype html><html><head><title>Trang chu</title></head><body>Xin chao</body></html>"
+    server.set("/rss", Route(body=page, headers={"Content-Type": "text/html; charset=utf-8"}))
+    feed_id = await add_feed(db, server, clock)
+
+    await poller.poll_due()
+
+    row = await feed(db, feed_id)
+    assert row.last_error_kind == "not_a_feed"
+    assert row.first_polled_at is None
+
+
+async def test_ttl_and_cache_headers_set_next_poll(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/ttl", rss([item(1, clock)], ttl=60))
+    server.set(
+        "/cached",
+        Route(body=rss([item(2, clock)]), headers={"Cache-Control": "max-age=1800"}),
+    )
+    ttl_feed = await add_feed(db, server, clock, "/ttl")
+    cached_feed = await add_feed(db, server, clock, "/cached")
+
+    await poller.poll_due()
+
+    assert (await feed(db, ttl_feed)).next_poll_at == clock.ts + 3600
+    assert (await feed(db, cached_feed)).next_poll_at == clock.ts + 1800
+
+
+async def test_articles_and_alerts_commit_together(
+    db: Database,
+    server: FeedServer,
+    poller: Poller,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await readers(db, clock)
+    server.set_feed("/rss", rss([item(1, clock)]))
+    await add_feed(db, server, clock)
+    await poller.poll_due()
+    clock.advance(hours=1)
+    server.set_feed("/rss", rss([item(0, clock), item(1, clock)]))
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(feed_store, "record_poll_success", crash)
+    failed = await poller.poll_due()
+    monkeypatch.undo()
+
+    assert [(f.outcome, f.error) for f in failed.feeds] == [("error", "RuntimeError")]
+
+    # Nothing of the failed transaction is left: the article is still new next time.
+    assert await queued(db) == []
+    assert len(await search(db, "tin so 0")) == 0
+    report = await poller.poll_due()
+    assert report.new_articles == 1
+    assert len(await queued(db)) == 2
+
+
+async def test_duplicate_guids_fall_back_to_links(
+    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    items = [item(n, clock, guid="https://bao.example.vn/") for n in (1, 2, 3)]
+    server.set_feed("/rss", rss(items))
+    await add_feed(db, server, clock)
+
+    report = await poller.poll_due()
+
+    assert report.new_articles == 3
+
+
+@pytest.fixture
+async def process_poller(
+    db: Database, fetcher: Fetcher, clock: ManualClock
+) -> AsyncIterator[Poller]:
+    with parse_pool(1) as pool:
+        yield Poller(db, fetcher, executor=pool, clock=clock)
+
+
+async def test_parsing_runs_in_worker_processes(
+    db: Database, server: FeedServer, process_poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/rss", rss([item(n, clock) for n in range(1, 4)]))
+    await add_feed(db, server, clock)
+
+    report = await process_poller.poll_due()
+
+    assert report.new_articles == 3
+    [hit] = await search(db, "tin so 2")
+    assert hit.url == "https://bao.example.vn/tin-2.html"
