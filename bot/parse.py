@@ -68,8 +68,9 @@ def parse_feed(
     """Parse and normalize one feed document. Raises NotAFeedError."""
     fetched_at = fetched_at or datetime.now(UTC)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    if base_url:
-        response_headers.setdefault("content-location", base_url)
+    # No content-location: feedparser would resolve guids against it, and a
+    # feed moving to a new URL would then change every item key.
+    response_headers.pop("content-location", None)
     doc = feedparser.parse(
         body,
         response_headers=response_headers,
