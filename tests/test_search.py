@@ -1,0 +1,143 @@
+"""Search over a real SQLite file: accent-insensitive, ranked, unbreakable."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from bot.search import search
+from bot.vntext import fold
+from storage import feeds as feed_store
+from storage.articles import ArticleInput, store_articles
+from storage.db import Database
+from storage.feeds import FeedSpec
+
+NOW = 1_790_000_000
+
+
+def article(key: str, title: str, body: str, published_at: int) -> ArticleInput:
+    return ArticleInput(
+        item_key=key,
+        url=f"https://bao.example.vn/{key}.html",
+        title=title,
+        summary=body[:200],
+        content_text=body,
+        author=None,
+        image_url=None,
+        published_at=published_at,
+        topics=(),
+        search_title=fold(title),
+        search_body=fold(body),
+    )
+
+
+@pytest.fixture
+async def stored(db: Database) -> Database:
+    feed_id, _ = await feed_store.add_feed(
+        db, FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=NOW
+    )
+    articles = [
+        article(
+            "thuy-dien",
+            "Hoà Bình tích nước thuỷ điện",
+            "Nhà máy thủy điện Hòa Bình tích nước cho mùa khô; Đà Nẵng theo dõi.",
+            NOW - 300,
+        ),
+        article(
+            "dang-uy",
+            "Đảng uỷ khối doanh nghiệp họp",
+            "Hội nghị bàn về đổi mới sáng tạo và KH&CN tại Thành phố Hồ Chí Minh.",
+            NOW - 200,
+        ),
+        article("body-only", "Tin vắn buổi sáng", "Tin ngắn: thủy điện mùa khô.", NOW - 100),
+        article("older-same", "Tin vắn buổi sáng", "Tin ngắn: thủy điện mùa khô.", NOW - 5000),
+    ]
+    async with db.write() as conn:
+        await store_articles(
+            conn, feed_id, articles, now=NOW, alert_keys=frozenset(), keyword_chats={}
+        )
+    return db
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "hoa binh",
+        "Hòa Bình",
+        "Hoà Bình",
+        "HOÀ BÌNH",
+        unicodedata.normalize("NFD", "Hòa Bình"),
+        "thuỷ điện hoà bình",
+        "thuy dien hoa binh",
+    ],
+)
+async def test_accent_and_form_insensitive(stored: Database, query: str) -> None:
+    results = await search(stored, query)
+
+    assert results[0].item_key == "thuy-dien"
+
+
+@pytest.mark.parametrize("query", ["dang uy", "Đảng ủy", "DANG UY", "đảng uỷ"])
+async def test_d_with_stroke_folds_to_d(stored: Database, query: str) -> None:
+    [hit] = await search(stored, query)
+
+    assert hit.item_key == "dang-uy"
+
+
+async def test_body_text_is_searched(stored: Database) -> None:
+    [hit] = await search(stored, "doi moi sang tao ho chi minh")
+
+    assert hit.item_key == "dang-uy"
+
+
+async def test_title_match_ranks_first_then_recency(stored: Database) -> None:
+    results = await search(stored, "thuy dien")
+
+    assert [r.item_key for r in results] == ["thuy-dien", "body-only", "older-same"]
+
+
+async def test_all_words_must_match(stored: Database) -> None:
+    assert await search(stored, "thuy dien tau ngam") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '"hoa',
+        "*",
+        "hoa*",
+        "-hoa",
+        "NOT",
+        "hoa AND binh",
+        "hoa OR",
+        "C++",
+        "KH&CN",
+        "title:hoa",
+        "(hoa",
+        "NEAR(hoa binh)",
+        "🙂🙃",
+        "x" * 4000,
+        "hoa " * 1000,
+        "",
+        "   ",
+        "\x00\u202e",
+    ],
+)
+async def test_no_input_breaks_the_query(stored: Database, query: str) -> None:
+    results = await search(stored, query)
+
+    assert isinstance(results, list)
+
+
+async def test_operator_words_are_plain_words(stored: Database) -> None:
+    assert [r.item_key for r in await search(stored, "KH&CN")] == ["dang-uy"]
+    assert [r.item_key for r in await search(stored, "hoa AND binh")] == []
+
+
+async def test_paging(stored: Database) -> None:
+    first = await search(stored, "thuy dien", limit=2)
+    second = await search(stored, "thuy dien", limit=2, offset=2)
+
+    assert [r.item_key for r in first + second] == ["thuy-dien", "body-only", "older-same"]
