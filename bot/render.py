@@ -80,20 +80,27 @@ def render_article(
 ) -> RenderedMessage:
     """The alert for one article, in the reader's language and time zone."""
     esc = html.escape
-    title = truncate_utf16(clean_line(article.title), TITLE_MAX_UTF16)
-    source = truncate_utf16(clean_line(article.source), 100)
+    # Frame fields are capped after escaping, which can make text six times longer,
+    # and each gets a share of the limit, so the frame always fits a caption too.
+    title = _fit_escaped(clean_line(article.title), min(TITLE_MAX_UTF16, limit // 4), quote=True)
+    source = _fit_escaped(clean_line(article.source), min(100, limit // 16), quote=True)
     names = topic_names or {}
-    topics = ", ".join(truncate_utf16(clean_line(names.get(s, s)), 60) for s in article.topics)
+    topics = _fit_escaped(
+        ", ".join(truncate_utf16(clean_line(names.get(s, s)), 60) for s in article.topics),
+        limit // 8,
+        quote=True,
+    )
     when = format_local(article.published_at.astimezone(UTC), tz=tz, language=language)
     url = safe_http_url(article.url)
 
-    head = f"<b>{esc(title)}</b>"
-    meta = f"📰 {esc(source)}" + (f" · {esc(topics)}" if topics else "")
+    head = f"<b>{title}</b>"
+    meta = f"📰 {source}" + (f" · {topics}" if topics else "")
     tail_lines = [meta, f"🕒 {esc(when)}"]
     if url:
-        tail_lines.append(
-            f'<a href="{esc(url, quote=True)}">{esc(t(language, "article.read_more"))}</a>'
-        )
+        link = f'<a href="{esc(url, quote=True)}">{esc(t(language, "article.read_more"))}</a>'
+        # Only an absurdly long URL can overflow the frame; such a message goes without it.
+        if utf16_len(head) + utf16_len("\n".join([*tail_lines, link])) + 4 <= limit:
+            tail_lines.append(link)
     tail = "\n".join(tail_lines)
 
     frame = utf16_len(head) + utf16_len(tail) + 4  # two blank-line separators
@@ -107,16 +114,24 @@ def render_article(
     return RenderedMessage(text=text, image_url=safe_http_url(article.image_url))
 
 
-def _fit_escaped(text: str, room: int) -> str:
-    """The escaped text, shortened until its escaped form fits in room UTF-16 units."""
-    escaped = html.escape(text, quote=False)
+def _fit_escaped(text: str, room: int, *, quote: bool = False) -> str:
+    """The escaped text, cut at a grapheme boundary with "…" so it fits in room UTF-16 units.
+
+    Escaping is per character, so graphemes are escaped one by one and counted as
+    they will be sent; "" when not even one grapheme fits.
+    """
+    escaped = html.escape(text, quote=quote)
     if utf16_len(escaped) <= room:
         return escaped
-    # Escaping only grows text, so cut the raw text to room and shrink until it fits.
-    limit = room
-    while limit > 0:
-        escaped = html.escape(truncate_utf16(text, limit), quote=False)
-        if utf16_len(escaped) <= room:
-            return escaped
-        limit -= max(1, utf16_len(escaped) - room)
-    return ""
+    budget = room - utf16_len("…")
+    used = 0
+    kept: list[str] = []
+    for grapheme in _GRAPHEME.finditer(text):
+        piece = html.escape(grapheme.group(), quote=quote)
+        size = utf16_len(piece)
+        if used + size > budget:
+            break
+        kept.append(piece)
+        used += size
+    fitted = "".join(kept).rstrip()
+    return fitted + "…" if fitted else ""
