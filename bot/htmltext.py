@@ -24,6 +24,9 @@ _BLOCKS = (
     "p, div, li, ul, ol, h1, h2, h3, h4, h5, h6, blockquote, pre, table, tr, section, "
     "article, header, figure, dl, dt, dd, hr"
 )
+# Marks a line break while the text is extracted (a private-use character; one that
+# arrives as an entity in the feed only adds a line break).
+_BREAK = "\ue000"
 _TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "_ga", "yclid"}
 )
@@ -56,11 +59,14 @@ def digest_html(html: str, *, base_url: str | None = None) -> HtmlDigest:
         if _is_link_list(node):
             node.decompose()
     for node in root.css("br"):
-        node.replace_with("\n")
+        node.replace_with(_BREAK)
     for node in root.css(_BLOCKS):
-        node.insert_before("\n\n")
-        node.insert_after("\n\n")
-    return HtmlDigest(clean_paragraphs(root.text(deep=True, separator="")), image)
+        node.insert_before(_BREAK * 2)
+        node.insert_after(_BREAK * 2)
+    # A newline in HTML source is white space like any other: only <br> and blocks
+    # break lines, or a lead wrapped over two source lines would split mid-sentence.
+    text = root.text(deep=True, separator="").replace("\r", " ").replace("\n", " ")
+    return HtmlDigest(clean_paragraphs(text.replace(_BREAK, "\n")), image)
 
 
 def html_to_text(html: str) -> str:

@@ -30,6 +30,6 @@ def normalize_language(code: str | None) -> str:
 
 
 def t(language: str, key: str, **values: object) -> str:
-    catalog = CATALOGS.get(language, CATALOGS[DEFAULT_LANGUAGE])
+    catalog = CATALOGS[normalize_language(language)]
     text = catalog.get(key) or CATALOGS[DEFAULT_LANGUAGE][key]
     return text.format(**values) if values else text

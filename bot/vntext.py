@@ -7,11 +7,12 @@ import unicodedata
 
 # Cc controls except tab/newline, plus the bidi overrides, embeddings and isolates
 # that can reorder what a reader sees (Trojan-source style tricks), plus BOM and
-# zero-width characters that only hide text from search. Lone surrogates (from
+# zero-width spaces that only hide text from search. The joiners (U+200C, U+200D)
+# stay: emoji sequences such as 👨‍👩‍👧 are built with them. Lone surrogates (from
 # JSON "\ud83d" escapes, say) go too: no UTF-8 or UTF-16 encoder accepts them.
 _UNWANTED = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
+    "\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
     "\ud800-\udfff]"
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
