@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import operator
+from bot import logsafe, operator
 from bot.feeds_config import FeedsConfigError
 from bot.settings import SettingsError, load_settings
 
@@ -73,19 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
-        _quiet_http_loggers()
+        logsafe.install([settings.telegram_bot_token or ""])
         return asyncio.run(operator.dispatch(args, settings))
     except (SettingsError, FeedsConfigError, operator.OperatorError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _quiet_http_loggers() -> None:
-    """HTTP client loggers print request URLs, and the Bot API URL holds the token."""
-    for name in ("httpx", "httpcore", "aiohttp.client", "telegram.request"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

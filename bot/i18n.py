@@ -1,6 +1,12 @@
-"""Message catalogs. Every sentence a reader sees lives here, in Vietnamese and English."""
+"""Message catalogs. Every sentence a reader sees lives here, in Vietnamese and English.
+
+Values are Telegram HTML templates: {placeholders} are filled with text that
+the caller has already escaped (`t()` escapes every value it is given).
+"""
 
 from __future__ import annotations
+
+import html
 
 DEFAULT_LANGUAGE = "vi"
 LANGUAGES = ("vi", "en")
@@ -11,14 +17,227 @@ CATALOGS: dict[str, dict[str, str]] = {
         "article.source": "Nguồn",
         "article.published": "Đăng lúc",
         "article.topics": "Chủ đề",
+        "start.welcome": (
+            "Xin chào {name}! 👋\n\n"
+            "Mình gửi tin mới từ các báo Việt Nam theo chủ đề bạn chọn — ngay khi có bài, "
+            "hoặc gom thành bản tin mỗi sáng.\n\n"
+            "Hãy chọn vài chủ đề bên dưới để bắt đầu. Gõ /help để xem tất cả các lệnh."
+        ),
+        "help": (
+            "<b>Các lệnh</b>\n"
+            "/subscribe — chọn chủ đề; <code>/subscribe từ khóa</code> để theo dõi một cụm từ\n"
+            "/unsubscribe — bỏ chủ đề hoặc từ khóa\n"
+            "/mysubs — những gì bạn đang theo dõi\n"
+            "/search <i>từ khóa</i> — tìm tin cũ (gõ không dấu cũng được)\n"
+            "/latest [chủ đề] — tin mới nhất\n"
+            "/settings — nhận ngay hay bản tin hằng ngày, giờ nhận, ngôn ngữ\n"
+            "/stop — ngừng nhận tin và xóa dữ liệu của bạn"
+        ),
+        "subscribe.pick": "Chọn chủ đề bạn muốn nhận tin (bấm lần nữa để bỏ chọn):",
+        "subscribe.topic_added": "Đã đăng ký chủ đề <b>{topic}</b>. ✅",
+        "subscribe.topic_already": "Bạn đã theo dõi chủ đề <b>{topic}</b> rồi.",
+        "subscribe.keyword_added": (
+            "Đã tạo cảnh báo cho cụm từ <b>{phrase}</b>. Khi có bài mới nhắc tới cụm từ này "
+            "(có dấu hay không dấu đều được), mình sẽ gửi cho bạn."
+        ),
+        "subscribe.keyword_exists": "Bạn đã có cảnh báo cho <b>{phrase}</b> rồi.",
+        "subscribe.too_many_topics": "Bạn đã theo dõi tối đa {limit} chủ đề. Hãy bỏ bớt bằng /unsubscribe.",
+        "subscribe.too_many_keywords": (
+            "Bạn đã có tối đa {limit} cảnh báo từ khóa. Hãy bỏ bớt bằng /unsubscribe."
+        ),
+        "subscribe.keyword_too_short": "Từ khóa cần có ít nhất một chữ hoặc số.",
+        "unsubscribe.pick": "Chọn mục bạn muốn bỏ theo dõi:",
+        "unsubscribe.topic_removed": "Đã bỏ chủ đề <b>{topic}</b>.",
+        "unsubscribe.keyword_removed": "Đã xóa cảnh báo <b>{phrase}</b>.",
+        "unsubscribe.not_found": "Bạn không theo dõi <b>{what}</b>.",
+        "unsubscribe.nothing": "Bạn chưa theo dõi gì. Gõ /subscribe để chọn chủ đề.",
+        "mysubs.header": "<b>Bạn đang theo dõi</b>",
+        "mysubs.topics": "Chủ đề: {topics}",
+        "mysubs.keywords": "Từ khóa: {keywords}",
+        "mysubs.none": "—",
+        "mysubs.mode_instant": "Nhận tin: ngay khi có bài mới",
+        "mysubs.mode_digest": "Nhận tin: bản tin lúc {hour} mỗi ngày",
+        "mysubs.empty": "Bạn chưa theo dõi gì. Gõ /subscribe để chọn chủ đề.",
+        "button.remove": "❌ {what}",
+        "search.usage": "Bạn muốn tìm gì? Ví dụ: <code>/search giá vàng</code>",
+        "search.none": "Không tìm thấy bài nào cho <b>{query}</b>. Thử từ khóa ngắn hơn nhé.",
+        "search.header": "Kết quả cho <b>{query}</b> ({first}–{last}):",
+        "search.more": "Xem thêm ▶",
+        "search.previous": "◀ Trước",
+        "search.expired": "Kết quả này đã cũ, bạn tìm lại giúp mình nhé.",
+        "latest.header": "<b>Tin mới nhất</b>",
+        "latest.header_topic": "<b>Tin mới nhất — {topic}</b>",
+        "latest.none": "Chưa có bài nào.",
+        "latest.unknown_topic": "Không có chủ đề <b>{topic}</b>. Các chủ đề: {topics}",
+        "settings.header": (
+            "<b>Cài đặt</b>\n"
+            "• Nhận tin: {mode}\n"
+            "• Giờ nhận bản tin: {hour}\n"
+            "• Ngôn ngữ: {language_name}\n"
+            "• Giờ yên lặng: {quiet}"
+        ),
+        "settings.mode_instant": "ngay khi có bài",
+        "settings.mode_digest": "bản tin hằng ngày",
+        "settings.quiet_off": "tắt",
+        "settings.quiet_range": "{start}–{end}",
+        "settings.language_name": "Tiếng Việt",
+        "button.mode_instant": "⚡ Nhận ngay",
+        "button.mode_digest": "📰 Bản tin hằng ngày",
+        "button.digest_hour": "🕖 Giờ nhận bản tin",
+        "button.language": "🇬🇧 English",
+        "settings.mode_set_instant": "Từ giờ bạn sẽ nhận tin ngay khi có bài mới.",
+        "settings.mode_set_digest": "Từ giờ bạn sẽ nhận một bản tin lúc {hour} mỗi ngày.",
+        "settings.pick_hour": "Bạn muốn nhận bản tin lúc mấy giờ?",
+        "settings.digest_set": "Bạn sẽ nhận bản tin lúc {hour} mỗi ngày.",
+        "settings.digest_usage": "Cách dùng: <code>/digest 7</code> hoặc <code>/digest 18:00</code> (giờ Việt Nam).",
+        "settings.language_set": "Đã chuyển sang tiếng Việt.",
+        "settings.language_usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>.",
+        "settings.mode_usage": "Cách dùng: <code>/mode instant</code> (nhận ngay) hoặc <code>/mode digest</code> (bản tin).",
+        "settings.quiet_set": "Giờ yên lặng: {start}–{end}. Tin đến lúc đó sẽ được gửi sau.",
+        "settings.quiet_off_set": "Đã tắt giờ yên lặng.",
+        "settings.quiet_usage": "Cách dùng: <code>/quiet 22-6</code> hoặc <code>/quiet off</code>.",
+        "stop.confirm": (
+            "Bạn chắc chắn muốn ngừng nhận tin? Mình sẽ xóa mọi chủ đề, từ khóa và cài đặt của bạn."
+        ),
+        "button.stop_yes": "Có, dừng lại",
+        "button.stop_no": "Không",
+        "stop.done": "Đã dừng và xóa dữ liệu của bạn. Gõ /start bất cứ lúc nào để quay lại. 👋",
+        "stop.cancelled": "Tốt quá, bạn vẫn tiếp tục nhận tin.",
+        "fallback.unknown_command": "Mình chưa hiểu lệnh này. Gõ /help để xem các lệnh.",
+        "fallback.text": "Muốn tìm tin, bạn gõ <code>/search từ khóa</code>. Gõ /help để xem các lệnh.",
+        "limit.slow_down": "Bạn thao tác hơi nhanh, đợi vài giây rồi thử lại nhé.",
+        "limit.too_long": "Nội dung dài quá (tối đa {limit} ký tự).",
+        "group.admins_only": "Chỉ quản trị viên của nhóm mới thay đổi được đăng ký của nhóm.",
+        "error.generic": "Xin lỗi, có lỗi xảy ra. Bạn thử lại sau ít phút nhé.",
+        "command.start": "Bắt đầu và chọn chủ đề",
+        "command.subscribe": "Theo dõi chủ đề hoặc từ khóa",
+        "command.unsubscribe": "Bỏ theo dõi",
+        "command.mysubs": "Bạn đang theo dõi gì",
+        "command.search": "Tìm tin (không dấu cũng được)",
+        "command.latest": "Tin mới nhất",
+        "command.settings": "Cài đặt nhận tin và ngôn ngữ",
+        "command.help": "Các lệnh",
+        "command.stop": "Ngừng nhận tin",
     },
     "en": {
         "article.read_more": "Read more",
         "article.source": "Source",
         "article.published": "Published",
         "article.topics": "Topics",
+        "start.welcome": (
+            "Hello {name}! 👋\n\n"
+            "I send you new articles from Vietnamese news sites on the topics you pick — "
+            "as soon as they appear, or as one digest every morning.\n\n"
+            "Pick a few topics below to begin. Type /help to see every command."
+        ),
+        "help": (
+            "<b>Commands</b>\n"
+            "/subscribe — pick topics; <code>/subscribe some words</code> to follow a phrase\n"
+            "/unsubscribe — drop a topic or a phrase\n"
+            "/mysubs — what you follow\n"
+            "/search <i>words</i> — search past news (accents optional)\n"
+            "/latest [topic] — the newest articles\n"
+            "/settings — instant or daily digest, digest hour, language\n"
+            "/stop — stop all messages and delete your data"
+        ),
+        "subscribe.pick": "Pick the topics you want news about (tap again to drop one):",
+        "subscribe.topic_added": "Subscribed to <b>{topic}</b>. ✅",
+        "subscribe.topic_already": "You already follow <b>{topic}</b>.",
+        "subscribe.keyword_added": (
+            "Alert created for <b>{phrase}</b>. When a new article mentions it "
+            "(with or without accents), I will send it to you."
+        ),
+        "subscribe.keyword_exists": "You already have an alert for <b>{phrase}</b>.",
+        "subscribe.too_many_topics": "You follow the maximum of {limit} topics. Drop some with /unsubscribe.",
+        "subscribe.too_many_keywords": (
+            "You have the maximum of {limit} keyword alerts. Drop some with /unsubscribe."
+        ),
+        "subscribe.keyword_too_short": "A keyword needs at least one letter or digit.",
+        "unsubscribe.pick": "Pick what you want to stop following:",
+        "unsubscribe.topic_removed": "Unsubscribed from <b>{topic}</b>.",
+        "unsubscribe.keyword_removed": "Alert <b>{phrase}</b> deleted.",
+        "unsubscribe.not_found": "You do not follow <b>{what}</b>.",
+        "unsubscribe.nothing": "You do not follow anything yet. Type /subscribe to pick topics.",
+        "mysubs.header": "<b>You follow</b>",
+        "mysubs.topics": "Topics: {topics}",
+        "mysubs.keywords": "Keywords: {keywords}",
+        "mysubs.none": "—",
+        "mysubs.mode_instant": "Delivery: as soon as articles appear",
+        "mysubs.mode_digest": "Delivery: a digest at {hour} every day",
+        "mysubs.empty": "You do not follow anything yet. Type /subscribe to pick topics.",
+        "button.remove": "❌ {what}",
+        "search.usage": "What are you looking for? For example: <code>/search gia vang</code>",
+        "search.none": "No articles match <b>{query}</b>. Try fewer words.",
+        "search.header": "Results for <b>{query}</b> ({first}–{last}):",
+        "search.more": "More ▶",
+        "search.previous": "◀ Back",
+        "search.expired": "These results are out of date; please search again.",
+        "latest.header": "<b>Latest news</b>",
+        "latest.header_topic": "<b>Latest news — {topic}</b>",
+        "latest.none": "No articles yet.",
+        "latest.unknown_topic": "There is no topic <b>{topic}</b>. Topics: {topics}",
+        "settings.header": (
+            "<b>Settings</b>\n"
+            "• Delivery: {mode}\n"
+            "• Digest time: {hour}\n"
+            "• Language: {language_name}\n"
+            "• Quiet hours: {quiet}"
+        ),
+        "settings.mode_instant": "instant",
+        "settings.mode_digest": "daily digest",
+        "settings.quiet_off": "off",
+        "settings.quiet_range": "{start}–{end}",
+        "settings.language_name": "English",
+        "button.mode_instant": "⚡ Instant",
+        "button.mode_digest": "📰 Daily digest",
+        "button.digest_hour": "🕖 Digest time",
+        "button.language": "🇻🇳 Tiếng Việt",
+        "settings.mode_set_instant": "From now on you get articles as soon as they appear.",
+        "settings.mode_set_digest": "From now on you get one digest at {hour} every day.",
+        "settings.pick_hour": "At what time would you like your digest?",
+        "settings.digest_set": "You will get your digest at {hour} every day.",
+        "settings.digest_usage": "Usage: <code>/digest 7</code> or <code>/digest 18:00</code>.",
+        "settings.language_set": "Switched to English.",
+        "settings.language_usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>.",
+        "settings.mode_usage": "Usage: <code>/mode instant</code> or <code>/mode digest</code>.",
+        "settings.quiet_set": "Quiet hours: {start}–{end}. Articles arriving then wait until after.",
+        "settings.quiet_off_set": "Quiet hours are off.",
+        "settings.quiet_usage": "Usage: <code>/quiet 22-6</code> or <code>/quiet off</code>.",
+        "stop.confirm": "Stop all messages? I will delete your topics, keywords and settings.",
+        "button.stop_yes": "Yes, stop",
+        "button.stop_no": "No",
+        "stop.done": "Stopped, and your data is deleted. Type /start any time to come back. 👋",
+        "stop.cancelled": "Great, you keep getting the news.",
+        "fallback.unknown_command": "I do not know that command. Type /help to see the commands.",
+        "fallback.text": "To search the news, type <code>/search words</code>. Type /help for all commands.",
+        "limit.slow_down": "You are going a little fast; please wait a few seconds and try again.",
+        "limit.too_long": "That is too long (at most {limit} characters).",
+        "group.admins_only": "Only the group's admins can change its subscriptions.",
+        "error.generic": "Sorry, something went wrong. Please try again in a few minutes.",
+        "command.start": "Start and pick topics",
+        "command.subscribe": "Follow a topic or keyword",
+        "command.unsubscribe": "Stop following",
+        "command.mysubs": "What you follow",
+        "command.search": "Search the news",
+        "command.latest": "Latest news",
+        "command.settings": "Delivery and language",
+        "command.help": "Commands",
+        "command.stop": "Stop all messages",
     },
 }
+
+# The commands shown in Telegram's menu, in this order.
+MENU_COMMANDS = (
+    "start",
+    "subscribe",
+    "unsubscribe",
+    "mysubs",
+    "search",
+    "latest",
+    "settings",
+    "help",
+    "stop",
+)
 
 
 def normalize_language(code: str | None) -> str:
@@ -30,6 +249,13 @@ def normalize_language(code: str | None) -> str:
 
 
 def t(language: str, key: str, **values: object) -> str:
+    """The message for key in language, with every value HTML-escaped."""
     catalog = CATALOGS[normalize_language(language)]
     text = catalog.get(key) or CATALOGS[DEFAULT_LANGUAGE][key]
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return text.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+
+
+def hour_label(hour: int, minute: int = 0) -> str:
+    return f"{hour:02d}:{minute:02d}"

@@ -19,11 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot.console import run_console
 from bot.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
 from bot.fetch import Fetcher, FetchError
 from bot.htmltext import safe_http_url
 from bot.parse import NotAFeedError, ParsedEntry, parse_feed
 from bot.render import ArticleView, render_article
+from bot.runner import run_until_stopped
 from bot.search import search
 from bot.service import fetch_limits, open_database, open_service, sync_config
 from bot.settings import Settings
@@ -301,15 +303,16 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
 
 
 async def run(settings: Settings) -> int:
-    """The long-running service: poll feeds on schedule until SIGINT/SIGTERM."""
+    """The long-running service until SIGINT/SIGTERM: the real bot with a token,
+    console mode (a local Bot API stand-in and a terminal chat) without one."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_service(settings) as service:
-        feeds = await feed_store.list_feeds(service.db, include_disabled=False)
-        log.info("newsbot running: %d feeds, database %s", len(feeds), settings.db_path)
-        await service.poller.run_forever(stop)
+    if settings.telegram_bot_token:
+        await run_until_stopped(settings, stop)
+    else:
+        await run_console(settings, stop)
     log.info("newsbot stopped")
     return 0
 

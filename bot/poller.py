@@ -301,11 +301,22 @@ class Poller:
             feed.id, feed.url, "failed", error_kind=kind, error=detail, paused=pause
         )
 
-    async def run_forever(self, stop: asyncio.Event, *, idle: float = 30.0) -> None:
-        """Poll due feeds until stop is set, sleeping until the next one is due."""
+    async def run_forever(
+        self,
+        stop: asyncio.Event,
+        *,
+        idle: float = 30.0,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        """Poll due feeds until stop is set, checking every `idle` seconds.
+
+        on_queued is called after a cycle that queued alerts (to wake the sender).
+        """
         while not stop.is_set():
             try:
                 report = await self.poll_due()
+                if report.alerts_queued and on_queued is not None:
+                    on_queued()
                 if report.feeds:
                     log.info(
                         "poll cycle: %d feeds, %d new articles, %d alerts queued, %d failed",

@@ -10,7 +10,7 @@ surrogate pair or combining sequence is split.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from bot.dates import format_local
 from bot.htmltext import safe_http_url
 from bot.i18n import t
 from bot.vntext import clean_line, clean_paragraphs
+from storage.articles import ArticleRow
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -135,3 +136,47 @@ def _fit_escaped(text: str, room: int, *, quote: bool = False) -> str:
         used += size
     fitted = "".join(kept).rstrip()
     return fitted + "…" if fitted else ""
+
+
+def render_article_list(
+    header: str,
+    articles: Sequence[ArticleRow],
+    *,
+    language: str,
+    tz: ZoneInfo,
+    first_number: int = 1,
+    limit: int = MESSAGE_LIMIT,
+) -> str:
+    """A numbered list: linked title, source and local time. header is trusted HTML.
+
+    Entries that would pass the limit are left out whole, never cut in half.
+    """
+    lines = [header]
+    used = utf16_len(header)
+    for number, article in enumerate(articles, first_number):
+        title = html.escape(truncate_utf16(clean_line(article.title), 300), quote=False)
+        url = safe_http_url(article.url)
+        linked = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
+        when = format_local(
+            datetime.fromtimestamp(article.published_at, UTC), tz=tz, language=language
+        )
+        source = html.escape(truncate_utf16(clean_line(article.feed_name), 80), quote=False)
+        entry = f"\n\n{number}. {linked}\n<i>{source} · {html.escape(when)}</i>"
+        if used + utf16_len(entry) > limit:
+            break
+        lines.append(entry)
+        used += utf16_len(entry)
+    return "".join(lines)
+
+
+def view_of(article: ArticleRow) -> ArticleView:
+    """An article row from storage, as the renderer sees it."""
+    return ArticleView(
+        title=article.title,
+        url=article.url,
+        summary=article.summary,
+        source=article.feed_name,
+        topics=article.topics,
+        published_at=datetime.fromtimestamp(article.published_at, UTC),
+        image_url=article.image_url,
+    )

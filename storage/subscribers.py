@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -15,6 +16,41 @@ class KeywordAlertRow:
     folded: str
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriberRow:
+    chat_id: int
+    chat_type: str
+    language: str
+    timezone: str
+    mode: str
+    digest_hour: int
+    quiet_start: int | None
+    quiet_end: int | None
+    active: bool
+    inactive_reason: str | None
+    last_digest_on: str | None
+
+
+def _subscriber(r: sqlite3.Row) -> SubscriberRow:
+    return SubscriberRow(
+        chat_id=r["chat_id"],
+        chat_type=r["chat_type"],
+        language=r["language"],
+        timezone=r["timezone"],
+        mode=r["mode"],
+        digest_hour=r["digest_hour"],
+        quiet_start=r["quiet_start"],
+        quiet_end=r["quiet_end"],
+        active=bool(r["active"]),
+        inactive_reason=r["inactive_reason"],
+        last_digest_on=r["last_digest_on"],
+    )
+
+
+_SUBSCRIBER_COLUMNS = """chat_id, chat_type, language, timezone, mode, digest_hour, quiet_start,
+    quiet_end, active, inactive_reason, last_digest_on"""
+
+
 async def ensure_subscriber(
     db: Database,
     chat_id: int,
@@ -24,7 +60,8 @@ async def ensure_subscriber(
     language: str = "vi",
     timezone: str = "Asia/Ho_Chi_Minh",
 ) -> bool:
-    """Create the reader if unknown, reactivating one who had left. True if created."""
+    """Create the reader if unknown, reactivating one who had left. True if created
+    or reactivated."""
     async with db.write() as conn:
         cursor = await conn.execute(
             """INSERT INTO subscribers (chat_id, chat_type, language, timezone, created_at,
@@ -38,12 +75,86 @@ async def ensure_subscriber(
         return cursor.rowcount > 0
 
 
-async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> None:
+async def get_subscriber(db: Database, chat_id: int) -> SubscriberRow | None:
+    async with db.reader.execute(
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE chat_id = ?",  # noqa: S608
+        (chat_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _subscriber(row) if row else None
+
+
+async def get_subscribers(db: Database, chat_ids: list[int]) -> dict[int, SubscriberRow]:
+    async with db.reader.execute(
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers "  # noqa: S608
+        "WHERE chat_id IN (SELECT value FROM json_each(?))",
+        (_json_ints(chat_ids),),
+    ) as cursor:
+        return {r["chat_id"]: _subscriber(r) for r in await cursor.fetchall()}
+
+
+def _json_ints(values: list[int]) -> str:
+    return "[" + ",".join(str(int(v)) for v in values) + "]"
+
+
+_SETTABLE = frozenset({"language", "mode", "digest_hour", "quiet_start", "quiet_end", "timezone"})
+
+
+async def update_settings(db: Database, chat_id: int, *, now: int, **values: object) -> None:
+    """Change some of a reader's settings (language, mode, digest_hour, quiet hours, timezone)."""
+    unknown = set(values) - _SETTABLE
+    if unknown:
+        raise ValueError(f"not a reader setting: {sorted(unknown)}")
+    if not values:
+        return
+    assignments = ", ".join(f"{name} = ?" for name in values)
     async with db.write() as conn:
         await conn.execute(
-            "UPDATE subscribers SET mode = ?, updated_at = ? WHERE chat_id = ?",
-            (mode, now, chat_id),
+            f"UPDATE subscribers SET {assignments}, updated_at = ? WHERE chat_id = ?",  # noqa: S608
+            (*values.values(), now, chat_id),
         )
+
+
+async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> None:
+    await update_settings(db, chat_id, mode=mode, now=now)
+
+
+async def deactivate(db: Database, chat_id: int, reason: str, *, now: int) -> int:
+    """Mark a reader inactive (blocked the bot, chat gone) and drop their pending pushes.
+
+    Returns how many pending outbox rows were dropped.
+    """
+    async with db.write() as conn:
+        await conn.execute(
+            """UPDATE subscribers SET active = 0, blocked_at = ?, inactive_reason = ?,
+                   updated_at = ? WHERE chat_id = ?""",
+            (now, reason, now, chat_id),
+        )
+        cursor = await conn.execute(
+            """UPDATE outbox SET status = 'dropped', last_error = ?, finished_at = ?
+               WHERE chat_id = ? AND status IN ('pending', 'sending')""",
+            (f"chat inactive: {reason}", now, chat_id),
+        )
+        return cursor.rowcount
+
+
+async def forget(db: Database, chat_id: int) -> None:
+    """Delete everything we keep about a reader (/stop): settings, topics, alerts, queue."""
+    async with db.write() as conn:
+        await conn.execute(
+            "DELETE FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending')",
+            (chat_id,),
+        )
+        await conn.execute("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))
+
+
+async def topic_subscriptions(db: Database, chat_id: int) -> list[str]:
+    async with db.reader.execute(
+        """SELECT topic_slug FROM topic_subscriptions WHERE chat_id = ?
+           ORDER BY created_at, topic_slug""",
+        (chat_id,),
+    ) as cursor:
+        return [r[0] for r in await cursor.fetchall()]
 
 
 async def subscribe_topic(db: Database, chat_id: int, topic_slug: str, *, now: int) -> bool:
@@ -52,6 +163,15 @@ async def subscribe_topic(db: Database, chat_id: int, topic_slug: str, *, now: i
             """INSERT OR IGNORE INTO topic_subscriptions (chat_id, topic_slug, created_at)
                VALUES (?, ?, ?)""",
             (chat_id, topic_slug, now),
+        )
+        return cursor.rowcount > 0
+
+
+async def unsubscribe_topic(db: Database, chat_id: int, topic_slug: str) -> bool:
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM topic_subscriptions WHERE chat_id = ? AND topic_slug = ?",
+            (chat_id, topic_slug),
         )
         return cursor.rowcount > 0
 
@@ -66,6 +186,27 @@ async def add_keyword_alert(
             (chat_id, phrase, folded, now),
         )
         return cursor.rowcount > 0
+
+
+async def remove_keyword_alert(
+    db: Database, chat_id: int, *, alert_id: int | None = None, folded: str | None = None
+) -> bool:
+    """Remove one of the reader's alerts, by id or by folded phrase."""
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM keyword_alerts WHERE chat_id = ? AND (id = ? OR folded = ?)",
+            (chat_id, alert_id, folded),
+        )
+        return cursor.rowcount > 0
+
+
+async def keyword_alerts(db: Database, chat_id: int) -> list[KeywordAlertRow]:
+    async with db.reader.execute(
+        "SELECT id, chat_id, phrase, folded FROM keyword_alerts WHERE chat_id = ? ORDER BY id",
+        (chat_id,),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [KeywordAlertRow(r["id"], r["chat_id"], r["phrase"], r["folded"]) for r in rows]
 
 
 async def instant_keyword_alerts(db: Database) -> list[KeywordAlertRow]:
@@ -87,3 +228,36 @@ async def count_subscribers(db: Database) -> dict[str, int]:
         row = await cursor.fetchone()
     assert row is not None
     return {"active": row["active"], "inactive": row["inactive"]}
+
+
+async def move_chat(db: Database, old_chat_id: int, new_chat_id: int, *, now: int) -> None:
+    """A group became a supergroup: its settings, topics, alerts and queue follow it."""
+    async with db.write() as conn:
+        exists = await conn.execute("SELECT 1 FROM subscribers WHERE chat_id = ?", (new_chat_id,))
+        taken = await exists.fetchone()
+        await exists.close()
+        if taken is not None:
+            # The new id already talked to us: keep its row, drop the old one.
+            await conn.execute("DELETE FROM subscribers WHERE chat_id = ?", (old_chat_id,))
+        else:
+            # Copy, re-point the children, delete: foreign keys forbid changing the key.
+            await conn.execute(
+                """INSERT INTO subscribers (chat_id, chat_type, language, timezone, mode,
+                       digest_hour, quiet_start, quiet_end, active, last_digest_on,
+                       created_at, updated_at)
+                   SELECT ?, 'supergroup', language, timezone, mode, digest_hour, quiet_start,
+                       quiet_end, active, last_digest_on, created_at, ?
+                   FROM subscribers WHERE chat_id = ?""",
+                (new_chat_id, now, old_chat_id),
+            )
+            for table in ("topic_subscriptions", "keyword_alerts", "digests"):
+                await conn.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?",  # noqa: S608
+                    (new_chat_id, old_chat_id),
+                )
+            await conn.execute("DELETE FROM subscribers WHERE chat_id = ?", (old_chat_id,))
+        await conn.execute(
+            """UPDATE OR IGNORE outbox SET chat_id = ?, not_before = ?
+               WHERE chat_id = ? AND status IN ('pending', 'sending')""",
+            (new_chat_id, now, old_chat_id),
+        )

@@ -1,0 +1,135 @@
+"""The Telegram application: handlers, the shared rate limiter, and the background
+poller and sender running beside python-telegram-bot's update loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.context import BOT_DATA_KEY, BotServices
+from bot.i18n import LANGUAGES, MENU_COMMANDS, t
+from bot.poller import Poller
+from bot.ratelimit import TelegramRateLimiter
+from bot.sender import Sender
+from handlers import all_handlers
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(slots=True)
+class Background:
+    """The poller and sender tasks of a running bot."""
+
+    poller: Poller | None
+    sender_concurrency: int = 32
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    sender: Sender | None = None
+
+
+def build_application(
+    services: BotServices,
+    *,
+    token: str,
+    api_base_url: str,
+    background: Background | None = None,
+    rate_limiter: TelegramRateLimiter | None = None,
+) -> AnyApplication:
+    """A ready-to-start Application. `api_base_url` is the Bot API server's root URL."""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_base_url.rstrip('/')}/bot")
+        .base_file_url(f"{api_base_url.rstrip('/')}/file/bot")
+        .rate_limiter(rate_limiter or TelegramRateLimiter())
+    )
+    application = builder.build()
+    application.bot_data[BOT_DATA_KEY] = services
+    application.bot_data["background"] = background or Background(poller=None)
+    application.add_handlers(all_handlers())
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def start_background(application: AnyApplication) -> None:
+    """Menu, sender and poller; called by `running` once the application has started."""
+    await set_menu(application)
+    services: BotServices = application.bot_data[BOT_DATA_KEY]
+    background: Background = application.bot_data["background"]
+    background.stop.clear()
+    background.sender = Sender(
+        services.db,
+        application.bot,
+        clock=services.clock,
+        concurrency=background.sender_concurrency,
+        wake=services.outbox_ready,
+    )
+    background.tasks.append(asyncio.create_task(background.sender.run_forever(background.stop)))
+    if background.poller is not None:
+        background.tasks.append(
+            asyncio.create_task(
+                background.poller.run_forever(background.stop, on_queued=services.outbox_ready.set)
+            )
+        )
+
+
+async def stop_background(application: AnyApplication) -> None:
+    background: Background = application.bot_data["background"]
+    background.stop.set()
+    if background.tasks:
+        await asyncio.gather(*background.tasks, return_exceptions=True)
+        background.tasks.clear()
+
+
+async def set_menu(application: AnyApplication) -> None:
+    """The command menu in both languages; Vietnamese for everyone else."""
+    for language in LANGUAGES:
+        commands = [BotCommand(name, t(language, f"command.{name}")) for name in MENU_COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language)
+    default = [BotCommand(name, t("vi", f"command.{name}")) for name in MENU_COMMANDS]
+    await application.bot.set_my_commands(default)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # The message goes through the root handlers' secret filter (bot.logsafe).
+    log.error("update handling failed: %r", context.error, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        services: BotServices = context.application.bot_data[BOT_DATA_KEY]
+        user = update.effective_user
+        language = user.language_code if user else None
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                t(language or services.settings.default_language, "error.generic"),
+            )
+        except Exception:
+            log.debug("could not tell the user about the error")
+
+
+@asynccontextmanager
+async def running(
+    application: AnyApplication, *, poll_interval: float = 0.0
+) -> AsyncIterator[None]:
+    """Start the application with long polling; stop it cleanly on exit."""
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=poll_interval, timeout=10, drop_pending_updates=False
+        )
+        await start_background(application)
+        try:
+            yield
+        finally:
+            await stop_background(application)
+            await application.updater.stop()
+            await application.stop()

@@ -1,0 +1,170 @@
+"""One rate budget for everything the bot sends, with replies ahead of bulk traffic.
+
+Plugged into python-telegram-bot as its rate limiter, so handler replies and
+the outbox sender draw on the same budget: ~30 messages/s overall, at most
+one per second to a chat, 20 per minute to a group. A request waits first for
+its chat's turn, then for a global slot; global slots go to the waiting
+request of best priority (lowest number), so a reader's /search answer
+overtakes a 10,000-reader broadcast already in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+PRIORITY_REPLY = 0
+PRIORITY_ALERT = 20
+PRIORITY_DIGEST = 30
+PRIORITY_BROADCAST = 40
+
+# Methods that deliver something to a chat and count against Telegram's limits.
+_LIMITED = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendMediaGroup",
+        "sendDocument",
+        "sendAnimation",
+        "sendVideo",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+    }
+)
+
+Sleep = Callable[[float], Coroutine[Any, Any, None]]
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    """rate_limit_args is the priority: PRIORITY_REPLY (default) … PRIORITY_BROADCAST."""
+
+    def __init__(
+        self,
+        *,
+        per_second: float = 30.0,
+        chat_interval: float = 1.0,
+        group_per_minute: int = 20,
+        reply_retries: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._spacing = 1.0 / per_second
+        self._chat_interval = chat_interval
+        self._group_per_minute = group_per_minute
+        self._reply_retries = reply_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._next_global = 0.0
+        self._next_chat: dict[int | str, float] = {}
+        self._group_sends: dict[int | str, deque[float]] = {}
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            self._dispatcher = None
+        for _, _, future in self._waiting:
+            future.cancel()
+        self._waiting.clear()
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: no one sends until it has passed."""
+        self._next_global = max(self._next_global, self._clock() + seconds)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint not in _LIMITED:
+            return await callback(*args, **kwargs)
+        priority = PRIORITY_REPLY if rate_limit_args is None else rate_limit_args
+        chat_id = data.get("chat_id")
+        attempts = 0
+        while True:
+            await self.acquire(priority, chat_id)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.pause(retry_after_seconds(exc))
+                # Replies are retried here, the user is waiting; the outbox sender
+                # reschedules its own rows, so bulk traffic gets the error back.
+                if priority != PRIORITY_REPLY or attempts >= self._reply_retries:
+                    raise
+                attempts += 1
+
+    async def acquire(self, priority: int, chat_id: object = None) -> None:
+        """Wait until a message to chat_id may go, honouring priority for global slots."""
+        if isinstance(chat_id, int | str):
+            await self._wait_for_chat(chat_id)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), future))
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch())
+        await future
+
+    async def _wait_for_chat(self, chat_id: int | str) -> None:
+        now = self._clock()
+        slot = max(now, self._next_chat.get(chat_id, 0.0))
+        self._next_chat[chat_id] = slot + self._chat_interval
+        if _is_group(chat_id):
+            sends = self._group_sends.setdefault(chat_id, deque())
+            while sends and sends[0] <= slot - 60.0:
+                sends.popleft()
+            if len(sends) >= self._group_per_minute:
+                slot = max(slot, sends[-self._group_per_minute] + 60.0)
+                self._next_chat[chat_id] = max(self._next_chat[chat_id], slot + self._chat_interval)
+            sends.append(slot)
+        if len(self._next_chat) > 10_000:
+            self._forget_idle_chats(now)
+        if slot > now:
+            await self._sleep(slot - now)
+
+    def _forget_idle_chats(self, now: float) -> None:
+        for chat_id in [c for c, t in self._next_chat.items() if t < now - 60.0]:
+            del self._next_chat[chat_id]
+            self._group_sends.pop(chat_id, None)
+
+    async def _dispatch(self) -> None:
+        while self._waiting:
+            now = self._clock()
+            if self._next_global > now:
+                await self._sleep(self._next_global - now)
+                continue
+            _, _, future = heapq.heappop(self._waiting)
+            if future.cancelled():
+                continue
+            future.set_result(None)
+            self._next_global = max(now, self._next_global) + self._spacing
+
+
+def _is_group(chat_id: int | str) -> bool:
+    # Group and channel ids are negative; @channelname strings are channels too.
+    return isinstance(chat_id, str) or chat_id < 0
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """RetryAfter's delay in seconds. PTB 22 keeps it as a timedelta; its public
+    property warns about a coming type change, so the stored value is read."""
+    value: Any = exc._retry_after
+    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)

@@ -1,0 +1,113 @@
+"""Inline keyboards and the callback data they carry (at most 64 bytes each).
+
+Callback data: "t:<slug>" toggle a topic · "u:t:<slug>" / "u:k:<id>" remove a
+subscription · "sp:<offset>" search page · "set:mode:<m>", "set:lang:<l>",
+"set:hours", "set:hour:<h>" settings · "stop:yes" / "stop:no".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import hour_label, t
+from bot.readers import Subscriptions, topic_name
+from storage.feeds import TopicRow
+
+TOGGLE_TOPIC = "t:"
+REMOVE = "u:"
+SEARCH_PAGE = "sp:"
+SETTINGS = "set:"
+STOP = "stop:"
+
+
+def topic_picker(topics: Sequence[TopicRow], chosen: set[str], lang: str) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if topic.slug in chosen else "") + topic_name(topic, lang),
+            callback_data=f"{TOGGLE_TOPIC}{topic.slug}",
+        )
+        for topic in topics
+    ]
+    return InlineKeyboardMarkup(_rows(buttons, 2))
+
+
+def removal_list(subs: Subscriptions, lang: str) -> InlineKeyboardMarkup | None:
+    buttons = [
+        InlineKeyboardButton(
+            t(lang, "button.remove", what=topic_name(topic, lang)),
+            callback_data=f"{REMOVE}t:{topic.slug}",
+        )
+        for topic in subs.topics
+    ] + [
+        InlineKeyboardButton(
+            t(lang, "button.remove", what=alert.phrase[:40]), callback_data=f"{REMOVE}k:{alert.id}"
+        )
+        for alert in subs.keywords
+    ]
+    return InlineKeyboardMarkup(_rows(buttons, 2)) if buttons else None
+
+
+def search_pages(offset: int, page: int, has_more: bool, lang: str) -> InlineKeyboardMarkup | None:
+    row = []
+    if offset > 0:
+        row.append(
+            InlineKeyboardButton(
+                t(lang, "search.previous"), callback_data=f"{SEARCH_PAGE}{max(0, offset - page)}"
+            )
+        )
+    if has_more:
+        row.append(
+            InlineKeyboardButton(
+                t(lang, "search.more"), callback_data=f"{SEARCH_PAGE}{offset + page}"
+            )
+        )
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def settings_menu(lang: str, mode: str) -> InlineKeyboardMarkup:
+    other_mode = "digest" if mode == "instant" else "instant"
+    other_lang = "en" if lang == "vi" else "vi"
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(lang, f"button.mode_{other_mode}"),
+                    callback_data=f"{SETTINGS}mode:{other_mode}",
+                )
+            ],
+            [InlineKeyboardButton(t(lang, "button.digest_hour"), callback_data=f"{SETTINGS}hours")],
+            [
+                InlineKeyboardButton(
+                    t(lang, "button.language"), callback_data=f"{SETTINGS}lang:{other_lang}"
+                )
+            ],
+        ]
+    )
+
+
+def hour_picker(current: int) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if hour == current else "") + hour_label(hour),
+            callback_data=f"{SETTINGS}hour:{hour}",
+        )
+        for hour in range(5, 23)
+    ]
+    return InlineKeyboardMarkup(_rows(buttons, 4))
+
+
+def stop_confirm(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "button.stop_yes"), callback_data=f"{STOP}yes"),
+                InlineKeyboardButton(t(lang, "button.stop_no"), callback_data=f"{STOP}no"),
+            ]
+        ]
+    )
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]

@@ -1,0 +1,106 @@
+"""/search with paging buttons, and /latest."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.i18n import t
+from bot.readers import clip_query, find_topic, topic_name
+from bot.render import render_article_list
+from bot.search import search
+from handlers.common import (
+    Context,
+    Handlers,
+    Request,
+    edit_or_reply,
+    reader_button,
+    reader_command,
+    reply,
+)
+from handlers.keyboards import SEARCH_PAGE, search_pages
+from storage.articles import latest_articles
+from storage.feeds import list_topics
+
+PAGE_SIZE = 5
+LATEST_COUNT = 8
+# The query behind the paging buttons lives in chat_data: callback data holds 64 bytes.
+QUERY_KEY = "search_query"
+
+
+async def _show_results(request: Request, context: Context, query: str, offset: int) -> None:
+    svc = request.services
+    lang = request.lang
+    # One extra row tells whether a "more" button is needed.
+    rows = await search(svc.db, query, limit=PAGE_SIZE + 1, offset=offset)
+    if not rows:
+        await edit_or_reply(request, context, t(lang, "search.none", query=query))
+        return
+    page = rows[:PAGE_SIZE]
+    header = t(lang, "search.header", query=query, first=offset + 1, last=offset + len(page))
+    text = render_article_list(
+        header, page, language=lang, tz=ZoneInfo(request.reader.timezone), first_number=offset + 1
+    )
+    markup = search_pages(offset, PAGE_SIZE, len(rows) > PAGE_SIZE, lang)
+    await edit_or_reply(request, context, text, markup)
+
+
+@reader_command()
+async def search_command(request: Request, context: Context) -> None:
+    if not request.args:
+        await reply(request, context, t(request.lang, "search.usage"))
+        return
+    query = clip_query(request.args)
+    if query is None:
+        await reply(request, context, t(request.lang, "limit.too_long", limit=200))
+        return
+    if context.chat_data is not None:
+        context.chat_data[QUERY_KEY] = query
+    await _show_results(request, context, query, 0)
+
+
+@reader_button()
+async def page(request: Request, context: Context) -> str | None:
+    assert request.query is not None and request.query.data is not None
+    offset_text = request.query.data.removeprefix(SEARCH_PAGE)
+    query = context.chat_data.get(QUERY_KEY) if context.chat_data is not None else None
+    if not offset_text.isdigit() or not isinstance(query, str):
+        return t(request.lang, "search.expired")
+    await _show_results(request, context, query, min(int(offset_text), 1000))
+    return None
+
+
+@reader_command()
+async def latest(request: Request, context: Context) -> None:
+    svc = request.services
+    lang = request.lang
+    topic_slug = None
+    header = t(lang, "latest.header")
+    if request.args:
+        topics = await list_topics(svc.db)
+        topic = find_topic(topics, request.args)
+        if topic is None:
+            names = ", ".join(topic_name(x, lang) for x in topics)
+            await reply(
+                request,
+                context,
+                t(lang, "latest.unknown_topic", topic=request.args[:60], topics=names),
+            )
+            return
+        topic_slug = topic.slug
+        header = t(lang, "latest.header_topic", topic=topic_name(topic, lang))
+    rows = await latest_articles(svc.db, topic=topic_slug, limit=LATEST_COUNT)
+    if not rows:
+        await reply(request, context, t(lang, "latest.none"))
+        return
+    text = render_article_list(header, rows, language=lang, tz=ZoneInfo(request.reader.timezone))
+    await reply(request, context, text)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("search", search_command),
+        CommandHandler("latest", latest),
+        CallbackQueryHandler(page, pattern=f"^{SEARCH_PAGE}"),
+    ]

@@ -1,0 +1,169 @@
+"""/subscribe, /unsubscribe, /mysubs and their buttons."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import readers
+from bot.i18n import hour_label, t
+from bot.readers import Change, Outcome, topic_name
+from handlers.common import (
+    Context,
+    Handlers,
+    Request,
+    edit_or_reply,
+    reader_button,
+    reader_command,
+    reply,
+)
+from handlers.keyboards import REMOVE, TOGGLE_TOPIC, removal_list, topic_picker
+from storage.feeds import list_topics
+from storage.subscribers import topic_subscriptions
+
+
+async def _topic_display(request: Request, slug: str) -> str:
+    for topic in await list_topics(request.services.db):
+        if topic.slug == slug:
+            return topic_name(topic, request.lang)
+    return slug
+
+
+async def _describe(request: Request, change: Change) -> str:
+    lang = request.lang
+    outcome = change.outcome
+    if outcome in (Outcome.TOPIC_ADDED, Outcome.TOPIC_ALREADY, Outcome.TOPIC_REMOVED):
+        topic = await _topic_display(request, change.subject)
+        key = {
+            Outcome.TOPIC_ADDED: "subscribe.topic_added",
+            Outcome.TOPIC_ALREADY: "subscribe.topic_already",
+            Outcome.TOPIC_REMOVED: "unsubscribe.topic_removed",
+        }[outcome]
+        return t(lang, key, topic=topic)
+    if outcome is Outcome.TOO_MANY_TOPICS:
+        return t(lang, "subscribe.too_many_topics", limit=readers.MAX_TOPICS)
+    if outcome is Outcome.TOO_MANY_KEYWORDS:
+        return t(lang, "subscribe.too_many_keywords", limit=readers.MAX_KEYWORDS)
+    if outcome is Outcome.TOO_LONG:
+        return t(lang, "limit.too_long", limit=readers.MAX_KEYWORD_CHARS)
+    if outcome is Outcome.KEYWORD_TOO_SHORT:
+        return t(lang, "subscribe.keyword_too_short")
+    if outcome is Outcome.NOT_FOUND:
+        return t(lang, "unsubscribe.not_found", what=await _topic_display(request, change.subject))
+    key = {
+        Outcome.KEYWORD_ADDED: "subscribe.keyword_added",
+        Outcome.KEYWORD_EXISTS: "subscribe.keyword_exists",
+        Outcome.KEYWORD_REMOVED: "unsubscribe.keyword_removed",
+    }[outcome]
+    return t(lang, key, phrase=change.subject)
+
+
+async def _picker(request: Request, context: Context) -> None:
+    svc = request.services
+    topics = await list_topics(svc.db)
+    chosen = set(await topic_subscriptions(svc.db, request.chat_id))
+    await edit_or_reply(
+        request,
+        context,
+        t(request.lang, "subscribe.pick"),
+        topic_picker(topics, chosen, request.lang),
+    )
+
+
+@reader_command(changes_subscriptions=True)
+async def subscribe(request: Request, context: Context) -> None:
+    if not request.args:
+        await _picker(request, context)
+        return
+    svc = request.services
+    change = await readers.subscribe_words(svc.db, request.chat_id, request.args, now=svc.now)
+    await reply(request, context, await _describe(request, change))
+
+
+@reader_button(changes_subscriptions=True)
+async def toggle_topic(request: Request, context: Context) -> str | None:
+    assert request.query is not None and request.query.data is not None
+    slug = request.query.data.removeprefix(TOGGLE_TOPIC)
+    svc = request.services
+    change = await readers.toggle_topic(svc.db, request.chat_id, slug, now=svc.now)
+    await _picker(request, context)
+    if change.outcome is Outcome.TOO_MANY_TOPICS:
+        return await _describe(request, change)
+    return None
+
+
+async def _removal_list(request: Request, context: Context, *, header_key: str) -> None:
+    subs = await readers.subscriptions(request.services.db, request.reader)
+    markup = removal_list(subs, request.lang)
+    if markup is None:
+        await edit_or_reply(request, context, t(request.lang, "unsubscribe.nothing"))
+        return
+    await edit_or_reply(request, context, await _summary(request, subs, header_key), markup)
+
+
+async def _summary(request: Request, subs: readers.Subscriptions, header_key: str) -> str:
+    lang = request.lang
+    none = t(lang, "mysubs.none")
+    topics = ", ".join(topic_name(topic, lang) for topic in subs.topics) or none
+    keywords = ", ".join(f"«{alert.phrase}»" for alert in subs.keywords) or none
+    reader = subs.reader
+    delivery = (
+        t(lang, "mysubs.mode_digest", hour=hour_label(reader.digest_hour))
+        if reader.mode == "digest"
+        else t(lang, "mysubs.mode_instant")
+    )
+    return "\n".join(
+        [
+            t(lang, header_key),
+            t(lang, "mysubs.topics", topics=topics),
+            t(lang, "mysubs.keywords", keywords=keywords),
+            delivery,
+        ]
+    )
+
+
+@reader_command(changes_subscriptions=True)
+async def unsubscribe(request: Request, context: Context) -> None:
+    if not request.args:
+        await _removal_list(request, context, header_key="unsubscribe.pick")
+        return
+    change = await readers.unsubscribe_words(request.services.db, request.chat_id, request.args)
+    await reply(request, context, await _describe(request, change))
+
+
+@reader_command()
+async def mysubs(request: Request, context: Context) -> None:
+    subs = await readers.subscriptions(request.services.db, request.reader)
+    if not subs.topics and not subs.keywords:
+        await reply(request, context, t(request.lang, "mysubs.empty"))
+        return
+    await reply(
+        request,
+        context,
+        await _summary(request, subs, "mysubs.header"),
+        removal_list(subs, request.lang),
+    )
+
+
+@reader_button(changes_subscriptions=True)
+async def remove(request: Request, context: Context) -> str | None:
+    assert request.query is not None and request.query.data is not None
+    kind, _, value = request.query.data.removeprefix(REMOVE).partition(":")
+    db = request.services.db
+    if kind == "t":
+        change = await readers.unsubscribe_words(db, request.chat_id, value)
+    elif value.isdigit():
+        change = await readers.remove_keyword(db, request.chat_id, int(value))
+    else:
+        return None
+    await _removal_list(request, context, header_key="mysubs.header")
+    return await _describe(request, change)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("subscribe", subscribe),
+        CommandHandler("unsubscribe", unsubscribe),
+        CommandHandler("mysubs", mysubs),
+        CallbackQueryHandler(toggle_topic, pattern=f"^{TOGGLE_TOPIC}"),
+        CallbackQueryHandler(remove, pattern=f"^{REMOVE}"),
+    ]
