@@ -3,37 +3,23 @@ poller and sender running beside python-telegram-bot's update loop."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.background import Background
 from bot.context import BOT_DATA_KEY, BotServices
 from bot.i18n import LANGUAGES, MENU_COMMANDS, t
-from bot.poller import Poller
 from bot.ratelimit import TelegramRateLimiter
-from bot.sender import Sender
 from handlers import all_handlers
 
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-@dataclass(slots=True)
-class Background:
-    """The poller and sender tasks of a running bot."""
-
-    poller: Poller | None
-    sender_concurrency: int = 32
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    sender: Sender | None = None
 
 
 def build_application(
@@ -61,33 +47,15 @@ def build_application(
 
 
 async def start_background(application: AnyApplication) -> None:
-    """Menu, sender and poller; called by `running` once the application has started."""
+    """Menu, then the background work; called by `running` once the application started."""
     await set_menu(application)
-    services: BotServices = application.bot_data[BOT_DATA_KEY]
     background: Background = application.bot_data["background"]
-    background.stop.clear()
-    background.sender = Sender(
-        services.db,
-        application.bot,
-        clock=services.clock,
-        concurrency=background.sender_concurrency,
-        wake=services.outbox_ready,
-    )
-    background.tasks.append(asyncio.create_task(background.sender.run_forever(background.stop)))
-    if background.poller is not None:
-        background.tasks.append(
-            asyncio.create_task(
-                background.poller.run_forever(background.stop, on_queued=services.outbox_ready.set)
-            )
-        )
+    await background.start(application.bot_data[BOT_DATA_KEY], application.bot)
 
 
 async def stop_background(application: AnyApplication) -> None:
     background: Background = application.bot_data["background"]
-    background.stop.set()
-    if background.tasks:
-        await asyncio.gather(*background.tasks, return_exceptions=True)
-        background.tasks.clear()
+    await background.close(application.bot_data[BOT_DATA_KEY])
 
 
 async def set_menu(application: AnyApplication) -> None:

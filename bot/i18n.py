@@ -109,6 +109,37 @@ CATALOGS: dict[str, dict[str, str]] = {
         "limit.too_long": "Nội dung dài quá (tối đa {limit} ký tự).",
         "group.admins_only": "Chỉ quản trị viên của nhóm mới thay đổi được đăng ký của nhóm.",
         "error.generic": "Xin lỗi, có lỗi xảy ra. Bạn thử lại sau ít phút nhé.",
+        "admin.not_allowed": "Xin lỗi, lệnh này chỉ dành cho quản trị viên.",
+        "broadcast.usage": (
+            "Cách dùng: <code>/broadcast nội dung</code> gửi tới mọi người đọc, "
+            "<code>/broadcast #kinh-te nội dung</code> gửi tới một chủ đề; "
+            "hoặc trả lời một tin nhắn bằng <code>/broadcast</code>."
+        ),
+        "broadcast.unknown_topic": "Không có chủ đề <b>{topic}</b>.",
+        "broadcast.everyone": "mọi người đọc",
+        "broadcast.preview": "<b>Xem trước thông báo #{id}</b> — gửi tới {count} người ({audience}):",
+        "broadcast.confirm_question": "Gửi thông báo #{id} tới {count} người ({audience})?",
+        "button.broadcast_confirm": "✅ Gửi",
+        "button.broadcast_cancel": "✖️ Hủy",
+        "broadcast.started": "📣 Đang gửi thông báo #{id} tới {count} người…",
+        "broadcast.progress": "📣 Thông báo #{id}: đã gửi {sent}/{total} · bị chặn {blocked} · lỗi {failed} · còn {pending}",
+        "broadcast.done": "✅ Thông báo #{id} đã gửi xong: {sent}/{total} tới nơi · bị chặn {blocked} · lỗi {failed}.",
+        "broadcast.cancelled_report": "⏹ Thông báo #{id} đã dừng: đã gửi {sent}/{total} · bị chặn {blocked} · lỗi {failed}.",
+        "broadcast.cancelled": "Đã hủy thông báo #{id}; {dropped} tin chưa gửi được bỏ qua.",
+        "broadcast.not_running": "Không có thông báo nào đang chờ hoặc đang gửi.",
+        "broadcast.already": "Thông báo #{id} đã được xử lý rồi.",
+        "stats.text": (
+            "<b>Thống kê</b>\n"
+            "Người đọc: {active} đang nhận · {inactive} đã chặn hoặc rời đi\n"
+            "Theo chủ đề: {topics}\n"
+            "Nguồn tin: {feeds}\n"
+            "Hàng đợi: {backlog} chờ gửi · {failed} lỗi\n"
+            "Đã gửi hôm nay: {sent_today}"
+        ),
+        "stats.paused_feeds": "Nguồn tin tạm dừng vì lỗi:",
+        "feed.paused_notice": "⚠️ Nguồn tin <b>{name}</b> đã tạm dừng sau {failures} lần lỗi liên tiếp ({kind}: {detail}). Dùng <code>newsbot feeds resume {id}</code> để bật lại.",
+        "digest.header": "<b>☀️ Bản tin ngày {date}</b>",
+        "digest.continued": "<i>(tiếp theo)</i>",
         "command.start": "Bắt đầu và chọn chủ đề",
         "command.subscribe": "Theo dõi chủ đề hoặc từ khóa",
         "command.unsubscribe": "Bỏ theo dõi",
@@ -214,6 +245,37 @@ CATALOGS: dict[str, dict[str, str]] = {
         "limit.too_long": "That is too long (at most {limit} characters).",
         "group.admins_only": "Only the group's admins can change its subscriptions.",
         "error.generic": "Sorry, something went wrong. Please try again in a few minutes.",
+        "admin.not_allowed": "Sorry, only admins can use this command.",
+        "broadcast.usage": (
+            "Usage: <code>/broadcast text</code> to every reader, "
+            "<code>/broadcast #kinh-te text</code> to one topic; "
+            "or reply to a message with <code>/broadcast</code>."
+        ),
+        "broadcast.unknown_topic": "There is no topic <b>{topic}</b>.",
+        "broadcast.everyone": "every reader",
+        "broadcast.preview": "<b>Preview of announcement #{id}</b> — to {count} readers ({audience}):",
+        "broadcast.confirm_question": "Send announcement #{id} to {count} readers ({audience})?",
+        "button.broadcast_confirm": "✅ Send",
+        "button.broadcast_cancel": "✖️ Cancel",
+        "broadcast.started": "📣 Sending announcement #{id} to {count} readers…",
+        "broadcast.progress": "📣 Announcement #{id}: sent {sent}/{total} · blocked {blocked} · failed {failed} · left {pending}",
+        "broadcast.done": "✅ Announcement #{id} finished: {sent}/{total} delivered · blocked {blocked} · failed {failed}.",
+        "broadcast.cancelled_report": "⏹ Announcement #{id} stopped: sent {sent}/{total} · blocked {blocked} · failed {failed}.",
+        "broadcast.cancelled": "Announcement #{id} cancelled; {dropped} unsent messages dropped.",
+        "broadcast.not_running": "No announcement is waiting or being sent.",
+        "broadcast.already": "Announcement #{id} was already handled.",
+        "stats.text": (
+            "<b>Statistics</b>\n"
+            "Readers: {active} active · {inactive} blocked or gone\n"
+            "By topic: {topics}\n"
+            "Feeds: {feeds}\n"
+            "Queue: {backlog} waiting · {failed} failed\n"
+            "Sent today: {sent_today}"
+        ),
+        "stats.paused_feeds": "Feeds paused for failing:",
+        "feed.paused_notice": "⚠️ Feed <b>{name}</b> was paused after {failures} failures in a row ({kind}: {detail}). Use <code>newsbot feeds resume {id}</code> to turn it back on.",
+        "digest.header": "<b>☀️ Your news digest, {date}</b>",
+        "digest.continued": "<i>(continued)</i>",
         "command.start": "Start and pick topics",
         "command.subscribe": "Follow a topic or keyword",
         "command.unsubscribe": "Stop following",

@@ -9,7 +9,6 @@ backs off; repeated failures pause the feed for an operator to look at.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import logging
@@ -24,6 +23,7 @@ from bot.fetch import Fetcher, FetchError, FetchResult
 from bot.freshness import PollPolicy, failure_delay, next_poll_delay, should_pause
 from bot.parse import NotAFeedError, ParsedEntry, ParsedFeed, parse_feed
 from bot.topics import TopicMatcher
+from bot.waiting import sleep_or_stop
 from storage import feeds as feed_store
 from storage.articles import ArticleInput, StoreOutcome, existing_keys, store_articles
 from storage.db import Database
@@ -328,8 +328,7 @@ class Poller:
             except Exception:
                 # One bad cycle (a full disk, a bug) must not end the service.
                 log.exception("poll cycle failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle)
+            await sleep_or_stop(stop, idle)
 
 
 def _article_input(e: ParsedEntry) -> ArticleInput:

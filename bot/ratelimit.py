@@ -22,6 +22,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 PRIORITY_REPLY = 0
+PRIORITY_STATUS = 10  # progress messages an admin is watching
 PRIORITY_ALERT = 20
 PRIORITY_DIGEST = 30
 PRIORITY_BROADCAST = 40

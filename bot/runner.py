@@ -7,7 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import AnyApplication, Background, build_application, running
+from bot.app import AnyApplication, build_application, running
+from bot.background import Background
 from bot.context import BotServices
 from bot.service import open_service
 from bot.settings import Settings

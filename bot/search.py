@@ -24,6 +24,14 @@ def match_expression(query: str) -> str | None:
     return " ".join(f'"{w}"' for w in unique)
 
 
+def phrase_expression(phrase: str) -> str | None:
+    """An FTS5 expression for the words of phrase, consecutive and in order."""
+    words = [w[:MAX_WORD_CHARS] for w in fold_words(phrase[:2000]) if w.strip("_")]
+    if not words:
+        return None
+    return '"' + " ".join(words[:MAX_QUERY_WORDS]) + '"'
+
+
 async def search(db: Database, query: str, *, limit: int = 10, offset: int = 0) -> list[ArticleRow]:
     """The best matches for a reader's query; an empty list when nothing matches."""
     expression = match_expression(query)

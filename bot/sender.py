@@ -30,10 +30,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.ext import ExtBot
 
-from bot.ratelimit import retry_after_seconds
+from bot.ratelimit import PRIORITY_STATUS, retry_after_seconds
 from bot.readers import topic_name
 from bot.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from storage import outbox
@@ -62,7 +63,7 @@ class Sender:
     def __init__(
         self,
         db: Database,
-        bot: Bot,
+        bot: ExtBot[Any],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         concurrency: int = 32,
@@ -76,6 +77,7 @@ class Sender:
         self._max_attempts = max_attempts
         self.wake = wake or asyncio.Event()
         self._render_cache: dict[tuple[int, str, str], Outgoing] = {}
+        self._last_edits: dict[tuple[int, int], str] = {}
 
     def _now(self) -> int:
         return int(self._clock().timestamp())
@@ -180,7 +182,9 @@ class Sender:
         names: dict[str, dict[str, str]],
     ) -> None:
         if row.kind != "reply" and (reader is None or not reader.active):
-            await outbox.mark_failed(self._db, row.id, "reader inactive or gone", now=self._now())
+            await outbox.mark_failed(
+                self._db, row.id, "chat gone: reader inactive", now=self._now()
+            )
             return
         if reader is not None and row.kind == "alert":
             resume_at = _quiet_until(reader, self._clock())
@@ -223,7 +227,6 @@ class Sender:
         await outbox.mark_sent(self._db, row.id, message_id=sent, now=self._now())
 
     async def _call(self, row: OutboxRow, message: Outgoing) -> int:
-        kwargs: dict[str, Any] = {"rate_limit_args": row.priority}
         preview = (
             LinkPreviewOptions(url=message.preview_url, prefer_large_media=True)
             if message.preview_url
@@ -235,9 +238,35 @@ class Sender:
             parse_mode=message.parse_mode,
             reply_markup=message.reply_markup,
             link_preview_options=preview,
-            **kwargs,
+            rate_limit_args=row.priority,
         )
         return result.message_id
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
+        """Best-effort edit of a status message (broadcast progress). False if it failed."""
+        key = (chat_id, message_id)
+        if self._last_edits.get(key) == text:
+            return True
+        try:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode="HTML",
+                rate_limit_args=PRIORITY_STATUS,
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("status message %s/%s not edited: %s", chat_id, message_id, exc)
+                return False
+        except TelegramError as exc:
+            # Progress is shown again on the next pass; nothing is lost by skipping one.
+            log.info("status message %s/%s not edited: %s", chat_id, message_id, exc)
+            return False
+        self._last_edits[key] = text
+        if len(self._last_edits) > 1000:
+            self._last_edits.clear()
+        return True
 
     async def _bad_request(self, row: OutboxRow, message: Outgoing, exc: BadRequest) -> None:
         reason = str(exc).lower()
@@ -256,7 +285,7 @@ class Sender:
 
     async def _chat_gone(self, row: OutboxRow, reason: str) -> None:
         now = self._now()
-        await outbox.mark_failed(self._db, row.id, reason[:200], now=now)
+        await outbox.mark_failed(self._db, row.id, f"chat gone: {reason}"[:200], now=now)
         dropped = await subscriber_store.deactivate(self._db, row.chat_id, reason[:100], now=now)
         log.info(
             "chat %s deactivated (%s); %d queued messages dropped", row.chat_id, reason, dropped

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import fallback, search, settings, start, stop, subscribe
+from handlers import admin, fallback, search, settings, start, stop, subscribe
 from handlers.common import Handlers
 
 
@@ -14,5 +14,6 @@ def all_handlers() -> Handlers:
         *search.handlers(),
         *settings.handlers(),
         *stop.handlers(),
+        *admin.handlers(),
         *fallback.handlers(),
     ]

@@ -41,6 +41,7 @@ class Request:
     user: User
     args: str  # the text after the command ("" for buttons)
     query: CallbackQuery | None = None
+    message: Message | None = None  # the command's message (None for buttons)
 
     @property
     def lang(self) -> str:
@@ -154,7 +155,8 @@ async def _request(
         default_timezone=svc.settings.default_timezone,
         now=svc.now,
     )
-    request = Request(svc, reader, chat, user, _command_args(text), query)
+    message = update.effective_message if query is None else None
+    request = Request(svc, reader, chat, user, _command_args(text), query, message)
     if verdict is Verdict.ALLOW:
         return request
     if verdict is Verdict.WARN:

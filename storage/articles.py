@@ -231,14 +231,14 @@ async def existing_keys(db: Database, feed_id: int, keys: Sequence[str]) -> set[
         return {r[0] for r in await cursor.fetchall()}
 
 
-_ARTICLE_COLUMNS = """
+ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
     a.image_url, a.published_at, a.fetched_at,
     (SELECT group_concat(topic_slug, ' ') FROM article_topics t WHERE t.article_id = a.id) AS topics
 """
 
 
-def _article_row(r: sqlite3.Row) -> ArticleRow:
+def article_row(r: sqlite3.Row) -> ArticleRow:
     return ArticleRow(
         id=r["id"],
         feed_id=r["feed_id"],
@@ -257,12 +257,12 @@ def _article_row(r: sqlite3.Row) -> ArticleRow:
 
 async def get_article(db: Database, article_id: int) -> ArticleRow | None:
     async with db.reader.execute(
-        f"SELECT {_ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+        f"SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
         "WHERE a.id = ?",
         (article_id,),
     ) as cursor:
         row = await cursor.fetchone()
-    return _article_row(row) if row else None
+    return article_row(row) if row else None
 
 
 async def latest_articles(
@@ -270,19 +270,19 @@ async def latest_articles(
 ) -> list[ArticleRow]:
     if topic is None:
         sql = (
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
             "ORDER BY a.published_at DESC, a.id DESC LIMIT ? OFFSET ?"
         )
         params: tuple[object, ...] = (limit, offset)
     else:
         sql = (
-            f"SELECT {_ARTICLE_COLUMNS} FROM article_topics x "  # noqa: S608
+            f"SELECT {ARTICLE_COLUMNS} FROM article_topics x "  # noqa: S608
             "JOIN articles a ON a.id = x.article_id JOIN feeds f ON f.id = a.feed_id "
             "WHERE x.topic_slug = ? ORDER BY a.published_at DESC, a.id DESC LIMIT ? OFFSET ?"
         )
         params = (topic, limit, offset)
     async with db.reader.execute(sql, params) as cursor:
-        return [_article_row(r) for r in await cursor.fetchall()]
+        return [article_row(r) for r in await cursor.fetchall()]
 
 
 async def search_articles(
@@ -293,14 +293,14 @@ async def search_articles(
     Ranked by bm25 (title counts three times the body), then newest first.
     """
     sql = (
-        f"SELECT {_ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
+        f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
         "    SELECT rowid, bm25(article_search, 3.0, 1.0) AS score FROM article_search"
         "    WHERE article_search MATCH ? ORDER BY score LIMIT ? OFFSET ?"
         ") hit JOIN articles a ON a.id = hit.rowid JOIN feeds f ON f.id = a.feed_id "
         "ORDER BY hit.score, a.published_at DESC"
     )
     async with db.reader.execute(sql, (match, limit, offset)) as cursor:
-        return [_article_row(r) for r in await cursor.fetchall()]
+        return [article_row(r) for r in await cursor.fetchall()]
 
 
 async def count_articles(db: Database) -> int:

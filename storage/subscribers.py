@@ -133,7 +133,7 @@ async def deactivate(db: Database, chat_id: int, reason: str, *, now: int) -> in
         cursor = await conn.execute(
             """UPDATE outbox SET status = 'dropped', last_error = ?, finished_at = ?
                WHERE chat_id = ? AND status IN ('pending', 'sending')""",
-            (f"chat inactive: {reason}", now, chat_id),
+            (f"chat gone: {reason}", now, chat_id),
         )
         return cursor.rowcount
 
@@ -261,3 +261,13 @@ async def move_chat(db: Database, old_chat_id: int, new_chat_id: int, *, now: in
                WHERE chat_id = ? AND status IN ('pending', 'sending')""",
             (new_chat_id, now, old_chat_id),
         )
+
+
+async def topic_counts(db: Database) -> dict[str, int]:
+    """Active readers per topic."""
+    async with db.reader.execute(
+        """SELECT t.topic_slug, count(*) AS n FROM topic_subscriptions t
+           JOIN subscribers s ON s.chat_id = t.chat_id WHERE s.active = 1
+           GROUP BY t.topic_slug ORDER BY n DESC"""
+    ) as cursor:
+        return {r["topic_slug"]: r["n"] for r in await cursor.fetchall()}

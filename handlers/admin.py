@@ -1,0 +1,202 @@
+"""Admin commands: /broadcast (preview, confirm, progress), /cancel_broadcast, /stats."""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import broadcast, stats
+from bot.broadcast import BroadcastError
+from bot.i18n import t
+from bot.readers import topic_name
+from handlers.common import (
+    Context,
+    Handlers,
+    Request,
+    edit_or_reply,
+    reader_button,
+    reader_command,
+    reply,
+)
+from storage import broadcasts as broadcast_store
+from storage.feeds import list_topics
+
+CONFIRM = "bc:"
+
+
+def _is_admin(request: Request) -> bool:
+    return request.user.id in request.services.settings.admin_ids
+
+
+def _broadcast_html(request: Request) -> str:
+    """The announcement: the text after /broadcast, or the message it replies to,
+    with the admin's formatting kept (Telegram HTML built from the entities)."""
+    message = request.message
+    if message is None:
+        return ""
+    command_html = message.text_html or ""
+    after = command_html.split(maxsplit=1)[1] if len(command_html.split(maxsplit=1)) > 1 else ""
+    replied = message.reply_to_message
+    if replied is not None and not after.strip().lstrip("#"):
+        body = replied.text_html if replied.text else (replied.caption_html or "")
+        return f"{after.strip()} {body}".strip()
+    return after.strip()
+
+
+@reader_command()
+async def broadcast_command(request: Request, context: Context) -> None:
+    lang = request.lang
+    if not _is_admin(request):
+        await reply(request, context, t(lang, "admin.not_allowed"))
+        return
+    svc = request.services
+    try:
+        draft = await broadcast.prepare(
+            svc.db, admin_id=request.user.id, text_html=_broadcast_html(request), now=svc.now
+        )
+    except BroadcastError as exc:
+        await reply(request, context, t(lang, exc.key, **exc.values))
+        return
+    audience = broadcast.topic_label(draft.topic, lang)
+    row = await broadcast_store.get(svc.db, draft.broadcast_id)
+    assert row is not None
+    await reply(
+        request,
+        context,
+        t(
+            lang,
+            "broadcast.preview",
+            id=draft.broadcast_id,
+            count=draft.recipients,
+            audience=audience,
+        ),
+    )
+    await reply(request, context, row.text)
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(lang, "button.broadcast_confirm"),
+                    callback_data=f"{CONFIRM}yes:{draft.broadcast_id}",
+                ),
+                InlineKeyboardButton(
+                    t(lang, "button.broadcast_cancel"),
+                    callback_data=f"{CONFIRM}no:{draft.broadcast_id}",
+                ),
+            ]
+        ]
+    )
+    question = t(
+        lang,
+        "broadcast.confirm_question",
+        id=draft.broadcast_id,
+        count=draft.recipients,
+        audience=audience,
+    )
+    await reply(request, context, question, buttons)
+
+
+@reader_button()
+async def confirm(request: Request, context: Context) -> str | None:
+    assert request.query is not None and request.query.data is not None
+    lang = request.lang
+    if not _is_admin(request):
+        return t(lang, "admin.not_allowed")
+    answer, _, id_text = request.query.data.removeprefix(CONFIRM).partition(":")
+    if not id_text.isdigit():
+        return None
+    svc = request.services
+    broadcast_id = int(id_text)
+    if answer != "yes":
+        dropped = await broadcast_store.cancel(svc.db, broadcast_id, now=svc.now)
+        text = (
+            t(lang, "broadcast.cancelled", id=broadcast_id, dropped=dropped or 0)
+            if dropped is not None
+            else t(lang, "broadcast.already", id=broadcast_id)
+        )
+        await edit_or_reply(request, context, text)
+        return None
+    count = await broadcast_store.count_recipients(svc.db, await _row_topic(request, broadcast_id))
+    await edit_or_reply(
+        request, context, t(lang, "broadcast.started", id=broadcast_id, count=count)
+    )
+    progress_message = request.query.message
+    if progress_message is None:
+        return None
+    queued = await broadcast_store.confirm(
+        svc.db,
+        broadcast_id,
+        progress_chat_id=request.chat_id,
+        progress_message_id=progress_message.message_id,
+        now=svc.now,
+    )
+    if queued is None:
+        await edit_or_reply(request, context, t(lang, "broadcast.already", id=broadcast_id))
+        return None
+    svc.outbox_ready.set()
+    return None
+
+
+async def _row_topic(request: Request, broadcast_id: int) -> str | None:
+    row = await broadcast_store.get(request.services.db, broadcast_id)
+    return row.topic_slug if row else None
+
+
+@reader_command()
+async def cancel_broadcast(request: Request, context: Context) -> None:
+    lang = request.lang
+    if not _is_admin(request):
+        await reply(request, context, t(lang, "admin.not_allowed"))
+        return
+    svc = request.services
+    if request.args.lstrip("#").isdigit():
+        row = await broadcast_store.get(svc.db, int(request.args.lstrip("#")))
+    else:
+        row = await broadcast_store.latest_running(svc.db)
+    dropped = await broadcast_store.cancel(svc.db, row.id, now=svc.now) if row else None
+    if row is None or dropped is None:
+        await reply(request, context, t(lang, "broadcast.not_running"))
+        return
+    await reply(request, context, t(lang, "broadcast.cancelled", id=row.id, dropped=dropped))
+
+
+@reader_command()
+async def stats_command(request: Request, context: Context) -> None:
+    lang = request.lang
+    if not _is_admin(request):
+        await reply(request, context, t(lang, "admin.not_allowed"))
+        return
+    svc = request.services
+    figures = await stats.collect(svc.db, now=svc.clock(), tz=ZoneInfo(request.reader.timezone))
+    names = {topic.slug: topic_name(topic, lang) for topic in await list_topics(svc.db)}
+    topics = ", ".join(f"{names.get(slug, slug)} {n}" for slug, n in figures.topics.items()) or "—"
+    feeds = ", ".join(f"{health} {n}" for health, n in sorted(figures.feeds.items())) or "—"
+    text = t(
+        lang,
+        "stats.text",
+        active=figures.readers["active"],
+        inactive=figures.readers["inactive"],
+        topics=topics,
+        feeds=feeds,
+        backlog=figures.outbox.get("pending", 0) + figures.outbox.get("sending", 0),
+        failed=figures.outbox.get("failed", 0),
+        sent_today=figures.sent_today,
+    )
+    if figures.paused_feeds:
+        lines = [t(lang, "stats.paused_feeds")]
+        for feed in figures.paused_feeds:
+            lines.append(f"• {feed.name} ({feed.last_error_kind}: {feed.last_error})")
+        text += "\n\n" + html.escape("\n".join(lines), quote=False)
+    await reply(request, context, text)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("broadcast", broadcast_command),
+        CommandHandler("cancel_broadcast", cancel_broadcast),
+        CommandHandler("stats", stats_command),
+        CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}"),
+    ]

@@ -1,0 +1,203 @@
+"""Admin broadcasts: a draft, its recipients queued in one transaction, its progress."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from storage.db import Database
+
+PRIORITY_BROADCAST = 40
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastRow:
+    id: int
+    admin_id: int
+    text: str
+    parse_mode: str | None
+    topic_slug: str | None
+    status: str
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    total: int
+    sent: int
+    blocked: int  # the reader left (blocked the bot, chat gone): dropped or failed as such
+    failed: int
+    pending: int
+
+    @property
+    def finished(self) -> bool:
+        return self.pending == 0
+
+
+def _row(r: sqlite3.Row) -> BroadcastRow:
+    return BroadcastRow(
+        id=r["id"],
+        admin_id=r["admin_id"],
+        text=r["text"],
+        parse_mode=r["parse_mode"],
+        topic_slug=r["topic_slug"],
+        status=r["status"],
+        progress_chat_id=r["progress_chat_id"],
+        progress_message_id=r["progress_message_id"],
+        created_at=r["created_at"],
+    )
+
+
+_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
+    progress_message_id, created_at"""
+
+
+async def create_draft(
+    db: Database, *, admin_id: int, text: str, parse_mode: str | None, topic: str | None, now: int
+) -> int:
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            """INSERT INTO broadcasts (admin_id, text, parse_mode, topic_slug, created_at)
+               VALUES (?, ?, ?, ?, ?) RETURNING id""",
+            (admin_id, text, parse_mode, topic, now),
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+    assert row is not None
+    return int(row[0])
+
+
+async def get(db: Database, broadcast_id: int) -> BroadcastRow | None:
+    async with db.reader.execute(
+        f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?",  # noqa: S608 - constant SQL
+        (broadcast_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _row(row) if row else None
+
+
+async def active(db: Database) -> list[BroadcastRow]:
+    """Broadcasts queued or sending: the ones whose progress is still being reported."""
+    async with db.reader.execute(
+        f"""SELECT {_COLUMNS} FROM broadcasts WHERE status IN ('queued', 'sending')
+            ORDER BY id"""  # noqa: S608 - constant SQL
+    ) as cursor:
+        return [_row(r) for r in await cursor.fetchall()]
+
+
+_RECIPIENTS = """
+    SELECT s.chat_id FROM subscribers s
+    WHERE s.active = 1 AND (? IS NULL OR s.chat_id IN (
+        SELECT chat_id FROM topic_subscriptions WHERE topic_slug = ?))
+"""
+
+
+async def count_recipients(db: Database, topic: str | None) -> int:
+    async with db.reader.execute(
+        f"SELECT count(*) FROM ({_RECIPIENTS})",  # noqa: S608 - constant SQL
+        (topic, topic),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def confirm(
+    db: Database, broadcast_id: int, *, progress_chat_id: int, progress_message_id: int, now: int
+) -> int | None:
+    """Queue the broadcast to every recipient, once. None when it was not a draft.
+
+    The status change and every outbox row commit together; the unique
+    (chat, 'broadcast:<id>') key means a second confirm queues no one twice.
+    """
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            """UPDATE broadcasts SET status = 'queued', confirmed_at = ?, progress_chat_id = ?,
+                   progress_message_id = ?
+               WHERE id = ? AND status = 'draft' RETURNING text, parse_mode, topic_slug""",
+            (now, progress_chat_id, progress_message_id, broadcast_id),
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+        if row is None:
+            return None
+        payload = json.dumps(
+            {"text": row["text"], "parse_mode": row["parse_mode"]}, ensure_ascii=False
+        )
+        cursor = await conn.execute(
+            f"""INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, broadcast_id,
+                    payload, not_before, created_at)
+                SELECT chat_id, 'broadcast', ?, ?, ?, ?, ?, ? FROM ({_RECIPIENTS})""",  # noqa: S608
+            (
+                PRIORITY_BROADCAST,
+                f"broadcast:{broadcast_id}",
+                broadcast_id,
+                payload,
+                now,
+                now,
+                row["topic_slug"],
+                row["topic_slug"],
+            ),
+        )
+        return cursor.rowcount
+
+
+async def cancel(db: Database, broadcast_id: int, *, now: int) -> int | None:
+    """Stop a draft or a running broadcast; returns how many queued messages were dropped."""
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            """UPDATE broadcasts SET status = 'cancelled', finished_at = ?
+               WHERE id = ? AND status IN ('draft', 'queued', 'sending')""",
+            (now, broadcast_id),
+        )
+        if cursor.rowcount == 0:
+            return None
+        cursor = await conn.execute(
+            """UPDATE outbox SET status = 'dropped', last_error = 'broadcast cancelled',
+                   finished_at = ?
+               WHERE broadcast_id = ? AND status = 'pending'""",
+            (now, broadcast_id),
+        )
+        return cursor.rowcount
+
+
+async def latest_running(db: Database, admin_id: int | None = None) -> BroadcastRow | None:
+    async with db.reader.execute(
+        f"""SELECT {_COLUMNS} FROM broadcasts
+            WHERE status IN ('draft', 'queued', 'sending') AND (? IS NULL OR admin_id = ?)
+            ORDER BY id DESC LIMIT 1""",  # noqa: S608 - constant SQL
+        (admin_id, admin_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _row(row) if row else None
+
+
+async def progress(db: Database, broadcast_id: int) -> Progress:
+    """Counts by outcome. The sender prefixes the reasons it records with "chat gone:"
+    when the reader left (blocked the bot, chat deleted), which is what blocked counts."""
+    async with db.reader.execute(
+        """SELECT count(*) AS total,
+                  count(*) FILTER (WHERE status = 'sent') AS sent,
+                  count(*) FILTER (WHERE status IN ('failed', 'dropped')
+                                   AND last_error LIKE 'chat gone:%') AS blocked,
+                  count(*) FILTER (WHERE status = 'failed'
+                                   AND last_error NOT LIKE 'chat gone:%') AS failed,
+                  count(*) FILTER (WHERE status IN ('pending', 'sending')) AS pending
+           FROM outbox WHERE broadcast_id = ?""",
+        (broadcast_id,),
+    ) as cursor:
+        r = await cursor.fetchone()
+    assert r is not None
+    return Progress(r["total"], r["sent"], r["blocked"], r["failed"], r["pending"])
+
+
+async def set_status(db: Database, broadcast_id: int, status: str, *, now: int) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            """UPDATE broadcasts SET status = ?,
+                   finished_at = CASE WHEN ? IN ('done', 'cancelled') THEN ? ELSE finished_at END
+               WHERE id = ?""",
+            (status, status, now, broadcast_id),
+        )
