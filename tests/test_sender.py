@@ -1,0 +1,289 @@
+"""The sender against the local Bot API stand-in: every Telegram answer and its policy."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from telegram.ext import ExtBot
+
+from bot.botapi_standin import BotApiStandIn
+from bot.ratelimit import TelegramRateLimiter
+from bot.sender import Sender
+from storage import outbox
+from storage import subscribers as subscriber_store
+from storage.articles import ArticleInput, store_articles
+from storage.db import Database
+from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
+from tests.support.clock import ManualClock
+
+READER = 501
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as running:
+        yield running
+
+
+@pytest.fixture
+async def bot(standin: BotApiStandIn) -> AsyncIterator[ExtBot[Any]]:
+    rate = TelegramRateLimiter(per_second=1000, chat_interval=0.0)
+    async with ExtBot(standin.token, base_url=standin.base_url, rate_limiter=rate) as ext_bot:
+        yield ext_bot
+
+
+@pytest.fixture
+def sender(db: Database, bot: ExtBot[Any], clock: ManualClock) -> Sender:
+    return Sender(db, bot, clock=clock, max_attempts=3)
+
+
+async def reader(db: Database, clock: ManualClock, chat_id: int = READER, **settings: Any) -> None:
+    await subscriber_store.ensure_subscriber(db, chat_id, now=clock.ts)
+    if settings:
+        await subscriber_store.update_settings(db, chat_id, now=clock.ts, **settings)
+
+
+async def queue_text(
+    db: Database,
+    clock: ManualClock,
+    text: str,
+    *,
+    chat_id: int = READER,
+    key: str = "m1",
+    kind: str = "broadcast",
+    parse_mode: str | None = "HTML",
+) -> None:
+    await outbox.enqueue(
+        db,
+        chat_id=chat_id,
+        kind=kind,
+        priority=40,
+        dedup_key=key,
+        payload={"text": text, "parse_mode": parse_mode},
+        now=clock.ts,
+    )
+
+
+async def row_of(db: Database, chat_id: int = READER) -> outbox.OutboxRow:
+    [row] = await outbox.rows_for_chat(db, chat_id)
+    return row
+
+
+async def status_of(db: Database, chat_id: int = READER) -> tuple[str, str | None]:
+    async with db.reader.execute(
+        "SELECT status, last_error FROM outbox WHERE chat_id = ?", (chat_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return row["status"], row["last_error"]
+
+
+async def test_alert_is_rendered_in_the_readers_language_and_sent(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await sync_topics(db, [TopicRow("kinh-te", "Kinh tế", "Business", ())])
+    await reader(db, clock, language="en")
+    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=clock.ts)
+    feed_id, _ = await add_feed(
+        db, FeedSpec("https://bao.example.vn/rss", "Báo", ("kinh-te",)), now=clock.ts
+    )
+    published = int(datetime(2026, 9, 24, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp())
+    article = ArticleInput(
+        "k1",
+        "https://bao.example.vn/a.html",
+        "Lãi suất <giảm>",
+        "Tóm tắt & chi tiết.",
+        "",
+        None,
+        None,
+        published,
+        ("kinh-te",),
+        "lai suat giam",
+        "tom tat",
+    )
+    async with db.write() as conn:
+        await store_articles(
+            conn, feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}), keyword_chats={}
+        )
+
+    assert await sender.drain() == 1
+
+    [message] = standin.messages_to(READER)
+    assert message.text.startswith("<b>Lãi suất &lt;giảm&gt;</b>")
+    assert "Read more" in message.text and "24 Sep 2026, 08:00" in message.text
+    assert "Business" in message.text
+    assert await status_of(db) == ("sent", None)
+    assert (await row_of(db)).status == "sent"
+
+
+async def test_blocked_reader_is_deactivated_and_their_queue_dropped(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    standin.block(READER)
+    await queue_text(db, clock, "một", key="a")
+    clock.advance(seconds=1)
+    await queue_text(db, clock, "hai", key="b")
+
+    await sender.drain()
+
+    # Both rows were in flight together: each ends failed or dropped, none is retried.
+    async with db.reader.execute("SELECT status, last_error FROM outbox") as cursor:
+        rows = list(await cursor.fetchall())
+    assert len(rows) == 2
+    assert all(r["status"] in ("failed", "dropped") for r in rows)
+    assert all(r["last_error"].startswith("chat gone:") for r in rows)
+    subscriber = await subscriber_store.get_subscriber(db, READER)
+    assert subscriber is not None and not subscriber.active
+    assert subscriber.inactive_reason and "blocked" in subscriber.inactive_reason
+    assert await sender.drain() == 0  # nothing left to try
+
+
+async def test_chat_not_found_deactivates(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    standin.chat_not_found(READER)
+    await queue_text(db, clock, "xin chào")
+
+    await sender.drain()
+
+    status, reason = await status_of(db)
+    assert status == "failed" and reason is not None and reason.startswith("chat gone:")
+    subscriber = await subscriber_store.get_subscriber(db, READER)
+    assert subscriber is not None and not subscriber.active
+
+
+async def test_group_upgraded_to_supergroup_moves_and_resends(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    group, supergroup = -4001, -1001234567890
+    await reader(db, clock, chat_id=group)
+    await subscriber_store.subscribe_topic(db, group, "kinh-te", now=clock.ts)
+    standin.migrate(group, supergroup)
+    await queue_text(db, clock, "Thông báo", chat_id=group)
+
+    await sender.drain()
+    await sender.drain()
+
+    assert [m.text for m in standin.messages_to(supergroup)] == ["Thông báo"]
+    assert await subscriber_store.get_subscriber(db, group) is None
+    moved = await subscriber_store.get_subscriber(db, supergroup)
+    assert moved is not None and moved.chat_type == "supergroup"
+    assert await subscriber_store.topic_subscriptions(db, supergroup) == ["kinh-te"]
+
+
+async def test_bad_html_is_resent_as_plain_text(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    await queue_text(db, clock, "<b>Tin nóng &amp; mới<i>")
+
+    await sender.drain()
+
+    [message] = standin.messages_to(READER)
+    assert message.parse_mode is None
+    assert message.text == "Tin nóng & mới"
+    assert (await status_of(db))[0] == "sent"
+
+
+async def test_too_long_message_is_resent_shortened(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    await queue_text(db, clock, "Tin dài. " * 700, parse_mode=None)
+
+    await sender.drain()
+
+    [message] = standin.messages_to(READER)
+    assert message.text.endswith("…")
+    assert len(message.text) <= 4096
+    assert (await status_of(db))[0] == "sent"
+
+
+async def test_server_errors_retry_with_backoff_then_give_up(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    standin.fail_next("sendMessage", status=502, description="Bad Gateway", count=10)
+    await queue_text(db, clock, "Thông báo")
+
+    await sender.drain()
+    first = await status_of(db)
+    assert first[0] == "pending"
+    assert await sender.drain() == 0  # backing off: not due yet
+    clock.advance(seconds=5)
+    await sender.drain()
+    clock.advance(seconds=10)
+    await sender.drain()
+
+    status, reason = await status_of(db)
+    assert status == "failed"
+    assert reason is not None and reason.startswith("gave up after 3 tries")
+    assert standin.messages_to(READER) == []
+
+
+async def test_flood_limit_waits_and_loses_nothing(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    standin.fail_next("sendMessage", status=429, description="Too Many Requests", retry_after=7)
+    await queue_text(db, clock, "Thông báo")
+
+    await sender.drain()
+    assert await status_of(db) == ("pending", "flood limit, retry after 7s")
+    clock.advance(seconds=7)
+    assert await sender.drain() == 0
+    clock.advance(seconds=1)
+    await sender.drain()
+
+    assert [m.text for m in standin.messages_to(READER)] == ["Thông báo"]
+    assert (await status_of(db))[0] == "sent"
+
+
+async def test_rows_in_flight_at_a_crash_are_sent_after_restart(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    await queue_text(db, clock, "Thông báo")
+    claimed = await outbox.claim_due(db, now=clock.ts, limit=10)
+    assert [r.status for r in claimed] == ["sending"]  # then the process dies
+
+    assert await outbox.release_in_flight(db) == 1
+    await sender.drain()
+
+    assert [m.text for m in standin.messages_to(READER)] == ["Thông báo"]
+
+
+async def test_alerts_wait_for_quiet_hours_to_end(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    clock.now = datetime(2026, 9, 24, 23, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    await reader(db, clock, quiet_start=22, quiet_end=6)
+    await queue_text(db, clock, "Tin khuya", kind="alert")
+
+    await sender.drain()
+
+    morning = datetime(2026, 9, 25, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    async with db.reader.execute("SELECT status, not_before FROM outbox") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    assert (row["status"], row["not_before"]) == ("pending", int(morning.timestamp()))
+    assert standin.messages_to(READER) == []
+
+
+async def test_inactive_reader_is_not_sent_to(
+    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock)
+    await subscriber_store.deactivate(db, READER, "blocked", now=clock.ts)
+    await queue_text(db, clock, "Thông báo")
+
+    await sender.drain()
+
+    assert standin.messages_to(READER) == []
+    assert (await status_of(db))[0] == "failed"
