@@ -1,0 +1,175 @@
+"""Daily digests on an injected clock: due at the reader's hour, once a day, never empty."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.digest import queue_due_digests, render_digest
+from bot.render import utf16_len
+from bot.vntext import fold
+from storage import outbox
+from storage import subscribers as subscriber_store
+from storage.articles import ArticleInput, ArticleRow, store_articles
+from storage.db import Database
+from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+READER = 700
+
+
+def at(day: int, hour: int, minute: int = 0, tz: ZoneInfo = HCM) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=tz)
+
+
+@pytest.fixture
+async def world(db: Database) -> int:
+    await sync_topics(
+        db,
+        [
+            TopicRow("kinh-te", "Kinh tế", "Business", ()),
+            TopicRow("the-gioi", "Thế giới", "World", ()),
+        ],
+    )
+    feed_id, _ = await add_feed(
+        db, FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=int(at(1, 0).timestamp())
+    )
+    await subscriber_store.ensure_subscriber(db, READER, now=int(at(1, 0).timestamp()))
+    await subscriber_store.update_settings(
+        db, READER, mode="digest", digest_hour=7, now=int(at(1, 0).timestamp())
+    )
+    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=int(at(1, 0).timestamp()))
+    return feed_id
+
+
+async def publish(
+    db: Database, feed_id: int, key: str, title: str, topic: str, seen: datetime
+) -> None:
+    article = ArticleInput(
+        key,
+        f"https://bao.example.vn/{key}.html",
+        title,
+        "Tóm tắt.",
+        "",
+        None,
+        None,
+        int(seen.timestamp()),
+        (topic,),
+        fold(title),
+        "tom tat",
+    )
+    async with db.write() as conn:
+        await store_articles(
+            conn,
+            feed_id,
+            [article],
+            now=int(seen.timestamp()),
+            alert_keys=frozenset(),
+            keyword_chats={},
+        )
+
+
+async def digests(db: Database) -> list[str]:
+    return [
+        str(r.payload["text"]) for r in await outbox.pending(db) if r.kind == "digest" and r.payload
+    ]
+
+
+async def test_due_at_the_readers_hour_exactly_once(db: Database, world: int) -> None:
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(2, 20))
+    await publish(db, world, "w1", "Bầu cử ở Đức", "the-gioi", at(2, 21))
+
+    early = await queue_due_digests(db, now=at(3, 6, 59))
+    on_time = await queue_due_digests(db, now=at(3, 7, 0))
+    again = await queue_due_digests(db, now=at(3, 7, 1))
+    later = await queue_due_digests(db, now=at(3, 22, 0))
+
+    assert (early.queued, on_time.queued, again.queued, later.queued) == (0, 1, 0, 0)
+    [text] = await digests(db)
+    assert "<b>Kinh tế</b>" in text and "Giá vàng tăng" in text
+    assert "Bầu cử" not in text  # not one of the reader's topics
+    assert "03/03/2026" in text
+
+
+async def test_next_day_has_only_what_is_new(db: Database, world: int) -> None:
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(2, 20))
+    await queue_due_digests(db, now=at(3, 7))
+    await publish(db, world, "a2", "Lãi suất giảm", "kinh-te", at(3, 12))
+
+    run = await queue_due_digests(db, now=at(4, 7))
+
+    assert run.queued == 1
+    texts = await digests(db)
+    assert len(texts) == 2
+    assert "Lãi suất giảm" in texts[1] and "Giá vàng" not in texts[1]
+
+
+async def test_nothing_new_sends_nothing(db: Database, world: int) -> None:
+    run = await queue_due_digests(db, now=at(3, 7))
+
+    assert (run.queued, run.empty) == (0, 1)
+    assert await digests(db) == []
+    assert (await queue_due_digests(db, now=at(3, 8))).empty == 0  # recorded for the day
+
+
+async def test_late_start_still_sends_todays_digest(db: Database, world: int) -> None:
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 1))
+
+    run = await queue_due_digests(db, now=at(3, 11, 30))
+
+    assert run.queued == 1
+
+
+async def test_keyword_alerts_join_the_digest(db: Database, world: int) -> None:
+    await subscriber_store.add_keyword_alert(
+        db, READER, "Đức", "duc", now=int(at(1, 0).timestamp())
+    )
+    await publish(db, world, "w1", "Bầu cử ở Đức", "the-gioi", at(2, 21))
+
+    await queue_due_digests(db, now=at(3, 7))
+
+    [text] = await digests(db)
+    assert "🔔 Đức" in text and "Bầu cử ở Đức" in text
+
+
+async def test_daylight_saving_change_elsewhere_still_once_a_day(db: Database, world: int) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    await subscriber_store.update_settings(
+        db, READER, timezone="Europe/Berlin", now=int(at(1, 0).timestamp())
+    )
+    # Europe springs forward on 29 March 2026 at 02:00 local time.
+    sent_days = []
+    moment = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)
+    for step in range(4 * 24 * 4):  # every 15 minutes for four days
+        now = moment + timedelta(minutes=15 * step)
+        await publish(db, world, f"x{step}", f"Tin {step}", "kinh-te", now - timedelta(minutes=1))
+        run = await queue_due_digests(db, now=now)
+        if run.queued:
+            sent_days.append(now.astimezone(berlin).strftime("%d %H:%M"))
+
+    assert sent_days == ["27 07:00", "28 07:00", "29 07:00", "30 07:00"]
+
+
+def row(n: int, title: str) -> ArticleRow:
+    return ArticleRow(
+        n, 1, "Báo", str(n), f"https://bao.example.vn/{n}.html", title, "", None, None, 0, 0, ()
+    )
+
+
+def test_long_digest_splits_between_entries_and_repeats_the_heading() -> None:
+    groups = {
+        "Kinh tế": [row(n, f"Tin kinh tế số {n} " + "rất dài " * 20) for n in range(60)],
+        "Thế giới": [row(100 + n, f"Tin thế giới {n} & <b>") for n in range(5)],
+    }
+
+    parts = render_digest(groups, language="vi", day=at(3, 7))
+
+    assert len(parts) > 1
+    assert all(utf16_len(part) <= 4096 for part in parts)
+    assert parts[1].startswith("<i>(tiếp theo)</i>\n\n<b>Kinh tế</b>")
+    text = "".join(parts)
+    assert all(f"Tin kinh tế số {n} " in text for n in range(60))
+    assert "Tin thế giới 4 &amp; &lt;b&gt;" in text
+    assert text.count("<a ") == text.count("</a>") == 65
