@@ -16,6 +16,7 @@ from bot.context import BOT_DATA_KEY, BotServices
 from bot.i18n import LANGUAGES, MENU_COMMANDS, t
 from bot.ratelimit import TelegramRateLimiter
 from handlers import all_handlers
+from storage.subscribers import get_subscriber
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +60,35 @@ async def stop_background(application: AnyApplication) -> None:
 
 
 async def set_menu(application: AnyApplication) -> None:
-    """The command menu in both languages; Vietnamese for everyone else."""
+    """The command menu in both languages; the default language for everyone else."""
+    services: BotServices = application.bot_data[BOT_DATA_KEY]
     for language in LANGUAGES:
         commands = [BotCommand(name, t(language, f"command.{name}")) for name in MENU_COMMANDS]
         await application.bot.set_my_commands(commands, language_code=language)
-    default = [BotCommand(name, t("vi", f"command.{name}")) for name in MENU_COMMANDS]
-    await application.bot.set_my_commands(default)
+    default = services.settings.default_language
+    commands = [BotCommand(name, t(default, f"command.{name}")) for name in MENU_COMMANDS]
+    await application.bot.set_my_commands(commands)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The message goes through the root handlers' secret filter (bot.logsafe).
     log.error("update handling failed: %r", context.error, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        services: BotServices = context.application.bot_data[BOT_DATA_KEY]
-        user = update.effective_user
-        language = user.language_code if user else None
-        try:
-            await context.bot.send_message(
-                update.effective_chat.id,
-                t(language or services.settings.default_language, "error.generic"),
-            )
-        except Exception:
-            log.debug("could not tell the user about the error")
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    services: BotServices = context.application.bot_data[BOT_DATA_KEY]
+    chat_id = update.effective_chat.id
+    reader = await get_subscriber(services.db, chat_id)
+    user = update.effective_user
+    if reader is not None:
+        language = reader.language
+    elif user is not None and user.language_code:
+        language = user.language_code
+    else:
+        language = services.settings.default_language
+    try:
+        await context.bot.send_message(chat_id, t(language, "error.generic"))
+    except Exception:
+        log.debug("could not tell the user about the error")
 
 
 @asynccontextmanager

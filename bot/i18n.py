@@ -319,5 +319,13 @@ def t(language: str, key: str, **values: object) -> str:
     return text.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
 
 
+def t_plain(language: str, key: str, **values: object) -> str:
+    """The message for key as plain text, for places without HTML (button labels):
+    values are inserted as they are, not escaped."""
+    catalog = CATALOGS[normalize_language(language)]
+    text = catalog.get(key) or CATALOGS[DEFAULT_LANGUAGE][key]
+    return text.format(**values) if values else text
+
+
 def hour_label(hour: int, minute: int = 0) -> str:
     return f"{hour:02d}:{minute:02d}"

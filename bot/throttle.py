@@ -30,6 +30,8 @@ class CommandThrottle:
 
     def check(self, user_id: int) -> Verdict:
         now = self._clock()
+        if len(self._seen) > 10_000:
+            self.forget_idle()
         seen = self._seen.setdefault(user_id, deque())
         while seen and seen[0] <= now - self._window:
             seen.popleft()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import html
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +19,14 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
 from bot.context import BOT_DATA_KEY, BotServices
-from bot.i18n import t
+from bot.i18n import normalize_language, t
 from bot.readers import start_reader
 from bot.throttle import Verdict
-from storage.subscribers import SubscriberRow
+from storage.subscribers import SubscriberRow, get_subscriber
 
 # Longer input is not a command anyone means; it is answered, not processed.
 MAX_INPUT_CHARS = 1000
@@ -96,7 +99,7 @@ def reader_command(*, changes_subscriptions: bool = False) -> Callable[[Handler]
                     request, context, t(request.lang, "limit.too_long", limit=MAX_INPUT_CHARS)
                 )
                 return
-            if changes_subscriptions and not await _may_change(context, chat, user):
+            if changes_subscriptions and not await _may_change(context, chat, user, message):
                 await reply(request, context, t(request.lang, "group.admins_only"))
                 return
             await handler(request, context)
@@ -110,7 +113,8 @@ def reader_button(
     *, changes_subscriptions: bool = False
 ) -> Callable[[ButtonHandler], TelegramCallback]:
     """Wrap a button handler. The query is answered exactly once, with the text the
-    handler returns (shown as a small notice) or with nothing."""
+    handler returns (a catalog message, shown as a small plain-text notice) or with
+    nothing."""
 
     def wrap(handler: ButtonHandler) -> TelegramCallback:
         @functools.wraps(handler)
@@ -124,17 +128,25 @@ def reader_button(
                 request = await _request(update, context, chat, user, "", query)
                 if request is None:
                     return  # throttled; _request has answered
-                if changes_subscriptions and not await _may_change(context, chat, user):
+                if changes_subscriptions and not await _may_change(context, chat, user, None):
                     notice, alert = t(request.lang, "group.admins_only"), True
                     return
                 notice = await handler(request, context)
             finally:
                 if request_answered(query) is False:
-                    await query.answer(notice, show_alert=alert)
+                    await query.answer(notice_text(notice) if notice else None, show_alert=alert)
 
         return run
 
     return wrap
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def notice_text(message: str) -> str:
+    """A catalog message (Telegram HTML) as the plain text a callback answer shows."""
+    return html.unescape(_TAG.sub("", message))
 
 
 async def _request(
@@ -147,25 +159,38 @@ async def _request(
 ) -> Request | None:
     svc = services(context)
     verdict = svc.throttle.check(user.id)
+    if verdict is not Verdict.ALLOW:
+        # Throttled updates write nothing: the warning goes out in whatever
+        # language we already know for the chat.
+        known = await get_subscriber(svc.db, chat.id)
+        language = known.language if known else _language(svc, user)
+        if verdict is Verdict.WARN:
+            warning = t(language, "limit.slow_down")
+            if query is not None:
+                await query.answer(notice_text(warning), show_alert=True)
+                _ANSWERED.add(query.id)
+            else:
+                await context.bot.send_message(chat.id, warning, parse_mode=ParseMode.HTML)
+        return None
     reader = await start_reader(
         svc.db,
         chat.id,
         chat_type=chat.type,
-        language_code=user.language_code,
+        language_code=_language(svc, user),
         default_timezone=svc.settings.default_timezone,
         now=svc.now,
     )
     message = update.effective_message if query is None else None
-    request = Request(svc, reader, chat, user, _command_args(text), query, message)
-    if verdict is Verdict.ALLOW:
-        return request
-    if verdict is Verdict.WARN:
-        if query is not None:
-            await query.answer(t(reader.language, "limit.slow_down"), show_alert=True)
-            _ANSWERED.add(query.id)
-        else:
-            await reply(request, context, t(reader.language, "limit.slow_down"))
-    return None
+    return Request(svc, reader, chat, user, _command_args(text), query, message)
+
+
+def _language(svc: BotServices, user: User) -> str:
+    """The language for a new reader: their Telegram app's, else the bot's default."""
+    return (
+        normalize_language(user.language_code)
+        if user.language_code
+        else (svc.settings.default_language)
+    )
 
 
 def _command_args(text: str) -> str:
@@ -175,9 +200,12 @@ def _command_args(text: str) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-async def _may_change(context: Context, chat: Chat, user: User) -> bool:
+async def _may_change(context: Context, chat: Chat, user: User, message: Message | None) -> bool:
     if chat.type == Chat.PRIVATE:
         return True
+    if message is not None and message.sender_chat is not None:
+        # Anonymous admins post as the group itself.
+        return message.sender_chat.id == chat.id
     member = await context.bot.get_chat_member(chat.id, user.id)
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
@@ -203,17 +231,22 @@ async def edit_or_reply(
     context: Context,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
-) -> None:
-    """Update the message the button sits on; a new message when it cannot be edited."""
+) -> Message | None:
+    """Update the message the button sits on; a new message (returned) when there is none."""
     query = request.query
     if query is not None and query.message is not None and isinstance(query.message, Message):
-        if query.message.text_html == text and query.message.reply_markup == markup:
-            return  # Telegram refuses an edit that changes nothing
-        await query.edit_message_text(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-        return
-    await reply(request, context, text, markup)
+        # query.message is the message as it was when the button was pressed; an
+        # earlier press may have changed it since, so it cannot tell whether this
+        # edit changes anything. Telegram can: it refuses an edit that changes nothing.
+        try:
+            await query.edit_message_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            if "message is not modified" not in str(exc).lower():
+                raise
+        return None
+    return await reply(request, context, text, markup)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import hour_label, t
+from bot.i18n import hour_label, t, t_plain
 from bot.readers import Subscriptions, topic_name
 from storage.feeds import TopicRow
 
@@ -36,13 +36,14 @@ def topic_picker(topics: Sequence[TopicRow], chosen: set[str], lang: str) -> Inl
 def removal_list(subs: Subscriptions, lang: str) -> InlineKeyboardMarkup | None:
     buttons = [
         InlineKeyboardButton(
-            t(lang, "button.remove", what=topic_name(topic, lang)),
+            t_plain(lang, "button.remove", what=topic_name(topic, lang)),
             callback_data=f"{REMOVE}t:{topic.slug}",
         )
         for topic in subs.topics
     ] + [
         InlineKeyboardButton(
-            t(lang, "button.remove", what=alert.phrase[:40]), callback_data=f"{REMOVE}k:{alert.id}"
+            t_plain(lang, "button.remove", what=alert.phrase[:40]),
+            callback_data=f"{REMOVE}k:{alert.id}",
         )
         for alert in subs.keywords
     ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from telegram import Message
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.i18n import t
-from bot.readers import clip_query, find_topic, topic_name
+from bot.readers import MAX_QUERY_CHARS, clip_query, find_topic, topic_name
 from bot.render import render_article_list
 from bot.search import search
 from handlers.common import (
@@ -25,25 +27,43 @@ from storage.feeds import list_topics
 
 PAGE_SIZE = 5
 LATEST_COUNT = 8
-# The query behind the paging buttons lives in chat_data: callback data holds 64 bytes.
-QUERY_KEY = "search_query"
+# The query behind the paging buttons lives in chat_data (callback data holds 64 bytes),
+# keyed by the results message, so each message pages its own search.
+QUERY_KEY = "search_queries"
+REMEMBERED_SEARCHES = 20
 
 
-async def _show_results(request: Request, context: Context, query: str, offset: int) -> None:
+def _remember(chat_data: dict[Any, Any], message_id: int, query: str) -> None:
+    queries: dict[int, str] = chat_data.setdefault(QUERY_KEY, {})
+    queries[message_id] = query
+    while len(queries) > REMEMBERED_SEARCHES:
+        del queries[next(iter(queries))]
+
+
+def _recall(chat_data: dict[Any, Any] | None, message: object) -> str | None:
+    if chat_data is None or not isinstance(message, Message):
+        return None
+    query = chat_data.get(QUERY_KEY, {}).get(message.message_id)
+    return query if isinstance(query, str) else None
+
+
+async def _show_results(
+    request: Request, context: Context, query: str, offset: int
+) -> Message | None:
+    """The results page; returns the message when a new one was sent (not edited)."""
     svc = request.services
     lang = request.lang
     # One extra row tells whether a "more" button is needed.
     rows = await search(svc.db, query, limit=PAGE_SIZE + 1, offset=offset)
     if not rows:
-        await edit_or_reply(request, context, t(lang, "search.none", query=query))
-        return
+        return await edit_or_reply(request, context, t(lang, "search.none", query=query))
     page = rows[:PAGE_SIZE]
     header = t(lang, "search.header", query=query, first=offset + 1, last=offset + len(page))
     text = render_article_list(
         header, page, language=lang, tz=ZoneInfo(request.reader.timezone), first_number=offset + 1
     )
     markup = search_pages(offset, PAGE_SIZE, len(rows) > PAGE_SIZE, lang)
-    await edit_or_reply(request, context, text, markup)
+    return await edit_or_reply(request, context, text, markup)
 
 
 @reader_command()
@@ -53,19 +73,19 @@ async def search_command(request: Request, context: Context) -> None:
         return
     query = clip_query(request.args)
     if query is None:
-        await reply(request, context, t(request.lang, "limit.too_long", limit=200))
+        await reply(request, context, t(request.lang, "limit.too_long", limit=MAX_QUERY_CHARS))
         return
-    if context.chat_data is not None:
-        context.chat_data[QUERY_KEY] = query
-    await _show_results(request, context, query, 0)
+    sent = await _show_results(request, context, query, 0)
+    if sent is not None and context.chat_data is not None:
+        _remember(context.chat_data, sent.message_id, query)
 
 
 @reader_button()
 async def page(request: Request, context: Context) -> str | None:
     assert request.query is not None and request.query.data is not None
     offset_text = request.query.data.removeprefix(SEARCH_PAGE)
-    query = context.chat_data.get(QUERY_KEY) if context.chat_data is not None else None
-    if not offset_text.isdigit() or not isinstance(query, str):
+    query = _recall(context.chat_data, request.query.message)
+    if not offset_text.isdigit() or query is None:
         return t(request.lang, "search.expired")
     await _show_results(request, context, query, min(int(offset_text), 1000))
     return None

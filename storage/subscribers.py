@@ -139,12 +139,10 @@ async def deactivate(db: Database, chat_id: int, reason: str, *, now: int) -> in
 
 
 async def forget(db: Database, chat_id: int) -> None:
-    """Delete everything we keep about a reader (/stop): settings, topics, alerts, queue."""
+    """Delete everything we keep about a reader (/stop): settings, topics, alerts,
+    digests and every message queued or sent to them."""
     async with db.write() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending')",
-            (chat_id,),
-        )
+        await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
         await conn.execute("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))
 
 
