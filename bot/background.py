@@ -50,6 +50,11 @@ class Background:
     _work_stop: asyncio.Event = field(default_factory=asyncio.Event)
     _work: list[asyncio.Task[None]] = field(default_factory=list)
 
+    @property
+    def working(self) -> bool:
+        """Whether this process is polling and sending now."""
+        return bool(self._work)
+
     async def start(self, services: BotServices, bot: ExtBot[Any]) -> None:
         self.stop.clear()
         self.sender = Sender(

@@ -1,0 +1,38 @@
+"""Two bot processes on one database: only the lease holder polls and sends."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from storage import leases
+from storage.db import Database
+from tests.support.bot_world import open_world
+
+
+async def test_one_holder_at_a_time_until_it_expires(db: Database) -> None:
+    assert await leases.acquire(db, "background", holder="a", ttl=30, now=100)
+    assert not await leases.acquire(db, "background", holder="b", ttl=30, now=110)
+    assert await leases.acquire(db, "background", holder="a", ttl=30, now=120)  # renewal
+    assert not await leases.acquire(db, "background", holder="b", ttl=30, now=149)
+    assert await leases.acquire(db, "background", holder="b", ttl=30, now=150)  # a went quiet
+    assert not await leases.acquire(db, "background", holder="a", ttl=30, now=151)
+
+
+async def test_released_lease_is_free_at_once(db: Database) -> None:
+    await leases.acquire(db, "background", holder="a", ttl=30, now=100)
+    await leases.release(db, "background", holder="a")
+
+    assert await leases.acquire(db, "background", holder="b", ttl=30, now=101)
+
+
+async def test_second_bot_on_the_same_database_stays_idle(tmp_path: Path) -> None:
+    async with open_world(tmp_path) as first, open_world(tmp_path) as second:
+        one = first.app.bot_data["background"]
+        two = second.app.bot_data["background"]
+        async with asyncio.timeout(5):
+            while not (one.working or two.working):
+                await asyncio.sleep(0.01)
+
+        assert [one.holds_lease, two.holds_lease].count(True) == 1
+        assert [one.working, two.working].count(True) == 1
