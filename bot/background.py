@@ -49,6 +49,8 @@ class Background:
     _supervisor: asyncio.Task[None] | None = None
     _work_stop: asyncio.Event = field(default_factory=asyncio.Event)
     _work: list[asyncio.Task[None]] = field(default_factory=list)
+    # Set while this process holds the lease and works (tests and operators wait on it).
+    work_started: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def working(self) -> bool:
@@ -118,8 +120,10 @@ class Background:
                 self.poller.run_forever(self._work_stop, on_queued=services.outbox_ready.set)
             )
         self._work = [asyncio.create_task(job) for job in jobs]
+        self.work_started.set()
 
     async def _stop_work(self) -> None:
+        self.work_started.clear()
         self._work_stop.set()
         if self._work:
             await asyncio.gather(*self._work, return_exceptions=True)

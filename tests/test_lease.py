@@ -30,9 +30,10 @@ async def test_second_bot_on_the_same_database_stays_idle(tmp_path: Path) -> Non
     async with open_world(tmp_path) as first, open_world(tmp_path) as second:
         one = first.app.bot_data["background"]
         two = second.app.bot_data["background"]
-        async with asyncio.timeout(5):
-            while not (one.working or two.working):
-                await asyncio.sleep(0.01)
+        either = [asyncio.ensure_future(b.work_started.wait()) for b in (one, two)]
+        await asyncio.wait(either, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in either:
+            waiter.cancel()
 
         assert [one.holds_lease, two.holds_lease].count(True) == 1
         assert [one.working, two.working].count(True) == 1
