@@ -65,6 +65,7 @@ class Background:
             clock=services.clock,
             concurrency=self.sender_concurrency,
             wake=services.outbox_ready,
+            paid_broadcast=services.settings.paid_broadcast,
         )
         self._supervisor = asyncio.create_task(self._supervise(services))
 

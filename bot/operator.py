@@ -313,7 +313,7 @@ async def run(settings: Settings) -> int:
         await run_until_stopped(settings, stop)
     else:
         await run_console(settings, stop)
-    log.info("newsbot stopped")
+    log.debug("newsbot stopped")
     return 0
 
 

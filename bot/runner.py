@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from bot.app import AnyApplication, build_application, running
 from bot.background import Background
 from bot.context import BotServices
+from bot.ratelimit import TelegramRateLimiter
 from bot.service import open_service
 from bot.settings import Settings
 
@@ -25,7 +26,11 @@ async def bot_running(
         services = BotServices(settings=settings, db=service.db, config=service.config)
         background = Background(poller=service.poller if poll_feeds else None)
         application = build_application(
-            services, token=token, api_base_url=api_base_url, background=background
+            services,
+            token=token,
+            api_base_url=api_base_url,
+            background=background,
+            rate_limiter=TelegramRateLimiter(per_second=settings.send_rate),
         )
         async with running(application):
             yield application

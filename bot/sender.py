@@ -69,12 +69,14 @@ class Sender:
         concurrency: int = 32,
         max_attempts: int = 5,
         wake: asyncio.Event | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
         self._db = db
         self._bot = bot
         self._clock = clock
         self._concurrency = concurrency
         self._max_attempts = max_attempts
+        self._paid_broadcast = paid_broadcast
         self.wake = wake or asyncio.Event()
         self._render_cache: dict[tuple[int, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
@@ -238,6 +240,7 @@ class Sender:
             parse_mode=message.parse_mode,
             reply_markup=message.reply_markup,
             link_preview_options=preview,
+            allow_paid_broadcast=True if self._paid_broadcast and row.kind == "broadcast" else None,
             rate_limit_args=row.priority,
         )
         return result.message_id

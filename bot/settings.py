@@ -38,6 +38,8 @@ class Settings:
     fetch_max_bytes: int
     fetch_concurrency: int
     log_level: str
+    send_rate: float
+    paid_broadcast: bool
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -62,6 +64,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     token = get("TELEGRAM_BOT_TOKEN") or None
     if token is not None and (":" not in token or any(c.isspace() for c in token)):
         raise SettingsError("TELEGRAM_BOT_TOKEN: expected a token like 123456:ABC… from @BotFather")
+    paid = _flag("NEWSBOT_PAID_BROADCAST", get("NEWSBOT_PAID_BROADCAST"))
     return Settings(
         telegram_bot_token=token,
         telegram_api_base_url=_url(
@@ -93,6 +96,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
             _number("NEWSBOT_FETCH_CONCURRENCY", get("NEWSBOT_FETCH_CONCURRENCY") or "50", 1, 1000)
         ),
         log_level=_log_level(get("NEWSBOT_LOG_LEVEL") or "INFO"),
+        send_rate=_send_rate(get("NEWSBOT_SEND_RATE") or "30", paid),
+        paid_broadcast=paid,
     )
 
 
@@ -155,6 +160,16 @@ def _flag(name: str, value: str) -> bool:
     if lowered in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}: expected on/off (1/0, true/false), got {value!r}")
+
+
+def _send_rate(value: str, paid: bool) -> float:
+    rate = _number("NEWSBOT_SEND_RATE", value, 1, 1000)
+    if rate > 30 and not paid:
+        raise SettingsError(
+            "NEWSBOT_SEND_RATE: Telegram allows about 30 messages/s; more needs "
+            "NEWSBOT_PAID_BROADCAST=on (paid broadcasts, up to 1000/s)"
+        )
+    return rate
 
 
 def _log_level(value: str) -> str:

@@ -46,6 +46,9 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("NEWSBOT_ALLOW_PRIVATE_FEEDS", "perhaps"),
         ("NEWSBOT_FETCH_MAX_BYTES", "-1"),
         ("NEWSBOT_LOG_LEVEL", "LOUD"),
+        ("NEWSBOT_SEND_RATE", "100"),  # over Telegram's free limit without paid broadcasts
+        ("NEWSBOT_SEND_RATE", "5000"),
+        ("NEWSBOT_PAID_BROADCAST", "sometimes"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str) -> None:
@@ -55,6 +58,14 @@ def test_bad_values_name_the_setting(name: str, value: str) -> None:
     message = str(caught.value)
     assert message.startswith(f"{name}:")
     assert "\n" not in message
+
+
+def test_paid_broadcasts_lift_the_send_rate() -> None:
+    settings = load_settings(
+        {"NEWSBOT_SEND_RATE": "500", "NEWSBOT_PAID_BROADCAST": "on"}, env_file=None
+    )
+
+    assert (settings.send_rate, settings.paid_broadcast) == (500, True)
 
 
 def test_token_never_echoed_in_errors() -> None:
