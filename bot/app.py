@@ -20,6 +20,8 @@ from storage.subscribers import get_subscriber
 
 log = logging.getLogger(__name__)
 
+SEND_CONNECTIONS = 48
+
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -38,6 +40,10 @@ def build_application(
         .base_url(f"{api_base_url.rstrip('/')}/bot")
         .base_file_url(f"{api_base_url.rstrip('/')}/file/bot")
         .rate_limiter(rate_limiter or TelegramRateLimiter())
+        # PTB's default pool holds one connection: concurrent sends would queue for
+        # it and time out. One per sender worker, plus room for handler replies.
+        .connection_pool_size(SEND_CONNECTIONS)
+        .pool_timeout(30.0)
     )
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = services
