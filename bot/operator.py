@@ -12,13 +12,13 @@ import json
 import logging
 import signal
 import sys
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot import stats
 from bot.console import run_console
 from bot.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
 from bot.fetch import Fetcher, FetchError
@@ -29,10 +29,8 @@ from bot.runner import run_until_stopped
 from bot.search import search
 from bot.service import fetch_limits, open_database, open_service, sync_config
 from bot.settings import Settings
-from storage import articles as article_store
+from bot.stats import feed_health
 from storage import feeds as feed_store
-from storage import outbox as outbox_store
-from storage import subscribers as subscriber_store
 from storage.feeds import FeedSpec
 
 log = logging.getLogger(__name__)
@@ -247,22 +245,10 @@ async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
     raise OperatorError(f"unknown feeds action {action!r}")
 
 
-def _feed_health(feed: feed_store.FeedRow) -> str:
-    if not feed.enabled:
-        return "removed"
-    if feed.paused_at is not None:
-        return "paused"
-    if feed.failures:
-        return "failing"
-    if feed.last_success_at is None:
-        return "new"
-    return "ok"
-
-
 def _feed_line(feed: feed_store.FeedRow) -> str:
     error = f" last error {feed.last_error_kind}: {feed.last_error}" if feed.last_error_kind else ""
     return (
-        f"{feed.id:>4} {_feed_health(feed):<8} {feed.articles_total:>6} articles  "
+        f"{feed.id:>4} {feed_health(feed):<8} {feed.articles_total:>6} articles  "
         f"[{', '.join(feed.topics)}] {feed.name} <{feed.url}>{error}"
     )
 
@@ -273,7 +259,7 @@ def _feed_json(feed: feed_store.FeedRow) -> dict[str, Any]:
         "url": feed.url,
         "name": feed.name,
         "topics": list(feed.topics),
-        "health": _feed_health(feed),
+        "health": feed_health(feed),
         "failures": feed.failures,
         "last_error_kind": feed.last_error_kind,
         "last_error": feed.last_error,
@@ -285,18 +271,21 @@ def _feed_json(feed: feed_store.FeedRow) -> dict[str, Any]:
 
 async def stats_command(settings: Settings, *, as_json: bool) -> int:
     async with open_database(settings) as db:
-        feeds = await feed_store.list_feeds(db)
-        figures: dict[str, Any] = {
-            "articles": await article_store.count_articles(db),
-            "feeds": dict(Counter(_feed_health(f) for f in feeds)),
-            "subscribers": await subscriber_store.count_subscribers(db),
-            "outbox": await outbox_store.counts_by_status(db),
-        }
+        collected = await stats.collect(db, now=datetime.now(UTC), tz=settings.timezone)
+    figures: dict[str, Any] = {
+        "articles": collected.articles,
+        "feeds": collected.feeds,
+        "subscribers": collected.readers,
+        "topics": collected.topics,
+        "outbox": collected.outbox,
+        "sent_today": collected.sent_today,
+    }
     if as_json:
         _emit(json.dumps(figures))
         return 0
     _emit(f"articles     {figures['articles']}")
-    for key in ("feeds", "subscribers", "outbox"):
+    _emit(f"sent today   {figures['sent_today']}")
+    for key in ("feeds", "subscribers", "topics", "outbox"):
         parts = ", ".join(f"{k} {v}" for k, v in sorted(figures[key].items())) or "none"
         _emit(f"{key:<12} {parts}")
     return 0
