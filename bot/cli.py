@@ -23,10 +23,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("run", help="run the service (poller)")
 
-    preview = commands.add_parser("preview", help="show how a feed's entries would be sent")
-    preview.add_argument("source", help="a feed file or an http(s) URL")
+    preview = commands.add_parser(
+        "preview", help="show how a feed's (or a web page's) articles would be sent"
+    )
+    preview.add_argument("source", help="a feed, section page or article page: file or URL")
     preview.add_argument("--json", action="store_true", help="one JSON object per entry")
     preview.add_argument("--lang", choices=("vi", "en"), default=None, help="message language")
+    preview.add_argument(
+        "--delay",
+        type=_seconds,
+        default=1.0,
+        help="seconds between article pages of a section page (default 1)",
+    )
 
     poll = commands.add_parser("poll", help="poll feeds")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
@@ -41,10 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     feed_list = feed_commands.add_parser("list", help="feeds and their health")
     feed_list.add_argument("--json", action="store_true")
-    add = feed_commands.add_parser("add", help="add a feed")
-    add.add_argument("url")
+    add = feed_commands.add_parser("add", help="add a feed, or a site without one (--site)")
+    add.add_argument("url", help="the feed, or with --site the section page listing articles")
     add.add_argument("--topic", action="append", required=True, help="topic slug (repeatable)")
     add.add_argument("--name", default=None)
+    add.add_argument("--site", action="store_true", help="URL is a section page, not a feed")
+    add.add_argument("--pattern", default=None, help="regex article URLs match (with --site)")
+    add.add_argument("--selector", default=None, help="CSS selector for article links (--site)")
     remove = feed_commands.add_parser("remove", help="stop polling a feed (articles are kept)")
     remove.add_argument("feed", help="feed URL or id")
     resume = feed_commands.add_parser("resume", help="unpause a feed paused for failing")
@@ -62,6 +73,16 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
     if not 1 <= number <= 1000:
         raise argparse.ArgumentTypeError("expected a number from 1 to 1000")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
+    if not 0 <= number <= 60:
+        raise argparse.ArgumentTypeError("expected seconds from 0 to 60")
     return number
 
 

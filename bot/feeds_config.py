@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.htmltext import safe_http_url
+from bot.sites.links import PatternError, check_selector, compile_pattern
 from bot.topics import TopicMatcher
 from bot.vntext import clean_line
 from storage.feeds import FeedSpec, TopicRow
@@ -78,5 +79,34 @@ def _feed(path: Path, index: int, raw: object, slugs: set[str]) -> FeedSpec:
     kind = str(raw.get("kind", "feed"))
     if kind not in ("feed", "site"):
         raise FeedsConfigError(f"{where}: kind must be 'feed' or 'site'")
+    pattern, selector = _link_rules(where, raw, kind)
     name = clean_line(str(raw.get("name", ""))) or url
-    return FeedSpec(url=url, name=name, topics=tuple(topics), kind=kind)
+    return FeedSpec(
+        url=url,
+        name=name,
+        topics=tuple(topics),
+        kind=kind,
+        article_pattern=pattern,
+        link_selector=selector,
+    )
+
+
+def _link_rules(where: str, raw: dict[str, object], kind: str) -> tuple[str | None, str | None]:
+    """A site source's optional article_pattern (regex) and link_selector (CSS)."""
+    rules: list[str | None] = []
+    for key in ("article_pattern", "link_selector"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise FeedsConfigError(f"{where}: {key} must be a non-empty string")
+        if value is not None and kind != "site":
+            raise FeedsConfigError(f"{where}: {key} is only for kind = 'site'")
+        rules.append(value)
+    pattern, selector = rules
+    try:
+        if pattern is not None:
+            compile_pattern(pattern)
+        if selector is not None:
+            check_selector(selector)
+    except PatternError as exc:
+        raise FeedsConfigError(f"{where}: {exc}") from None
+    return pattern, selector

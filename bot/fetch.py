@@ -42,16 +42,19 @@ _CHUNK_SIZE = 64 * 1024
 # Only so much of an error page is needed to recognise a challenge wall, and
 # an error page is no reason to download megabytes.
 _SNIFF_BYTES = 64 * 1024
+# Markers of an interstitial challenge page (Cloudflare and the like). On an
+# error status a page that merely mentions a captcha is a wall too.
 _CHALLENGE_MARKERS = (
     b"cf-chl",
     b"cf_chl",
     b"challenge-platform",
-    b"captcha",
     b"attention required",
     b"just a moment...",
 )
-# A real feed may quote "captcha" in an article; it is only a wall when the
-# page is not a feed at all.
+_ERROR_PAGE_MARKERS = (*_CHALLENGE_MARKERS, b"captcha")
+# A real feed may quote these words in an article, and a real article page may
+# load a captcha script for its comment form: a 200 page is a wall only when it
+# is not a feed and carries a challenge marker proper.
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf")
 
 
@@ -351,7 +354,7 @@ async def _status_error(
     if status in _RETRY_AFTER_STATUSES:
         retry_after = parse_retry_after(headers.get("retry-after"), now=datetime.now(UTC))
     kind = FetchErrorKind.HTTP_STATUS
-    if status in _CHALLENGE_STATUSES and _has_challenge_marker(await _sniff(resp)):
+    if status in _CHALLENGE_STATUSES and _has_marker(await _sniff(resp), _ERROR_PAGE_MARKERS):
         kind = FetchErrorKind.ANTI_BOT
     return FetchError(kind, f"HTTP {status} from {host}", status=status, retry_after=retry_after)
 
@@ -389,9 +392,9 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, host: str) -> byt
     return b"".join(chunks)
 
 
-def _has_challenge_marker(sample: bytes) -> bool:
+def _has_marker(sample: bytes, markers: tuple[bytes, ...]) -> bool:
     lowered = sample[:_SNIFF_BYTES].lower()
-    return any(marker in lowered for marker in _CHALLENGE_MARKERS)
+    return any(marker in lowered for marker in markers)
 
 
 def _is_challenge_page(headers: dict[str, str], body: bytes) -> bool:
@@ -400,4 +403,4 @@ def _is_challenge_page(headers: dict[str, str], body: bytes) -> bool:
     sample = body[:_SNIFF_BYTES].lower()
     if any(marker in sample for marker in _FEED_MARKERS):
         return False
-    return _has_challenge_marker(sample)
+    return _has_marker(sample, _CHALLENGE_MARKERS)

@@ -20,16 +20,22 @@ from zoneinfo import ZoneInfo
 
 from bot import stats
 from bot.console import run_console
+from bot.extract import extract_article
 from bot.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
 from bot.fetch import Fetcher, FetchError
 from bot.htmltext import safe_http_url
 from bot.parse import NotAFeedError, ParsedEntry, parse_feed
+from bot.poller import system_clock
 from bot.render import ArticleView, render_article
 from bot.runner import run_until_stopped
 from bot.search import search
 from bot.service import fetch_limits, open_database, open_service, sync_config
 from bot.settings import Settings
+from bot.sites.crawl import SiteOptions, SitePages
+from bot.sites.links import PatternError, check_selector, compile_pattern
+from bot.sites.preview import read_page
 from bot.stats import feed_health
+from bot.topics import TopicMatcher
 from storage import feeds as feed_store
 from storage.feeds import FeedSpec
 
@@ -43,7 +49,9 @@ class OperatorError(Exception):
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
     if command == "preview":
-        return await preview(settings, args.source, as_json=args.json, language=args.lang)
+        return await preview(
+            settings, args.source, as_json=args.json, language=args.lang, delay=args.delay
+        )
     if command == "poll":
         return await poll_once(settings, every_feed=args.all)
     if command == "search":
@@ -68,10 +76,25 @@ def _optional_config(settings: Settings) -> FeedsConfig | None:
         return None
 
 
-async def preview(settings: Settings, source: str, *, as_json: bool, language: str | None) -> int:
-    """Print each entry of a feed file or URL exactly as a reader would receive it."""
+async def preview(
+    settings: Settings,
+    source: str,
+    *,
+    as_json: bool,
+    language: str | None,
+    delay: float = SiteOptions().request_delay,
+) -> int:
+    """Print each entry of a feed file or URL exactly as a reader would receive it.
+
+    A web page that is not a feed is previewed as a site source would read it:
+    an article page as its one entry; a section page as the article links
+    found on it, then (for a URL) each article, fetched `delay` seconds apart.
+    """
     body, headers, base_url = await _read_source(settings, source)
     config = _optional_config(settings)
+    matcher = config.matcher() if config else TopicMatcher(())
+    language = language or settings.default_language
+    printer = _EntryPrinter(settings, _topic_names(config, language), language, as_json=as_json)
     try:
         parsed = await asyncio.to_thread(
             parse_feed,
@@ -79,18 +102,38 @@ async def preview(settings: Settings, source: str, *, as_json: bool, language: s
             headers=headers,
             base_url=base_url,
             default_tz=settings.default_timezone,
-            matcher=config.matcher() if config else None,
+            matcher=matcher,
         )
     except NotAFeedError as exc:
-        raise OperatorError(f"{source}: {exc}") from None
-    language = language or settings.default_language
-    names = _topic_names(config, language)
+        page = _PagePreview(settings, source, base_url, matcher, printer)
+        return await page.run(body, headers, delay=delay, not_a_feed=str(exc))
     source_name = parsed.title or (urlsplit(base_url).hostname if base_url else None) or source
     for entry in parsed.entries:
+        printer.entry(entry, source_name)
+    if not as_json:
+        _emit(f"{len(parsed.entries)} entries from {source_name}")
+    return 0
+
+
+class _EntryPrinter:
+    """Entries as a reader would receive them: the message text, or one JSON object each."""
+
+    def __init__(
+        self, settings: Settings, topic_names: dict[str, str], language: str, *, as_json: bool
+    ) -> None:
+        self.settings = settings
+        self.names = topic_names
+        self.language = language
+        self.as_json = as_json
+
+    def entry(self, entry: ParsedEntry, source_name: str) -> None:
         message = render_article(
-            _view(entry, source_name), language=language, tz=settings.timezone, topic_names=names
+            _view(entry, source_name),
+            language=self.language,
+            tz=self.settings.timezone,
+            topic_names=self.names,
         )
-        if as_json:
+        if self.as_json:
             _emit(
                 json.dumps(
                     {
@@ -112,9 +155,88 @@ async def preview(settings: Settings, source: str, *, as_json: bool, language: s
             if message.image_url:
                 _emit(f"[image] {message.image_url}")
             _emit("─" * 40)
-    if not as_json:
-        _emit(f"{len(parsed.entries)} entries from {source_name}")
-    return 0
+
+    def note(self, kind: str, url: str, reason: str | None = None) -> None:
+        """A line about a link: found on a section page, or skipped and why."""
+        if self.as_json:
+            fields = {"type": kind, "url": url} | ({"reason": reason} if reason else {})
+            _emit(json.dumps(fields, ensure_ascii=False))
+        else:
+            _emit(f"{kind:<8} {url}" + (f"  ({reason})" if reason else ""))
+
+
+class _PagePreview:
+    """A web page that is not a feed, previewed the way a site source reads it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        source: str,
+        base_url: str | None,
+        matcher: TopicMatcher,
+        printer: _EntryPrinter,
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.base_url = base_url
+        self.matcher = matcher
+        self.printer = printer
+
+    async def run(
+        self, body: bytes, headers: dict[str, str], *, delay: float, not_a_feed: str
+    ) -> int:
+        reading = await asyncio.to_thread(read_page, body, headers=headers, url=self.base_url)
+        host = urlsplit(self.base_url).hostname if self.base_url else None
+        name = reading.site_name or host or self.source
+        if reading.kind == "article":
+            entry = await asyncio.to_thread(
+                extract_article,
+                body,
+                headers=headers,
+                url=self.base_url,
+                default_tz=self.settings.default_timezone,
+                matcher=self.matcher,
+            )
+            if entry is None:
+                raise OperatorError(
+                    f"{self.source}: {not_a_feed}; and no article or article links on the page"
+                )
+            self.printer.entry(entry, name)
+            self._summary(f"1 article from {name}")
+            return 0
+        for link in reading.links:
+            self.printer.note("link", link)
+        previewed = 0 if self.base_url is None else await self._articles(reading.links, delay, name)
+        self._summary(
+            f"{len(reading.links)} article links, {previewed} articles shown, from {name}"
+        )
+        return 0
+
+    async def _articles(self, links: tuple[str, ...], delay: float, name: str) -> int:
+        """Fetch and print the listing's articles, as politely as the poller would."""
+        options = SiteOptions(request_delay=delay)
+        shown = 0
+        async with Fetcher(fetch_limits(self.settings)) as fetcher:
+            pages = SitePages(
+                fetcher,
+                executor=None,
+                matcher=self.matcher,
+                default_tz=self.settings.default_timezone,
+                clock=system_clock,
+                options=options,
+            )
+            for link in links[: options.max_articles_per_poll]:
+                result = await pages.fetch_article(link)
+                if result.entry is None:
+                    self.printer.note("skipped", link, result.reason)
+                    continue
+                self.printer.entry(result.entry, name)
+                shown += 1
+        return shown
+
+    def _summary(self, line: str) -> None:
+        if not self.printer.as_json:
+            _emit(line)
 
 
 async def _read_source(settings: Settings, source: str) -> tuple[bytes, dict[str, str], str | None]:
@@ -228,9 +350,10 @@ async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
                 raise OperatorError(f"unknown topic {unknown[0]!r}; topics are: {choices}")
             name = args.name or urlsplit(url).hostname or url
             feed_id, created = await feed_store.add_feed(
-                db, FeedSpec(url, name, tuple(args.topic)), now=now
+                db, FeedSpec(url, name, tuple(args.topic), *_site_rules(args)), now=now
             )
-            _emit(f"{'added' if created else 'updated'} feed {feed_id}: {url}")
+            what = "site" if args.site else "feed"
+            _emit(f"{'added' if created else 'updated'} {what} {feed_id}: {url}")
             return 0
         if action == "remove":
             if not await feed_store.disable_feed(db, args.feed):
@@ -243,6 +366,22 @@ async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
             _emit(f"feed {args.feed} resumed; it will be polled on the next cycle")
             return 0
     raise OperatorError(f"unknown feeds action {action!r}")
+
+
+def _site_rules(args: argparse.Namespace) -> tuple[str, str | None, str | None]:
+    """kind, article_pattern and link_selector from `feeds add` (--site, --pattern, --selector)."""
+    if not args.site:
+        if args.pattern or args.selector:
+            raise OperatorError("--pattern and --selector are for site sources: add --site")
+        return "feed", None, None
+    try:
+        if args.pattern:
+            compile_pattern(args.pattern)
+        if args.selector:
+            check_selector(args.selector)
+    except PatternError as exc:
+        raise OperatorError(str(exc)) from None
+    return "site", args.pattern or None, args.selector or None
 
 
 def _feed_line(feed: feed_store.FeedRow) -> str:

@@ -4,6 +4,10 @@ Per feed: conditional GET → (304 or same bytes: nothing to parse) → parse in
 worker → in one write transaction store articles, queue outbox rows and save
 the feed's validators and next poll time. A failure records a typed cause and
 backs off; repeated failures pause the feed for an operator to look at.
+
+A site source (kind 'site', no feed) goes through bot.sites.crawl instead of
+the fetch-and-parse step: its section page and new article pages become the
+same entries, stored by the same transaction under the same alert rules.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import functools
 import hashlib
 import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +26,7 @@ from bot.alerts import KeywordIndex
 from bot.fetch import Fetcher, FetchError, FetchResult
 from bot.freshness import PollPolicy, failure_delay, next_poll_delay, should_pause
 from bot.parse import NotAFeedError, ParsedEntry, ParsedFeed, parse_feed
+from bot.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
 from bot.topics import TopicMatcher
 from bot.waiting import sleep_or_stop
 from storage import feeds as feed_store
@@ -49,6 +54,7 @@ class PollerOptions:
     # An item first seen now but published long ago is an archive surfacing, not news.
     max_alert_age: timedelta = timedelta(days=2)
     policy: PollPolicy = field(default_factory=PollPolicy)
+    site: SiteOptions = field(default_factory=SiteOptions)
 
 
 @dataclass(slots=True)
@@ -105,6 +111,15 @@ class Poller:
         self._executor = executor
         self._options = options or PollerOptions()
         self._clock = clock
+        self._sites = SiteReader(
+            db,
+            fetcher,
+            executor=executor,
+            matcher=self._matcher,
+            default_tz=self._options.default_tz,
+            clock=clock,
+            options=self._options.site,
+        )
 
     async def poll_due(self) -> CycleReport:
         """Poll every feed that is due now, concurrently, and report what happened."""
@@ -143,6 +158,8 @@ class Poller:
     ) -> FeedPollReport:
         """Poll one feed. Never raises for the feed's own faults: they are recorded."""
         started = self._clock()
+        if feed.kind == "site":
+            return await self._poll_site(feed, keywords, started)
         try:
             fetched = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -159,6 +176,27 @@ class Poller:
         except NotAFeedError as exc:
             return await self._fail(feed, "not_a_feed", str(exc)[:200], None, started)
         return await self._store(feed, fetched, body_hash, parsed, keywords, started)
+
+    async def _poll_site(
+        self, feed: FeedRow, keywords: KeywordIndex | None, now: datetime
+    ) -> FeedPollReport:
+        try:
+            crawl = await self._sites.crawl(feed)
+        except SiteCrawlError as exc:
+            return await self._fail(feed, exc.kind, exc.detail, exc.retry_after, now)
+        if crawl.unchanged is not None:
+            return await self._unchanged(feed, crawl.listing, crawl.body_hash, crawl.unchanged, now)
+        parsed = ParsedFeed(feed.name, crawl.listing.url, None, crawl.entries, None)
+        return await self._store(
+            feed,
+            crawl.listing,
+            crawl.body_hash,
+            parsed,
+            keywords,
+            now,
+            quiet_keys=crawl.quiet_keys,
+            site_links=crawl.links,
+        )
 
     async def _parse(self, feed: FeedRow, fetched: FetchResult, now: datetime) -> ParsedFeed:
         job = functools.partial(
@@ -177,17 +215,21 @@ class Poller:
         self,
         feed: FeedRow,
         fetched: FetchResult,
-        body_hash: str,
+        body_hash: str | None,
         parsed: ParsedFeed,
         keywords: KeywordIndex | None,
         now: datetime,
+        *,
+        quiet_keys: frozenset[str] = frozenset(),
+        site_links: Mapping[str, str] | None = None,
     ) -> FeedPollReport:
+        """quiet_keys are stored without alerts; site_links is a site's link memory,
+        saved in the same transaction as the articles it describes."""
         if parsed.recovered_error:
             log.info("feed %s: recovered from malformed XML (%s)", feed.id, parsed.recovered_error)
         first_poll = feed.first_polled_at is None
-        alert_keys = (
-            frozenset() if first_poll else await self._alert_keys(feed, parsed.entries, now)
-        )
+        alertable = [e for e in parsed.entries if e.key not in quiet_keys]
+        alert_keys = frozenset() if first_poll else await self._alert_keys(feed, alertable, now)
         keyword_chats = {
             e.key: keywords.chats_matching(e.title, e.summary)
             for e in parsed.entries
@@ -217,6 +259,8 @@ class Poller:
                 ),
                 now=_ts(now),
             )
+            if site_links is not None:
+                await feed_store.save_site_links(conn, feed.id, site_links)
         if first_poll and outcome.new_ids:
             log.info(
                 "feed %s: first poll stored %d articles, alerted no one",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import aiosqlite
 
@@ -41,16 +41,27 @@ class FeedRow:
     paused_at: int | None
     articles_total: int
     topics: tuple[str, ...]
+    # Site sources only (kind 'site'): link rules, and the listing links the
+    # reader remembers ('b' seen on the first poll, not fetched yet; 'd' done).
+    article_pattern: str | None = None
+    link_selector: str | None = None
+    site_links: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
-    """A feed as configured (feeds.toml or an operator command)."""
+    """A feed as configured (feeds.toml or an operator command).
+
+    kind 'site' is a section page whose article links are followed; its
+    article_pattern (a regex on article URLs) and link_selector (CSS) are optional.
+    """
 
     url: str
     name: str
     topics: tuple[str, ...]
     kind: str = "feed"
+    article_pattern: str | None = None
+    link_selector: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +86,7 @@ _FEED_COLUMNS = """
     f.id, f.url, f.name, f.kind, f.origin, f.enabled, f.etag, f.last_modified, f.body_hash,
     f.first_polled_at, f.last_polled_at, f.last_success_at, f.next_poll_at, f.failures,
     f.last_error_kind, f.last_error, f.paused_at, f.articles_total,
+    f.article_pattern, f.link_selector, f.site_links,
     (SELECT group_concat(topic_slug, ' ') FROM feed_topics t WHERE t.feed_id = f.id) AS topics
 """
 
@@ -101,7 +113,22 @@ def _feed_row(row: sqlite3.Row) -> FeedRow:
         paused_at=row["paused_at"],
         articles_total=row["articles_total"],
         topics=topics,
+        article_pattern=row["article_pattern"],
+        link_selector=row["link_selector"],
+        site_links=_site_links(row["site_links"]),
     )
+
+
+def _site_links(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}  # a memory we cannot read costs a few fetches, never a crash
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
 
 
 async def sync_topics(db: Database, topics: Sequence[TopicRow]) -> None:
@@ -149,18 +176,17 @@ async def sync_config_feeds(db: Database, feeds: Iterable[FeedSpec], *, now: int
             await cursor.close()
             if row is None:
                 cursor = await conn.execute(
-                    """INSERT INTO feeds (url, name, kind, origin, created_at)
-                       VALUES (?, ?, ?, 'config', ?) RETURNING id""",
-                    (spec.url, spec.name, spec.kind, now),
+                    """INSERT INTO feeds (url, name, kind, article_pattern, link_selector,
+                                          origin, created_at)
+                       VALUES (?, ?, ?, ?, ?, 'config', ?) RETURNING id""",
+                    (spec.url, spec.name, spec.kind, spec.article_pattern, spec.link_selector, now),
                 )
                 row = await cursor.fetchone()
                 await cursor.close()
                 added += 1
             else:
-                await conn.execute(
-                    "UPDATE feeds SET name = ?, kind = ? WHERE id = ?",
-                    (spec.name, spec.kind, row["id"]),
-                )
+                await conn.execute("UPDATE feeds SET name = ? WHERE id = ?", (spec.name, row["id"]))
+                await _set_source_rules(conn, row["id"], spec)
             assert row is not None
             await _set_feed_topics(conn, row["id"], spec.topics)
     return added
@@ -178,18 +204,45 @@ async def add_feed(db: Database, spec: FeedSpec, *, now: int) -> tuple[int, bool
                    WHERE id = ?""",
                 (spec.name, existing["id"]),
             )
+            await _set_source_rules(conn, existing["id"], spec)
             await _set_feed_topics(conn, existing["id"], spec.topics)
             return int(existing["id"]), False
         cursor = await conn.execute(
-            """INSERT INTO feeds (url, name, kind, origin, created_at)
-               VALUES (?, ?, ?, 'operator', ?) RETURNING id""",
-            (spec.url, spec.name, spec.kind, now),
+            """INSERT INTO feeds (url, name, kind, article_pattern, link_selector, origin,
+                                  created_at)
+               VALUES (?, ?, ?, ?, ?, 'operator', ?) RETURNING id""",
+            (spec.url, spec.name, spec.kind, spec.article_pattern, spec.link_selector, now),
         )
         row = await cursor.fetchone()
         await cursor.close()
         assert row is not None
         await _set_feed_topics(conn, row["id"], spec.topics)
         return int(row["id"]), True
+
+
+async def _set_source_rules(conn: aiosqlite.Connection, feed_id: int, spec: FeedSpec) -> None:
+    """Kind and link rules; when they change, the validators and body hash are
+    forgotten so the next poll reads the source afresh instead of seeing it unchanged."""
+    await conn.execute(
+        """UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL
+           WHERE id = ?
+             AND (kind IS NOT ? OR article_pattern IS NOT ? OR link_selector IS NOT ?)""",
+        (feed_id, spec.kind, spec.article_pattern, spec.link_selector),
+    )
+    await conn.execute(
+        "UPDATE feeds SET kind = ?, article_pattern = ?, link_selector = ? WHERE id = ?",
+        (spec.kind, spec.article_pattern, spec.link_selector, feed_id),
+    )
+
+
+async def save_site_links(
+    conn: aiosqlite.Connection, feed_id: int, links: Mapping[str, str]
+) -> None:
+    """Call inside the transaction that stored the site poll's articles."""
+    await conn.execute(
+        "UPDATE feeds SET site_links = ? WHERE id = ?",
+        (json.dumps(dict(links), ensure_ascii=False) if links else None, feed_id),
+    )
 
 
 async def disable_feed(db: Database, url_or_id: str) -> bool:

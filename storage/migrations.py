@@ -166,4 +166,14 @@ MIGRATIONS: list[str] = [
         expires_at  INTEGER NOT NULL
     );
     """,
+    # 2: sources without a feed ("site"): per-source link rules, and what the
+    # reader remembers about its section page's links between polls.
+    """
+    ALTER TABLE feeds ADD COLUMN article_pattern TEXT;  -- regex on article URLs; NULL: default
+    ALTER TABLE feeds ADD COLUMN link_selector TEXT;    -- CSS selector for article links
+    -- JSON object: listing link -> 'b' (seen on the first poll, to fetch quietly)
+    -- or 'd' (done: stored under another URL, or not an article). Links stored
+    -- under their own URL are known from articles.item_key and are not listed.
+    ALTER TABLE feeds ADD COLUMN site_links TEXT;
+    """,
 ]

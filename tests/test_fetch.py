@@ -494,6 +494,30 @@ async def test_feed_that_mentions_captcha_is_not_anti_bot(
     assert result.body == feed
 
 
+async def test_article_page_loading_a_captcha_script_is_not_anti_bot(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    page = (
+        b"<html><head><script src='https://www.google.com/recaptcha/api.js'></script></head>"
+        b"<body><h1>Tin t\xe1\xbb\xa9c</h1><form class='g-recaptcha'></form></body></html>"
+    )
+    server.set("/tin-d123.html", Route(body=page, headers={"Content-Type": "text/html"}))
+
+    result = await fetcher.fetch(server.url("/tin-d123.html"))
+
+    assert result.body == page
+
+
+async def test_403_page_asking_for_a_captcha_is_anti_bot(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.set("/rss", Route(status=403, body=b"<html>Please solve the CAPTCHA</html>"))
+
+    error = await fetch_error(fetcher, server.url("/rss"))
+
+    assert error.kind is FetchErrorKind.ANTI_BOT
+
+
 async def test_plain_403_is_http_status(server: FeedServer, fetcher: Fetcher) -> None:
     server.set("/rss", Route(status=403, body=b"Forbidden"))
 
