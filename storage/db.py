@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -78,9 +78,53 @@ class Database:
                 await self._writer.execute("COMMIT")
 
     @property
-    def reader(self) -> aiosqlite.Connection:
-        """The read-only connection; each statement sees the latest committed data."""
-        return self._reader
+    def reader(self) -> Reader:
+        """Reads on the read-only connection; each sees the latest committed data."""
+        return Reader(self._reader)
+
+
+class Reader:
+    """The read connection, used one whole statement at a time.
+
+    Every query runs and is fully fetched in one call on the connection's
+    thread. A cursor left open across an await would keep its read
+    transaction, and with it an old snapshot, alive for every other coroutine
+    sharing the connection: a reader could then miss a row committed a moment
+    before (a subscriber just created, an article just stored).
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> ReadQuery:
+        return ReadQuery(self._conn, sql, params)
+
+
+class ReadQuery:
+    """`async with db.reader.execute(sql, params) as rows:` — rows fetched up front."""
+
+    def __init__(self, conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._params = params
+
+    async def __aenter__(self) -> ReadResult:
+        rows = await self._conn.execute_fetchall(self._sql, self._params)
+        return ReadResult(list(rows))
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class ReadResult:
+    def __init__(self, rows: list[sqlite3.Row]) -> None:
+        self._rows = rows
+
+    async def fetchall(self) -> list[sqlite3.Row]:
+        return self._rows
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        return self._rows[0] if self._rows else None
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
