@@ -15,6 +15,7 @@ from bot.background import Background
 from bot.context import BOT_DATA_KEY, BotServices
 from bot.i18n import LANGUAGES, MENU_COMMANDS, t
 from bot.ratelimit import TelegramRateLimiter
+from bot.telegram_http import AiohttpRequest
 from handlers import all_handlers
 from storage.subscribers import get_subscriber
 
@@ -42,8 +43,8 @@ def build_application(
         .rate_limiter(rate_limiter or TelegramRateLimiter())
         # PTB's default pool holds one connection: concurrent sends would queue for
         # it and time out. One per sender worker, plus room for handler replies.
-        .connection_pool_size(SEND_CONNECTIONS)
-        .pool_timeout(30.0)
+        .request(AiohttpRequest(connection_limit=SEND_CONNECTIONS))
+        .get_updates_request(AiohttpRequest(connection_limit=2))
     )
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = services
