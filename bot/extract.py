@@ -32,7 +32,7 @@ from bot.parse import CONTENT_MAX_CHARS, ParsedEntry
 from bot.sites.links import site_of
 from bot.sites.meta import PageMeta, read_meta
 from bot.sites.page import decode_html, parse_html
-from bot.summary import make_summary
+from bot.summary import make_summary, search_text
 from bot.topics import TopicMatcher
 from bot.vntext import clean_line, clean_paragraphs, fold
 
@@ -134,7 +134,7 @@ def extract_article(
         published_at=published,
         topics=tuple(sorted(topics)),
         search_title=fold(title),
-        search_body=fold(f"{summary}\n{content_text}"),
+        search_body=fold(search_text(summary, content_text)),
     )
 
 

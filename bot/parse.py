@@ -18,7 +18,7 @@ import feedparser
 
 from bot.dates import parse_feed_date, sane_published_at
 from bot.htmltext import digest_html, safe_http_url
-from bot.summary import make_summary
+from bot.summary import make_summary, search_text
 from bot.topics import TopicMatcher
 from bot.vntext import clean_line, fold
 
@@ -143,7 +143,7 @@ def _entry(
         published_at=published,
         topics=tuple(sorted(topics)),
         search_title=fold(title),
-        search_body=fold(f"{summary}\n{content_text}"),
+        search_body=fold(search_text(summary, content_text)),
     )
 
 

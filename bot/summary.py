@@ -96,3 +96,11 @@ def cut_at_word(text: str, max_chars: int) -> str:
     if space > max_chars // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:-–—") + "…"
+
+
+def search_text(summary: str, content: str) -> str:
+    """What the search index holds for an article's body: its full text, plus the
+    summary only when the text does not already contain it (indexing the lead
+    twice would only inflate the index and skew bm25)."""
+    probe = summary.rstrip("…")[:60]
+    return content if probe and probe in content else f"{summary}\n{content}"

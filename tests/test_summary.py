@@ -235,3 +235,14 @@ def test_summary_of_the_real_shtt_lead() -> None:
 def test_short_summary_of_the_real_shtt_lead_ends_at_a_sentence_end() -> None:
     summary = make_summary(shtt_lead(), max_chars=150)
     assert summary == "Năm 2023 là năm bản lề của giai đoạn phát triển kinh tế xã hội 2021-2025."
+
+
+def test_search_text_indexes_the_lead_once() -> None:
+    from bot.summary import search_text
+
+    lead = "Năm 2023 là năm bản lề của giai đoạn phát triển."
+    body = f"{lead}\n\nNgày 31/5/2023, Sở đã báo cáo."
+
+    assert search_text(lead, body) == body
+    assert search_text("Tóm tắt khác hẳn.", body) == f"Tóm tắt khác hẳn.\n{body}"
+    assert search_text(lead, "") == f"{lead}\n"
