@@ -1,0 +1,337 @@
+"""Delivery benchmarks: fan-out of one article through the outbox and the sender.
+
+    python -m bench.delivery [--limited-readers 10000] [--readers 10000]
+                             [--memory-readers 100000] [--search-readers 10000]
+
+1. limited: one article to N readers, the stand-in enforcing Telegram's flood
+   limits (30 messages/s overall): the achieved rate as a fraction of the
+   limit, and how many 429s the bot provoked. Targets: ≥ 0.97, 0.
+2. unlimited: the same with limits off, the stand-in in its own process:
+   messages/s from the poll that finds the article (loopback feed, real
+   poller) to the last message acknowledged. Target: ≥ 1,000/s on 2 cores.
+   Then the peak memory of the bot process while doing it for 100,000
+   readers. Target: under 200 MB.
+3. search during a broadcast: the real Application answers /search from
+   different readers while a broadcast to N readers is being sent at 30/s:
+   reply latency p50/p95. Target: p95 under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import ExtBot
+
+from bench.procstat import self_peak_rss_mb
+from bot.app import build_application, running
+from bot.background import Background
+from bot.botapi_standin import BotApiStandIn
+from bot.context import BotServices
+from bot.feeds_config import FeedsConfig
+from bot.fetch import Fetcher, FetchLimits
+from bot.poller import Poller
+from bot.ratelimit import TelegramRateLimiter
+from bot.sender import Sender
+from bot.settings import load_settings
+from bot.telegram_http import AiohttpRequest
+from bot.throttle import CommandThrottle
+from bot.vntext import fold
+from storage import broadcasts as broadcast_store
+from storage.articles import ArticleInput, store_articles
+from storage.db import Database
+from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
+from tests.support.feed_server import FeedServer
+from tests.support.rss import Item, rss
+
+TOPIC = TopicRow("kinh-te", "Kinh tế", "Business", ())
+CONCURRENCY = 32
+START = datetime(2026, 9, 24, 1, 0, tzinfo=UTC)
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    targets: list[tuple[str, bool]] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def target(self, name: str, ok: bool) -> None:
+        self.say(f"  {'PASS' if ok else 'FAIL'}  {name}")
+        self.targets.append((name, ok))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def add_readers(db: Database, count: int, *, first: int = 1_000_000) -> None:
+    """count instant-mode readers following TOPIC (plain SQL: setting up, not measuring)."""
+    now = int(START.timestamp()) - 3600
+    rows = [(first + i, now, now) for i in range(count)]
+    async with db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO subscribers (chat_id, created_at, updated_at) VALUES (?, ?, ?)", rows
+        )
+        await conn.executemany(
+            "INSERT INTO topic_subscriptions (chat_id, topic_slug, created_at) VALUES (?, ?, ?)",
+            [(chat, TOPIC.slug, now) for chat, _, _ in rows],
+        )
+
+
+def item(n: int, published: datetime) -> Item:
+    return Item(
+        title=f"Ngân hàng Nhà nước điều chỉnh lãi suất điều hành lần {n}",
+        link=f"https://bao.example.vn/lai-suat-{n}.html",
+        guid=f"lai-suat-{n}",
+        description="<p>Lãi suất tái cấp vốn giảm 0,5 điểm phần trăm từ ngày mai.</p>",
+        published=published,
+    )
+
+
+def bot_for(base_url: str, rate: TelegramRateLimiter) -> ExtBot[Any]:
+    request = AiohttpRequest(connection_limit=CONCURRENCY + 16)
+    return ExtBot("123456:STANDIN", base_url=base_url, rate_limiter=rate, request=request)
+
+
+async def drain(sender: Sender) -> None:
+    while await sender.drain():
+        pass
+
+
+@asynccontextmanager
+async def article_world(readers: int) -> AsyncIterator[tuple[Database, Poller, FeedServer, Clock]]:
+    """A database with readers, a loopback feed already polled once, a poller and a clock."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with (
+            await Database.open(Path(tmp) / "bench.db") as db,
+            FeedServer() as feeds,
+            Fetcher(FetchLimits(allow_private=True)) as fetcher,
+        ):
+            clock = Clock()
+            await sync_topics(db, [TOPIC])
+            await add_readers(db, readers)
+            feeds.set_feed("/rss", rss([item(1, START - timedelta(hours=1))]))
+            await add_feed(db, FeedSpec(feeds.url("/rss"), "Báo", (TOPIC.slug,)), now=0)
+            poller = Poller(db, fetcher, clock=clock)
+            await poller.poll_due()  # the feed's first poll alerts no one
+            feeds.set_feed(
+                "/rss",
+                rss([item(2, START - timedelta(minutes=5)), item(1, START - timedelta(hours=1))]),
+            )
+            clock.now = START + timedelta(days=1)
+            yield db, poller, feeds, clock
+
+
+async def fanout_limited(readers: int, report: Report) -> None:
+    report.say(f"\n[1] fan-out to {readers:,} readers, stand-in enforcing 30 messages/s")
+    async with article_world(readers) as (db, poller, _, clock), BotApiStandIn() as standin:
+        standin.set_flood_limits(True)
+        polled = await poller.poll_due()
+        async with bot_for(standin.base_url, TelegramRateLimiter()) as bot:
+            sender = Sender(db, bot, clock=clock, concurrency=CONCURRENCY)
+            started = time.perf_counter()
+            await drain(sender)
+            elapsed = time.perf_counter() - started
+    sent = len(standin.sent)
+    rate = sent / elapsed
+    report.say(
+        f"  queued {polled.alerts_queued:,}; sent {sent:,} in {elapsed:.1f} s = {rate:.2f}/s "
+        f"({rate / 30:.3f} of the limit); 429 answers: {standin.flood_429_count}"
+    )
+    report.target(f"achieved rate ≥ 0.97 of 30/s (got {rate / 30:.3f})", rate / 30 >= 0.97)
+    report.target(f"no 429s (got {standin.flood_429_count})", standin.flood_429_count == 0)
+
+
+def _standin_process(conn: Connection) -> None:
+    """Runs in a child process: a stand-in with limits off; reports port, then counts."""
+
+    async def serve() -> None:
+        async with BotApiStandIn() as standin:
+            conn.send(standin.port)
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            conn.send(len(standin.sent))
+
+    asyncio.run(serve())
+
+
+@asynccontextmanager
+async def standin_elsewhere() -> AsyncIterator[tuple[str, Connection]]:
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=_standin_process, args=(child,))
+    process.start()
+    try:
+        port = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        yield f"http://127.0.0.1:{port}/bot", parent
+    finally:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+
+
+async def fanout_unlimited(readers: int, report: Report, *, label: str) -> tuple[float, float]:
+    report.say(
+        f"\n[2{label}] fan-out to {readers:,} readers, limits off, stand-in in its own process"
+    )
+    async with article_world(readers) as (db, poller, _, clock), standin_elsewhere() as (url, conn):
+        rate = TelegramRateLimiter(per_second=1_000_000, chat_interval=0.0)
+        async with bot_for(url, rate) as bot:
+            sender = Sender(db, bot, clock=clock, concurrency=CONCURRENCY)
+            started = time.perf_counter()
+            polled = await poller.poll_due()
+            queued_at = time.perf_counter()
+            await drain(sender)
+            elapsed = time.perf_counter() - started
+        conn.send("count")
+        delivered = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    rate_per_s = delivered / elapsed
+    peak = self_peak_rss_mb()
+    report.say(
+        f"  poll + queue {polled.alerts_queued:,} rows: {queued_at - started:.2f} s; "
+        f"{delivered:,} delivered in {elapsed:.1f} s in all = {rate_per_s:,.0f} messages/s; "
+        f"bot process peak RSS {peak:.0f} MB"
+    )
+    return rate_per_s, peak
+
+
+async def search_during_broadcast(readers: int, report: Report, samples: int = 40) -> None:
+    report.say(f"\n[3] /search replies while a broadcast to {readers:,} readers is sent at 30/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        async with await Database.open(Path(tmp) / "bench.db") as db, BotApiStandIn() as standin:
+            standin.set_flood_limits(True)
+            clock = Clock()
+            await sync_topics(db, [TOPIC])
+            await add_readers(db, readers)
+            await _store_articles(db, 2_000)
+            settings = load_settings({}, env_file=None)
+            services = BotServices(
+                settings=settings,
+                db=db,
+                config=FeedsConfig((TOPIC,), ()),
+                clock=clock,
+                throttle=CommandThrottle(),
+            )
+            app = build_application(
+                services,
+                token=standin.token,
+                api_base_url=standin.base_url.removesuffix("/bot"),
+                background=Background(poller=None, housekeeping_interval=3600),
+                rate_limiter=TelegramRateLimiter(),
+            )
+            broadcast_id = await broadcast_store.create_draft(
+                db,
+                admin_id=1,
+                text="Thông báo bảo trì hệ thống",
+                parse_mode="HTML",
+                topic=None,
+                now=int(clock.now.timestamp()),
+            )
+            await broadcast_store.confirm(
+                db,
+                broadcast_id,
+                progress_chat_id=1,
+                progress_message_id=1,
+                now=int(clock.now.timestamp()),
+            )
+            latencies: list[float] = []
+            async with running(app):
+                await asyncio.sleep(3.0)  # the broadcast is well under way
+                queries = ["lai suat", "ngan hang", "ha noi", "kinh te", "chung khoan"]
+                for n in range(samples):
+                    chat = 5_000_000 + n
+                    started = time.perf_counter()
+                    standin.user_message(chat, f"/search {queries[n % len(queries)]}")
+                    await standin.wait_for(_answered(standin, chat), timeout=30)
+                    latencies.append(time.perf_counter() - started)
+                    await asyncio.sleep(0.25)
+                progress = await broadcast_store.progress(db, broadcast_id)
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p95 = latencies[int(len(latencies) * 0.95) - 1]
+    report.say(
+        f"  {samples} searches during the broadcast ({progress.sent:,} of {progress.total:,} "
+        f"sent meanwhile): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+        f"max {latencies[-1] * 1000:.0f} ms; 429 answers: {standin.flood_429_count}"
+    )
+    report.target(f"/search p95 under 1 s during a broadcast (got {p95 * 1000:.0f} ms)", p95 < 1.0)
+
+
+def _answered(standin: BotApiStandIn, chat: int) -> Callable[[], bool]:
+    return lambda: bool(standin.messages_to(chat))
+
+
+async def _store_articles(db: Database, count: int) -> None:
+    feed_id, _ = await add_feed(db, FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=0)
+    words = ["lãi suất", "ngân hàng", "Hà Nội", "kinh tế", "chứng khoán", "giá vàng", "xuất khẩu"]
+    articles = []
+    for n in range(count):
+        title = f"{words[n % 7].capitalize()} và {words[(n * 3) % 7]} trong tuần {n}"
+        body = f"{title}. {words[(n + 1) % 7]} {words[(n + 2) % 7]} tăng trưởng ổn định."
+        articles.append(
+            ArticleInput(
+                f"a{n}",
+                f"https://bao.example.vn/{n}.html",
+                title,
+                body,
+                body,
+                None,
+                None,
+                int(START.timestamp()) - n * 60,
+                (),
+                fold(title),
+                fold(body),
+            )
+        )
+    async with db.write() as conn:
+        await store_articles(
+            conn, feed_id, articles, now=0, alert_keys=frozenset(), keyword_chats={}
+        )
+
+
+async def run(args: argparse.Namespace) -> Report:
+    report = Report()
+    if args.limited_readers:
+        await fanout_limited(args.limited_readers, report)
+    if args.readers:
+        rate, _ = await fanout_unlimited(args.readers, report, label="a")
+        report.target(f"≥ 1,000 messages/s through the pipeline (got {rate:,.0f})", rate >= 1000)
+    if args.memory_readers:
+        _, peak = await fanout_unlimited(args.memory_readers, report, label="b")
+        report.target(
+            f"peak memory under 200 MB for {args.memory_readers:,} readers (got {peak:.0f} MB)",
+            peak < 200,
+        )
+    if args.search_readers:
+        await search_during_broadcast(args.search_readers, report)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> Report:
+    parser = argparse.ArgumentParser(prog="python -m bench.delivery", description=__doc__)
+    parser.add_argument("--limited-readers", type=int, default=10_000)
+    parser.add_argument("--readers", type=int, default=10_000)
+    parser.add_argument("--memory-readers", type=int, default=100_000)
+    parser.add_argument("--search-readers", type=int, default=10_000)
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

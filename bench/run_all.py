@@ -1,0 +1,64 @@
+"""Run every benchmark and print a summary of the targets.
+
+    python -m bench.run_all            # full sizes: 10,000 feeds, 100,000 articles,
+                                       # fan-out to 10,000 and 100,000 readers
+    python -m bench.run_all --quick    # small sizes: about a minute
+
+Exit status is 0 even when a target fails (the figures are the product);
+`--strict` makes a failed target exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+
+from bench import delivery, poll_cycle
+from bench import search as search_bench
+
+QUICK_FEEDS = 500
+QUICK_ARTICLES = 10_000
+QUICK_DELIVERY = [
+    "--limited-readers", "300", "--readers", "2000", "--memory-readers", "10000",
+    "--search-readers", "1000",
+]  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    args = parser.parse_args(argv)
+    poll_args = ["--feeds", str(QUICK_FEEDS)] if args.quick else []
+    search_args = ["--articles", str(QUICK_ARTICLES)] if args.quick else []
+    print(
+        f"newsbot benchmarks{' (quick)' if args.quick else ''}: {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.system()} {platform.machine()}\n",
+        flush=True,
+    )
+    started = time.perf_counter()
+    poll = poll_cycle.main(poll_args)
+    print(flush=True)
+    found = search_bench.main(search_args)
+    print(flush=True)
+    delivered = delivery.main(QUICK_DELIVERY if args.quick else [])
+    targets = [("poll", name, ok) for name, ok in poll.targets]
+    targets += [("search", name, ok) for name, ok in found.targets]
+    targets += [("delivery", name, ok) for name, ok in delivered.targets]
+    print(f"\nsummary ({time.perf_counter() - started:.0f} s in all):")
+    for bench_name, name, ok in targets:
+        print(f"  {'PASS' if ok else 'FAIL'}  {bench_name}: {name}")
+    if args.quick:
+        print("  (quick sizes: the targets are set for 10,000 feeds and 100,000 articles)")
+    failed = any(not ok for _, _, ok in targets)
+    return 1 if args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
