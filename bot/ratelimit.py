@@ -68,6 +68,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._sleep = sleep
         self._next_global = 0.0
         self._next_chat: dict[int | str, float] = {}
+        self._next_prune = 0.0
         self._group_sends: dict[int | str, deque[float]] = {}
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -136,8 +137,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 slot = max(slot, sends[-self._group_per_minute] + 60.0)
                 self._next_chat[chat_id] = max(self._next_chat[chat_id], slot + self._chat_interval)
             sends.append(slot)
-        if len(self._next_chat) > 10_000:
+        if len(self._next_chat) > 10_000 and now >= self._next_prune:
+            # At most once a minute: a scan per request would make a big
+            # broadcast quadratic.
             self._forget_idle_chats(now)
+            self._next_prune = now + 60.0
         if slot > now:
             await self._sleep(slot - now)
 

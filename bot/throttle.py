@@ -27,11 +27,13 @@ class CommandThrottle:
         self._clock = clock
         self._seen: dict[int, deque[float]] = {}
         self._warned_at: dict[int, float] = {}
+        self._next_prune = 0.0
 
     def check(self, user_id: int) -> Verdict:
         now = self._clock()
-        if len(self._seen) > 10_000:
+        if len(self._seen) > 10_000 and now >= self._next_prune:
             self.forget_idle()
+            self._next_prune = now + self._window
         seen = self._seen.setdefault(user_id, deque())
         while seen and seen[0] <= now - self._window:
             seen.popleft()
