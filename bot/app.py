@@ -4,9 +4,12 @@ poller and sender running beside python-telegram-bot's update loop."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
@@ -15,6 +18,7 @@ from bot.background import Background
 from bot.context import BOT_DATA_KEY, BotServices
 from bot.i18n import LANGUAGES, MENU_COMMANDS, t
 from bot.ratelimit import TelegramRateLimiter
+from bot.telegram_bot import NewsBot
 from bot.telegram_http import AiohttpRequest
 from handlers import all_handlers
 from storage.subscribers import get_subscriber
@@ -35,17 +39,18 @@ def build_application(
     rate_limiter: TelegramRateLimiter | None = None,
 ) -> AnyApplication:
     """A ready-to-start Application. `api_base_url` is the Bot API server's root URL."""
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{api_base_url.rstrip('/')}/bot")
-        .base_file_url(f"{api_base_url.rstrip('/')}/file/bot")
-        .rate_limiter(rate_limiter or TelegramRateLimiter())
+    api = api_base_url.rstrip("/")
+    bot = NewsBot(
+        token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
         # PTB's default pool holds one connection: concurrent sends would queue for
         # it and time out. One per sender worker, plus room for handler replies.
-        .request(AiohttpRequest(connection_limit=SEND_CONNECTIONS))
-        .get_updates_request(AiohttpRequest(connection_limit=2))
+        request=AiohttpRequest(connection_limit=SEND_CONNECTIONS),
+        get_updates_request=AiohttpRequest(connection_limit=2),
+        rate_limiter=rate_limiter or TelegramRateLimiter(),
     )
+    builder = ApplicationBuilder().bot(bot)
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = services
     application.bot_data["background"] = background or Background(poller=None)
@@ -98,17 +103,37 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.debug("could not tell the user about the error")
 
 
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Where Telegram posts updates (behind a TLS proxy) instead of long polling."""
+
+    url: str
+    listen: str
+    port: int
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+
 @asynccontextmanager
 async def running(
-    application: AnyApplication, *, poll_interval: float = 0.0
+    application: AnyApplication, *, poll_interval: float = 0.0, webhook: Webhook | None = None
 ) -> AsyncIterator[None]:
-    """Start the application with long polling; stop it cleanly on exit."""
+    """Start the application (long polling, or a webhook); stop it cleanly on exit."""
     async with application:
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=poll_interval, timeout=10, drop_pending_updates=False
-        )
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=poll_interval, timeout=10, drop_pending_updates=False
+            )
+        else:
+            await application.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=urlsplit(webhook.url).path.lstrip("/"),
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+                drop_pending_updates=False,
+            )
         await start_background(application)
         try:
             yield

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from telegram.ext import ExtBot
-
 from bot import broadcast, digest, health
 from bot.context import BotServices
 from bot.poller import Poller
 from bot.sender import Sender
+from bot.telegram_bot import NewsBot
 from bot.waiting import sleep_or_stop
 from storage import leases
 from storage.subscribers import get_subscriber
@@ -57,7 +56,7 @@ class Background:
         """Whether this process is polling and sending now."""
         return bool(self._work)
 
-    async def start(self, services: BotServices, bot: ExtBot[Any]) -> None:
+    async def start(self, services: BotServices, bot: NewsBot) -> None:
         self.stop.clear()
         self.sender = Sender(
             services.db,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,16 @@ async def mark_sent(db: Database, row_id: int, *, message_id: int | None, now: i
             """UPDATE outbox SET status = 'sent', telegram_message_id = ?, finished_at = ?,
                    last_error = NULL WHERE id = ?""",
             (message_id, now, row_id),
+        )
+
+
+async def mark_sent_many(db: Database, sent: Sequence[tuple[int, int | None]], *, now: int) -> None:
+    """Mark several rows sent in one transaction: (row id, Telegram message id) pairs."""
+    async with db.write() as conn:
+        await conn.executemany(
+            """UPDATE outbox SET status = 'sent', telegram_message_id = ?, finished_at = ?,
+                   last_error = NULL WHERE id = ?""",
+            [(message_id, now, row_id) for row_id, message_id in sent],
         )
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram.ext import ExtBot
 
 from bot.botapi_standin import BotApiStandIn
 from bot.ratelimit import TelegramRateLimiter
 from bot.sender import Sender
+from bot.telegram_bot import NewsBot
 from storage import outbox
 from storage import subscribers as subscriber_store
 from storage.articles import ArticleInput, store_articles
@@ -30,14 +30,14 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 
 @pytest.fixture
-async def bot(standin: BotApiStandIn) -> AsyncIterator[ExtBot[Any]]:
+async def bot(standin: BotApiStandIn) -> AsyncIterator[NewsBot]:
     rate = TelegramRateLimiter(per_second=1000, chat_interval=0.0)
-    async with ExtBot(standin.token, base_url=standin.base_url, rate_limiter=rate) as ext_bot:
+    async with NewsBot(standin.token, base_url=standin.base_url, rate_limiter=rate) as ext_bot:
         yield ext_bot
 
 
 @pytest.fixture
-def sender(db: Database, bot: ExtBot[Any], clock: ManualClock) -> Sender:
+def sender(db: Database, bot: NewsBot, clock: ManualClock) -> Sender:
     return Sender(db, bot, clock=clock, max_attempts=3)
 
 

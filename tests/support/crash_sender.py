@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from telegram.ext import ExtBot
-
 from bot.ratelimit import TelegramRateLimiter
 from bot.sender import Sender
+from bot.telegram_bot import NewsBot
 from storage import outbox
 from storage.db import Database
 
@@ -20,7 +19,7 @@ from storage.db import Database
 async def main(db_path: str, api_root: str, token: str, concurrency: int) -> None:
     async with await Database.open(db_path) as db:
         rate = TelegramRateLimiter(per_second=10_000, chat_interval=0.0)
-        async with ExtBot(token, base_url=f"{api_root}/bot", rate_limiter=rate) as bot:
+        async with NewsBot(token, base_url=f"{api_root}/bot", rate_limiter=rate) as bot:
             sender = Sender(db, bot, concurrency=concurrency)
             await outbox.release_in_flight(db)  # what Sender.run_forever does at start
             print("ready", flush=True)
