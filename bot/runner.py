@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import AnyApplication, build_application, running
+from bot.app import AnyApplication, Webhook, build_application, running
 from bot.background import Background
 from bot.context import BotServices
 from bot.ratelimit import TelegramRateLimiter
@@ -32,7 +33,13 @@ async def bot_running(
             background=background,
             rate_limiter=TelegramRateLimiter(per_second=settings.send_rate),
         )
-        async with running(application):
+        webhook = None
+        if settings.webhook_url:
+            host, port = settings.webhook_listen
+            webhook = Webhook(settings.webhook_url, host, port)
+            if settings.webhook_secret:
+                webhook = dataclasses.replace(webhook, secret=settings.webhook_secret)
+        async with running(application, webhook=webhook):
             yield application
 
 

@@ -6,6 +6,7 @@ A bad value stops start-up with one line naming the setting: SettingsError.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,9 @@ class Settings:
     log_level: str
     send_rate: float
     paid_broadcast: bool
+    webhook_url: str | None
+    webhook_listen: tuple[str, int]
+    webhook_secret: str | None
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -98,6 +102,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         log_level=_log_level(get("NEWSBOT_LOG_LEVEL") or "INFO"),
         send_rate=_send_rate(get("NEWSBOT_SEND_RATE") or "30", paid),
         paid_broadcast=paid,
+        webhook_url=_webhook_url(get("NEWSBOT_WEBHOOK_URL")),
+        webhook_listen=_listen(get("NEWSBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080"),
+        webhook_secret=_secret(get("NEWSBOT_WEBHOOK_SECRET")),
     )
 
 
@@ -170,6 +177,34 @@ def _send_rate(value: str, paid: bool) -> float:
             "NEWSBOT_PAID_BROADCAST=on (paid broadcasts, up to 1000/s)"
         )
     return rate
+
+
+def _webhook_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise SettingsError(
+            f"NEWSBOT_WEBHOOK_URL: Telegram delivers webhooks only to https:// URLs, got {value!r}"
+        )
+    return value
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            f"NEWSBOT_WEBHOOK_LISTEN: expected host:port such as 127.0.0.1:8080, got {value!r}"
+        )
+    return host.strip("[]"), int(port)
+
+
+def _secret(value: str) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+        raise SettingsError(
+            "NEWSBOT_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+        )
+    return value or None
 
 
 def _log_level(value: str) -> str:

@@ -49,6 +49,9 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("NEWSBOT_SEND_RATE", "100"),  # over Telegram's free limit without paid broadcasts
         ("NEWSBOT_SEND_RATE", "5000"),
         ("NEWSBOT_PAID_BROADCAST", "sometimes"),
+        ("NEWSBOT_WEBHOOK_URL", "http://bot.example.vn/hook"),  # Telegram needs https
+        ("NEWSBOT_WEBHOOK_LISTEN", "8080"),
+        ("NEWSBOT_WEBHOOK_SECRET", "has spaces"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str) -> None:
@@ -66,6 +69,22 @@ def test_paid_broadcasts_lift_the_send_rate() -> None:
     )
 
     assert (settings.send_rate, settings.paid_broadcast) == (500, True)
+
+
+def test_webhook_settings() -> None:
+    settings = load_settings(
+        {
+            "NEWSBOT_WEBHOOK_URL": "https://bot.example.vn/tg",
+            "NEWSBOT_WEBHOOK_LISTEN": "0.0.0.0:8443",
+            "NEWSBOT_WEBHOOK_SECRET": "abc_DEF-123",
+        },
+        env_file=None,
+    )
+
+    assert settings.webhook_url == "https://bot.example.vn/tg"
+    assert settings.webhook_listen == ("0.0.0.0", 8443)
+    assert settings.webhook_secret == "abc_DEF-123"
+    assert load_settings({}, env_file=None).webhook_url is None
 
 
 def test_token_never_echoed_in_errors() -> None:
