@@ -31,9 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
-
-from telegram.ext import ExtBot
 
 from bench.procstat import self_peak_rss_mb
 from bot.app import build_application, running
@@ -46,6 +43,7 @@ from bot.poller import Poller
 from bot.ratelimit import TelegramRateLimiter
 from bot.sender import Sender
 from bot.settings import load_settings
+from bot.telegram_bot import NewsBot
 from bot.telegram_http import AiohttpRequest
 from bot.throttle import CommandThrottle
 from bot.vntext import fold
@@ -107,9 +105,9 @@ def item(n: int, published: datetime) -> Item:
     )
 
 
-def bot_for(base_url: str, rate: TelegramRateLimiter) -> ExtBot[Any]:
+def bot_for(base_url: str, rate: TelegramRateLimiter) -> NewsBot:
     request = AiohttpRequest(connection_limit=CONCURRENCY + 16)
-    return ExtBot("123456:STANDIN", base_url=base_url, rate_limiter=rate, request=request)
+    return NewsBot("123456:STANDIN", base_url=base_url, rate_limiter=rate, request=request)
 
 
 async def drain(sender: Sender) -> None:
@@ -188,9 +186,26 @@ async def standin_elsewhere() -> AsyncIterator[tuple[str, Connection]]:
 
 
 async def fanout_unlimited(readers: int, report: Report, *, label: str) -> tuple[float, float]:
+    """Runs in a fresh process of its own, so its peak memory is its own alone
+    (not the high-water mark of whatever this process ran before)."""
     report.say(
         f"\n[2{label}] fan-out to {readers:,} readers, limits off, stand-in in its own process"
     )
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_fanout_process, args=(readers, child))
+    process.start()
+    line, rate_per_s, peak = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+    process.join()
+    report.say(line)
+    return rate_per_s, peak
+
+
+def _fanout_process(readers: int, conn: Connection) -> None:
+    conn.send(asyncio.run(_fanout(readers)))
+
+
+async def _fanout(readers: int) -> tuple[str, float, float]:
     async with article_world(readers) as (db, poller, _, clock), standin_elsewhere() as (url, conn):
         rate = TelegramRateLimiter(per_second=1_000_000, chat_interval=0.0)
         async with bot_for(url, rate) as bot:
@@ -204,12 +219,12 @@ async def fanout_unlimited(readers: int, report: Report, *, label: str) -> tuple
         delivered = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     rate_per_s = delivered / elapsed
     peak = self_peak_rss_mb()
-    report.say(
+    line = (
         f"  poll + queue {polled.alerts_queued:,} rows: {queued_at - started:.2f} s; "
         f"{delivered:,} delivered in {elapsed:.1f} s in all = {rate_per_s:,.0f} messages/s; "
         f"bot process peak RSS {peak:.0f} MB"
     )
-    return rate_per_s, peak
+    return line, rate_per_s, peak
 
 
 async def search_during_broadcast(readers: int, report: Report, samples: int = 40) -> None:
