@@ -48,6 +48,7 @@ from bot.telegram_http import AiohttpRequest
 from bot.throttle import CommandThrottle
 from bot.vntext import fold
 from storage import broadcasts as broadcast_store
+from storage import outbox
 from storage.articles import ArticleInput, store_articles
 from storage.db import Database
 from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
@@ -74,11 +75,15 @@ class Report:
 
 
 class Clock:
+    """A fixed start moved by hand, then running in real time: a message told to
+    retry after N seconds becomes due N real seconds later."""
+
     def __init__(self) -> None:
         self.now = START
+        self._started = time.monotonic()
 
     def __call__(self) -> datetime:
-        return self.now
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
 
 
 async def add_readers(db: Database, count: int, *, first: int = 1_000_000) -> None:
@@ -110,9 +115,15 @@ def bot_for(base_url: str, rate: TelegramRateLimiter) -> NewsBot:
     return NewsBot("123456:STANDIN", base_url=base_url, rate_limiter=rate, request=request)
 
 
-async def drain(sender: Sender) -> None:
-    while await sender.drain():
-        pass
+async def drain(sender: Sender, db: Database) -> None:
+    """Until every queued message is sent, waiting out any retry_after."""
+    while True:
+        if await sender.drain():
+            continue
+        counts = await outbox.counts_by_status(db)
+        if not counts.get("pending") and not counts.get("sending"):
+            return
+        await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
@@ -147,7 +158,7 @@ async def fanout_limited(readers: int, report: Report) -> None:
         async with bot_for(standin.base_url, TelegramRateLimiter()) as bot:
             sender = Sender(db, bot, clock=clock, concurrency=CONCURRENCY)
             started = time.perf_counter()
-            await drain(sender)
+            await drain(sender, db)
             elapsed = time.perf_counter() - started
     sent = len(standin.sent)
     rate = sent / elapsed
@@ -213,7 +224,7 @@ async def _fanout(readers: int) -> tuple[str, float, float]:
             started = time.perf_counter()
             polled = await poller.poll_due()
             queued_at = time.perf_counter()
-            await drain(sender)
+            await drain(sender, db)
             elapsed = time.perf_counter() - started
         conn.send("count")
         delivered = await asyncio.get_running_loop().run_in_executor(None, conn.recv)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli_run import CliResult, run_newsbot
 from tests.support.feed_server import FeedServer, Route
 from tests.support.rss import Item, rss
 
@@ -26,16 +22,6 @@ ARTICLE = Item(
     ),
     published=datetime(2026, 9, 24, 8, 30, tzinfo=UTC),
 )
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json_lines(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
 @pytest.fixture
@@ -59,30 +45,8 @@ topics = ["giao-thong"]
     return tmp_path
 
 
-async def newsbot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-    environ.update(
-        {
-            "NEWSBOT_DB": str(workdir / "newsbot.db"),
-            "NEWSBOT_FEEDS": str(workdir / "feeds.toml"),
-            "NEWSBOT_ALLOW_PRIVATE_FEEDS": "1",
-            "NEWSBOT_LOG_LEVEL": "WARNING",
-        }
-    )
-    environ.update(env or {})
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        *args,
-        cwd=workdir,
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return Result(process.returncode, out.decode(), err.decode())
+async def newsbot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> CliResult:
+    return await run_newsbot(workdir, *args, env=env)
 
 
 async def test_preview_url_prints_the_message_as_sent(workdir: Path, server: FeedServer) -> None:

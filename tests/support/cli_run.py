@@ -20,7 +20,7 @@ class CliResult:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
-async def run_newsbot(workdir: Path, *args: str) -> CliResult:
+async def run_newsbot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> CliResult:
     """`python -m bot.cli ARGS` with its database and feeds.toml in workdir, loopback allowed."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
     environ.update(
@@ -31,6 +31,7 @@ async def run_newsbot(workdir: Path, *args: str) -> CliResult:
             "NEWSBOT_LOG_LEVEL": "WARNING",
         }
     )
+    environ.update(env or {})
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
