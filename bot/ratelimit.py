@@ -68,7 +68,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         # no more than per_second grants in any (1 + WINDOW_MARGIN) seconds.
         self._per_window = max(1, round(per_second))
         self._window = (self._per_window / per_second) * (1.0 + WINDOW_MARGIN)
-        self._granted: deque[float] = deque()
+        # One [time] per grant, moved to when the request really left (see acquire).
+        self._granted: deque[list[float]] = deque()
         self._chat_interval = chat_interval
         self._group_per_minute = group_per_minute
         self._reply_retries = reply_retries
@@ -78,7 +79,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._next_chat: dict[int | str, float] = {}
         self._next_prune = 0.0
         self._group_sends: dict[int | str, deque[float]] = {}
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[int, int, asyncio.Future[list[float]]]] = []
         self._order = itertools.count()
         self._dispatcher: asyncio.Task[None] | None = None
 
@@ -112,7 +113,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         chat_id = data.get("chat_id")
         attempts = 0
         while True:
-            await self.acquire(priority, chat_id)
+            departure = await self.acquire(priority, chat_id)
+            # An event-loop stall between the grant and this line would make the
+            # request reach Telegram later than the budget assumed; count it from now.
+            departure[0] = max(departure[0], self._clock())
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -123,15 +127,18 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     raise
                 attempts += 1
 
-    async def acquire(self, priority: int, chat_id: object = None) -> None:
-        """Wait until a message to chat_id may go, honouring priority for global slots."""
+    async def acquire(self, priority: int, chat_id: object = None) -> list[float]:
+        """Wait until a message to chat_id may go, honouring priority for global slots.
+
+        Returns the grant's departure time, which the caller may move later.
+        """
         if isinstance(chat_id, int | str):
             await self._wait_for_chat(chat_id)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[float]] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, next(self._order), future))
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch())
-        await future
+        return await future
 
     async def _wait_for_chat(self, chat_id: int | str) -> None:
         now = self._clock()
@@ -162,19 +169,20 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         granted = self._granted
         while self._waiting:
             now = self._clock()
-            while granted and granted[0] <= now - self._window:
+            while granted and granted[0][0] <= now - self._window:
                 granted.popleft()
             wake = self._next_global
             if len(granted) >= self._per_window:
-                wake = max(wake, granted[0] + self._window)
+                wake = max(wake, granted[0][0] + self._window)
             if wake > now:
                 await self._sleep(wake - now)
                 continue
             _, _, future = heapq.heappop(self._waiting)
             if future.cancelled():
                 continue
-            future.set_result(None)
-            granted.append(now)
+            departure = [now]
+            future.set_result(departure)
+            granted.append(departure)
             # Slots follow the ideal schedule, so a late wake-up is caught up on
             # the next slot instead of shifting every later one (which cost ~3%
             # of the rate); after an idle spell the schedule restarts from now.

@@ -130,7 +130,7 @@ class Sender:
             log.warning("re-queued %d messages that were in flight at the last stop", released)
         while not stop.is_set():
             try:
-                sent = await self.drain()
+                sent = await self.drain(stop=stop)
             except Exception:
                 log.exception("sender pass failed")
                 sent = 0
@@ -142,7 +142,7 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def drain(self, *, max_rows: int = 5_000) -> int:
+    async def drain(self, *, max_rows: int = 5_000, stop: asyncio.Event | None = None) -> int:
         """Deliver every due row, concurrently; returns how many were handled.
 
         The next batch is claimed while the workers still send the last one, so
@@ -152,10 +152,12 @@ class Sender:
         # A bounded queue: the claimer waits while the workers catch up.
         queue: asyncio.Queue[tuple[OutboxRow, _Batch] | None] = asyncio.Queue(self._concurrency)
         handled = 0
+        stopping = stop or asyncio.Event()
+        unsent: list[int] = []
 
         async def claim() -> None:
             nonlocal handled
-            while handled < max_rows:
+            while handled < max_rows and not stopping.is_set():
                 rows = await outbox.claim_due(
                     self._db, now=self._now(), limit=self._concurrency * 2
                 )
@@ -171,6 +173,9 @@ class Sender:
         async def worker() -> None:
             while (job := await queue.get()) is not None:
                 row, batch = job
+                if stopping.is_set():
+                    unsent.append(row.id)  # shutting down: back to the queue, unsent
+                    continue
                 try:
                     await self._deliver(
                         row, batch.readers.get(row.chat_id), batch.articles, batch.names
@@ -183,9 +188,11 @@ class Sender:
             group.create_task(claim())
             for _ in range(self._concurrency):
                 group.create_task(worker())
+        if unsent:
+            await outbox.release(self._db, unsent)
         if len(self._render_cache) > 10_000:
             self._render_cache.clear()
-        return handled
+        return handled - len(unsent)
 
     async def _batch(self, rows: Sequence[OutboxRow]) -> _Batch:
         """What a batch of rows needs from the database, read once for all of them."""

@@ -144,6 +144,16 @@ async def retry_later(db: Database, row_id: int, reason: str, *, not_before: int
         )
 
 
+async def release(db: Database, row_ids: Sequence[int]) -> None:
+    """Claimed rows that were never sent go back to the queue as they were."""
+    async with db.write() as conn:
+        await conn.executemany(
+            "UPDATE outbox SET status = 'pending', attempts = attempts - 1 "
+            "WHERE id = ? AND status = 'sending'",
+            [(row_id,) for row_id in row_ids],
+        )
+
+
 async def release_in_flight(db: Database) -> int:
     """After a crash: rows left 'sending' go back to the queue."""
     async with db.write() as conn:

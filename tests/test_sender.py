@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -287,3 +288,25 @@ async def test_inactive_reader_is_not_sent_to(
 
     assert standin.messages_to(READER) == []
     assert (await status_of(db))[0] == "failed"
+
+
+async def test_stopping_mid_broadcast_is_prompt_and_leaves_the_rest_queued(
+    db: Database, standin: BotApiStandIn, clock: ManualClock
+) -> None:
+    slow = TelegramRateLimiter(per_second=30, chat_interval=0.0)
+    async with NewsBot(standin.token, base_url=standin.base_url, rate_limiter=slow) as slow_bot:
+        for chat in range(1, 301):
+            await reader(db, clock, chat_id=chat)
+            await queue_text(db, clock, "Thông báo", chat_id=chat)
+        sender = Sender(db, slow_bot, clock=clock)
+        stop = asyncio.Event()
+        running = asyncio.create_task(sender.run_forever(stop))
+        await standin.wait_for(lambda: len(standin.sent) >= 5)
+
+        stop.set()
+        await asyncio.wait_for(running, timeout=3)  # not the 10 s the rest would take
+
+    counts = await outbox.counts_by_status(db)
+    assert counts.get("sending", 0) == 0
+    assert counts["sent"] == len(standin.sent)
+    assert counts["pending"] == 300 - len(standin.sent)
