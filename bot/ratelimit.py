@@ -46,7 +46,7 @@ _LIMITED = frozenset(
 
 Sleep = Callable[[float], Coroutine[Any, Any, None]]
 
-WINDOW_MARGIN = 0.02
+WINDOW_MARGIN = 0.01
 
 
 class TelegramRateLimiter(BaseRateLimiter[int]):
@@ -126,6 +126,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 if priority != PRIORITY_REPLY or attempts >= self._reply_retries:
                     raise
                 attempts += 1
+            finally:
+                # Telegram saw the request no later than its answer came back:
+                # counting it from then makes the budget immune to send jitter.
+                departure[0] = max(departure[0], self._clock())
 
     async def acquire(self, priority: int, chat_id: object = None) -> list[float]:
         """Wait until a message to chat_id may go, honouring priority for global slots.

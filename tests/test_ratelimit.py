@@ -46,9 +46,9 @@ async def test_overall_rate_stays_just_under_thirty_per_second(time: VirtualTime
     rate = (len(times) - 1) / (times[-1] - start)
     assert 29.0 <= rate <= 30.0
     # Never more than 30 in any second, with a margin for the network's jitter:
-    # the 31st message after any message leaves at least 1.02 s after it.
+    # the 31st message after any message leaves at least 1.01 s after it.
     windows = zip(times, times[30:], strict=False)
-    assert all(later - earlier >= 1.02 - 1e-9 for earlier, later in windows)
+    assert all(later - earlier >= 1.01 - 1e-9 for earlier, later in windows)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1 / 30 - 1e-9
 
