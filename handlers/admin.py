@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from zoneinfo import ZoneInfo
 
@@ -14,8 +15,10 @@ from bot.i18n import t
 from bot.readers import topic_name
 from handlers.common import (
     Context,
+    Handler,
     Handlers,
     Request,
+    TelegramCallback,
     edit_or_reply,
     reader_button,
     reader_command,
@@ -29,6 +32,20 @@ CONFIRM = "bc:"
 
 def _is_admin(request: Request) -> bool:
     return request.user.id in request.services.settings.admin_ids
+
+
+def admin_command(handler: Handler) -> TelegramCallback:
+    """A command only ADMIN_IDS may use; anyone else is told so and nothing happens."""
+
+    @reader_command()
+    @functools.wraps(handler)
+    async def guarded(request: Request, context: Context) -> None:
+        if not _is_admin(request):
+            await reply(request, context, t(request.lang, "admin.not_allowed"))
+            return
+        await handler(request, context)
+
+    return guarded
 
 
 def _broadcast_html(request: Request) -> str:
@@ -46,12 +63,9 @@ def _broadcast_html(request: Request) -> str:
     return after.strip()
 
 
-@reader_command()
+@admin_command
 async def broadcast_command(request: Request, context: Context) -> None:
     lang = request.lang
-    if not _is_admin(request):
-        await reply(request, context, t(lang, "admin.not_allowed"))
-        return
     svc = request.services
     try:
         draft = await broadcast.prepare(
@@ -145,12 +159,9 @@ async def _row_topic(request: Request, broadcast_id: int) -> str | None:
     return row.topic_slug if row else None
 
 
-@reader_command()
+@admin_command
 async def cancel_broadcast(request: Request, context: Context) -> None:
     lang = request.lang
-    if not _is_admin(request):
-        await reply(request, context, t(lang, "admin.not_allowed"))
-        return
     svc = request.services
     if request.args.lstrip("#").isdigit():
         row = await broadcast_store.get(svc.db, int(request.args.lstrip("#")))
@@ -163,12 +174,9 @@ async def cancel_broadcast(request: Request, context: Context) -> None:
     await reply(request, context, t(lang, "broadcast.cancelled", id=row.id, dropped=dropped))
 
 
-@reader_command()
+@admin_command
 async def stats_command(request: Request, context: Context) -> None:
     lang = request.lang
-    if not _is_admin(request):
-        await reply(request, context, t(lang, "admin.not_allowed"))
-        return
     svc = request.services
     figures = await stats.collect(svc.db, now=svc.clock(), tz=ZoneInfo(request.reader.timezone))
     names = {topic.slug: topic_name(topic, lang) for topic in await list_topics(svc.db)}
