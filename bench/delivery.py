@@ -33,20 +33,20 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench.procstat import self_peak_rss_mb
-from bot.app import build_application, running
-from bot.background import Background
 from bot.botapi_standin import BotApiStandIn
-from bot.context import BotServices
-from bot.feeds_config import FeedsConfig
-from bot.fetch import Fetcher, FetchLimits
-from bot.poller import Poller
-from bot.ratelimit import TelegramRateLimiter
-from bot.sender import Sender
-from bot.settings import load_settings
-from bot.telegram_bot import NewsBot
-from bot.telegram_http import AiohttpRequest
-from bot.throttle import CommandThrottle
-from bot.vntext import fold
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_bot import NewsBot
+from bot.delivery.telegram_http import AiohttpRequest
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.poller import Poller
+from bot.runtime.app import build_application, running
+from bot.runtime.background import Background
+from bot.runtime.context import BotServices
+from bot.runtime.feeds_config import FeedsConfig
+from bot.runtime.settings import load_settings
+from bot.runtime.throttle import CommandThrottle
+from bot.text.vietnamese import fold
 from storage import broadcasts as broadcast_store
 from storage import outbox
 from storage.articles import ArticleInput, store_articles

@@ -4,8 +4,8 @@
 
 A feed server in a separate process (bench.feed_server) serves N VnExpress-like
 RSS feeds of 25 items with ETags. The benchmark registers the feeds in a fresh
-SQLite database and runs the production pieces: bot.fetch.Fetcher,
-bot.poller.Poller with the process parse pool, storage.* in one write
+SQLite database and runs the production pieces: bot.ingest.fetch.Fetcher,
+bot.ingest.poller.Poller with the process parse pool, storage.* in one write
 transaction per feed, topic keywords and instant readers so alerts are queued.
 
 - cold cycle: every feed is new, fetched, parsed and stored;
@@ -37,12 +37,12 @@ import aiohttp
 import feedparser
 
 from bench import feed_server, procstat, vnsynth
-from bot.feeds_config import FeedsConfigError, load_feeds_config
-from bot.fetch import Fetcher, FetchLimits
-from bot.parse import parse_feed
-from bot.poller import CycleReport, Poller, PollerOptions, parse_pool
-from bot.topics import TopicMatcher
-from bot.vntext import fold_words
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.parse import parse_feed
+from bot.ingest.poller import CycleReport, Poller, PollerOptions, parse_pool
+from bot.ingest.topics import TopicMatcher
+from bot.runtime.feeds_config import FeedsConfigError, load_feeds_config
+from bot.text.vietnamese import fold_words
 from storage import feeds as feed_store
 from storage import subscribers as subscriber_store
 from storage.articles import count_articles
@@ -236,7 +236,7 @@ def _feedparser_seconds(feeds: Iterable[int], version: int, t0: int) -> float:
 
 
 def _per_feed_ms(n_sample: int, t0: int, matcher: TopicMatcher) -> tuple[float, float]:
-    """(bot.parse.parse_feed, feedparser.parse) milliseconds per feed, one process."""
+    """(bot.ingest.parse.parse_feed, feedparser.parse) milliseconds per feed, one process."""
     bodies = [vnsynth.feed_bytes(i, 0, t0) for i in range(n_sample)]
     fetched_at = datetime.fromtimestamp(t0, UTC)
     headers = {"content-type": "application/rss+xml; charset=UTF-8"}
@@ -382,7 +382,7 @@ def report(r: PollBenchResult) -> str:
         f"    warm: {r.feedparser_warm_s:7.1f} s for {r.changed:,} changed feeds"
         f"  -> pipeline / feedparser = {r.warm.wall_s / max(r.feedparser_warm_s, 1e-9):.2f}x",
         f"    per feed: feedparser.parse {r.feedparser_ms:.1f} ms, "
-        f"bot.parse.parse_feed {r.parse_feed_ms:.1f} ms (feedparser + normalization)",
+        f"bot.ingest.parse.parse_feed {r.parse_feed_ms:.1f} ms (feedparser + normalization)",
         "",
         "  peak RSS (high-water): main "
         f"{r.main_peak_mb:.0f} MB + workers "

@@ -1,10 +1,10 @@
-"""Search benchmark: bot.search.search latency over N synthetic Vietnamese articles.
+"""Search benchmark: bot.readers.search.search latency over N synthetic Vietnamese articles.
 
     python -m bench.search [--articles 100000]
 
 Builds a fresh database through storage.articles.store_articles (batches of
 1,000 in one write transaction each, search_title/search_body folded by
-bot.vntext.fold as the parser does), then runs ~300 queries: common and rare
+bot.text.vietnamese.fold as the parser does), then runs ~300 queries: common and rare
 words, 2-3 word phrases, accent-free and oddly-encoded forms, and junk (FTS5
 syntax, 4,000-character strings, emoji, control characters). Latency is taken
 on the second pass (the first one warms the caches).
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import vnsynth
-from bot.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, search
-from bot.summary import make_summary
-from bot.vntext import fold, fold_words
+from bot.ingest.summary import make_summary
+from bot.readers.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, search
+from bot.text.vietnamese import fold, fold_words
 from storage import feeds as feed_store
 from storage.articles import ArticleInput, count_articles, store_articles
 from storage.db import Database
@@ -192,7 +192,7 @@ def _dir_mb(directory: Path) -> float:
 
 
 def _like_words(query: str) -> list[str]:
-    """The same words bot.search.match_expression would quote, for the LIKE baseline."""
+    """The same words bot.readers.search.match_expression would quote, for the LIKE baseline."""
     words = [w[:MAX_WORD_CHARS] for w in fold_words(query[:2000]) if w.strip("_")]
     return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
 
@@ -295,7 +295,7 @@ def report(r: SearchBenchResult) -> str:
         f"  {'':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'total s':>9}{'rows':>8}",
     ]
     for name, lat, hits in (
-        ("bot.search.search", r.fts, r.fts_hits),
+        ("bot.readers.search.search", r.fts, r.fts_hits),
         ("LIKE '%w%' baseline", r.like, r.like_hits),
     ):
         lines.append(
@@ -309,7 +309,7 @@ def report(r: SearchBenchResult) -> str:
         f"  speed-up of search over LIKE: p50 {ratio_p50:.1f}x, p99 {ratio_p99:.1f}x, "
         f"whole query set {ratio_total:.1f}x",
         "",
-        "  bot.search.search by kind of query:",
+        "  bot.readers.search.search by kind of query:",
     ]
     for category, lat in r.by_category.items():
         lines.append(

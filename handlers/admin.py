@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import broadcast, stats
-from bot.broadcast import BroadcastError
-from bot.i18n import t
-from bot.readers import topic_name
+from bot.admin import broadcast, stats
+from bot.admin.broadcast import BroadcastError
+from bot.readers.service import topic_name
+from bot.text.i18n import t
 from handlers.common import (
     Context,
     Handler,

@@ -22,10 +22,10 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
-from bot.context import BOT_DATA_KEY, BotServices
-from bot.i18n import normalize_language, t
-from bot.readers import start_reader
-from bot.throttle import Verdict
+from bot.readers.service import start_reader
+from bot.runtime.context import BOT_DATA_KEY, BotServices
+from bot.runtime.throttle import Verdict
+from bot.text.i18n import normalize_language, t
 from storage.subscribers import SubscriberRow, get_subscriber
 
 # Longer input is not a command anyone means; it is answered, not processed.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Chat, Update
 from telegram.ext import MessageHandler, filters
 
-from bot.i18n import t
+from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, reader_command, reply
 
 

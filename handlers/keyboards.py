@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import hour_label, t, t_plain
-from bot.readers import Subscriptions, topic_name
+from bot.readers.service import Subscriptions, topic_name
+from bot.text.i18n import hour_label, t, t_plain
 from storage.feeds import TopicRow
 
 TOGGLE_TOPIC = "t:"

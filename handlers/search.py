@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from telegram import Message
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.i18n import t
-from bot.readers import MAX_QUERY_CHARS, clip_query, find_topic, topic_name
-from bot.render import render_article_list
-from bot.search import search
+from bot.delivery.render import render_article_list
+from bot.readers.search import search
+from bot.readers.service import MAX_QUERY_CHARS, clip_query, find_topic, topic_name
+from bot.text.i18n import t
 from handlers.common import (
     Context,
     Handlers,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import readers
-from bot.i18n import hour_label, t
+from bot.readers import service as readers
+from bot.text.i18n import hour_label, t
 from handlers.common import (
     Context,
     Handlers,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import CommandHandler
 
-from bot.i18n import t
+from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, reader_command, reply
 from handlers.keyboards import topic_picker
 from storage.feeds import list_topics

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.i18n import t
-from bot.readers import forget_reader
+from bot.readers.service import forget_reader
+from bot.text.i18n import t
 from handlers.common import (
     Context,
     Handlers,

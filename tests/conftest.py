@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fetch import Fetcher, FetchLimits
+from bot.ingest.fetch import Fetcher, FetchLimits
 from storage.db import Database
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, feed_server

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import logsafe
 from bot.botapi_standin import SentMessage, utf16_len
 from bot.botapi_standin.params import JsonDict
-from bot.i18n import MENU_COMMANDS, t
-from bot.readers import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_QUERY_CHARS
+from bot.readers.service import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_QUERY_CHARS
+from bot.runtime import logsafe
+from bot.text.i18n import MENU_COMMANDS, t
 from handlers.common import MAX_INPUT_CHARS
 from storage import outbox
 from storage import subscribers as store
@@ -479,7 +479,9 @@ async def test_token_never_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixt
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
 
-    errors = [r for r in caplog.records if r.name == "bot.app" and r.levelno == logging.ERROR]
+    errors = [
+        r for r in caplog.records if r.name == "bot.runtime.app" and r.levelno == logging.ERROR
+    ]
     assert errors and errors[0].exc_info is not None
     for record in caplog.records:
         assert TOKEN not in record.getMessage(), record.name

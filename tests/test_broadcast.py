@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from bot.broadcast import report_progress
+from bot.admin.broadcast import report_progress
 from storage import broadcasts as broadcast_store
 from storage import outbox
 from storage import subscribers as subscriber_store

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.botapi_standin import parse_html
-from bot.console import (
+from bot.cli.console import (
     SAMPLE_FEED,
     SAMPLE_FEED_UPDATE,
     feed_dates,
@@ -25,8 +25,8 @@ from bot.console import (
     shift_feed_dates,
     terminal_text,
 )
-from bot.parse import parse_feed
-from bot.settings import Settings, load_settings
+from bot.ingest.parse import parse_feed
+from bot.runtime.settings import Settings, load_settings
 
 FEEDS_TOML = """
 [[topics]]
@@ -228,7 +228,7 @@ async def _newsbot_run(tmp_path: Path, stdin: bytes | None) -> tuple[int, str, s
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.cli.main",
         "run",
         cwd=tmp_path,
         env=environ,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import format_local, parse_feed_date, sane_published_at
+from bot.text.dates import format_local, parse_feed_date, sane_published_at
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

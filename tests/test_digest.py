@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest import queue_due_digests, render_digest
-from bot.render import utf16_len
-from bot.vntext import fold
+from bot.delivery.digest import queue_due_digests, render_digest
+from bot.delivery.render import utf16_len
+from bot.text.vietnamese import fold
 from storage import outbox
 from storage import subscribers as subscriber_store
 from storage.articles import ArticleInput, ArticleRow, store_articles

@@ -1,4 +1,4 @@
-"""bot.fetch against a real HTTP server on loopback, and the address guard."""
+"""bot.ingest.fetch against a real HTTP server on loopback, and the address guard."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bot.fetch import (
+from bot.ingest.fetch import (
     ACCEPT,
     Fetcher,
     FetchError,
@@ -24,7 +24,7 @@ from bot.fetch import (
     FetchResult,
     create_session,
 )
-from bot.netguard import (
+from bot.ingest.netguard import (
     AddressGuard,
     BlockedAddressError,
     GuardedResolver,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.freshness import (
+from bot.ingest.freshness import (
     PollPolicy,
     failure_delay,
     next_poll_delay,

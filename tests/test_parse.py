@@ -13,9 +13,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.parse import NotAFeedError, ParsedEntry, ParsedFeed, _item_key, parse_feed
-from bot.topics import TopicMatcher
-from bot.vntext import fold
+from bot.ingest.parse import NotAFeedError, ParsedEntry, ParsedFeed, _item_key, parse_feed
+from bot.ingest.topics import TopicMatcher
+from bot.text.vietnamese import fold
 
 # The shared samples live beside the repository clone (../shared); they are read in place
 # and never copied into the project.

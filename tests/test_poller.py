@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.fetch import Fetcher
-from bot.freshness import PollPolicy
-from bot.poller import Poller, PollerOptions, parse_pool
-from bot.search import search
-from bot.topics import TopicMatcher
-from bot.vntext import fold
+from bot.ingest.fetch import Fetcher
+from bot.ingest.freshness import PollPolicy
+from bot.ingest.poller import Poller, PollerOptions, parse_pool
+from bot.ingest.topics import TopicMatcher
+from bot.readers.search import search
+from bot.text.vietnamese import fold
 from storage import feeds as feed_store
 from storage import outbox as outbox_store
 from storage import subscribers as subscriber_store

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.ratelimit import PRIORITY_BROADCAST, PRIORITY_REPLY, TelegramRateLimiter
+from bot.delivery.ratelimit import PRIORITY_BROADCAST, PRIORITY_REPLY, TelegramRateLimiter
 from tests.support.virtual_time import VirtualTime
 
 

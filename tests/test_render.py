@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import (
+from bot.delivery.render import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
     ArticleView,

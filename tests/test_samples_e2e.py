@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.fetch import Fetcher
-from bot.poller import Poller
-from bot.search import search
+from bot.ingest.fetch import Fetcher
+from bot.ingest.poller import Poller
+from bot.readers.search import search
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import Database

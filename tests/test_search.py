@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from bot.search import search
-from bot.vntext import fold
+from bot.readers.search import search
+from bot.text.vietnamese import fold
 from storage import feeds as feed_store
 from storage.articles import ArticleInput, store_articles
 from storage.db import Database

@@ -1,4 +1,4 @@
-"""User text → a safe FTS5 MATCH expression (bot.search.match_expression)."""
+"""User text → a safe FTS5 MATCH expression (bot.readers.search.match_expression)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, match_expression
-from bot.vntext import fold
+from bot.readers.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, match_expression
+from bot.text.vietnamese import fold
 
 # Only double-quoted, non-empty, ASCII-folded words separated by single spaces.
 _EXPRESSION = re.compile(r'"[^"\s]+"(?: "[^"\s]+")*')

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.botapi_standin import BotApiStandIn
-from bot.ratelimit import TelegramRateLimiter
-from bot.sender import Sender
-from bot.telegram_bot import NewsBot
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_bot import NewsBot
 from storage import outbox
 from storage import subscribers as subscriber_store
 from storage.articles import ArticleInput, store_articles

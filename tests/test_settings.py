@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds_config import FeedsConfigError, load_feeds_config
-from bot.settings import SettingsError, load_settings
+from bot.runtime.feeds_config import FeedsConfigError, load_feeds_config
+from bot.runtime.settings import SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds_config import FeedsConfigError, load_feeds_config
+from bot.runtime.feeds_config import FeedsConfigError, load_feeds_config
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.feeds import FeedSpec, PollSuccess

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.extract import extract_article
-from bot.sites.links import (
+from bot.ingest.extract import extract_article
+from bot.ingest.sites.links import (
     PatternError,
     check_selector,
     compile_pattern,
@@ -19,8 +19,8 @@ from bot.sites.links import (
     is_article_url,
     read_listing,
 )
-from bot.sites.page import decode_html, parse_html
-from bot.sites.preview import read_page
+from bot.ingest.sites.page import decode_html, parse_html
+from bot.ingest.sites.preview import read_page
 from tests.support.site import (
     SAMPLE_PATH,
     article_page,

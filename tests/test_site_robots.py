@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.fetch import Fetcher
-from bot.robots import RobotsCache, RobotsUnavailable, Verdict
+from bot.ingest.fetch import Fetcher
+from bot.ingest.robots import RobotsCache, RobotsUnavailable, Verdict
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, Route
 

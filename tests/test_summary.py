@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.summary import (
+from bot.ingest.summary import (
     SUMMARY_MAX_CHARS,
     cut_at_word,
     make_summary,
@@ -238,7 +238,7 @@ def test_short_summary_of_the_real_shtt_lead_ends_at_a_sentence_end() -> None:
 
 
 def test_search_text_indexes_the_lead_once() -> None:
-    from bot.summary import search_text
+    from bot.ingest.summary import search_text
 
     lead = "Năm 2023 là năm bản lề của giai đoạn phát triển."
     body = f"{lead}\n\nNgày 31/5/2023, Sở đã báo cáo."

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.vntext import (
+from bot.text.vietnamese import (
     clean_line,
     clean_paragraphs,
     clean_text,

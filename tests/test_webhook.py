@@ -9,12 +9,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import Webhook, build_application, running
-from bot.background import Background
 from bot.botapi_standin import BotApiStandIn
-from bot.context import BotServices
-from bot.feeds_config import FeedsConfig
-from bot.settings import load_settings
+from bot.runtime.app import Webhook, build_application, running
+from bot.runtime.background import Background
+from bot.runtime.context import BotServices
+from bot.runtime.feeds_config import FeedsConfig
+from bot.runtime.settings import load_settings
 from storage.db import Database
 from storage.feeds import TopicRow, sync_topics
 

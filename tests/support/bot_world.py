@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import AnyApplication, build_application, running
-from bot.background import Background
 from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.botapi_standin.params import JsonDict
-from bot.context import BotServices
-from bot.feeds_config import FeedsConfig, load_feeds_config
-from bot.fetch import Fetcher, FetchLimits
-from bot.poller import CycleReport, Poller
-from bot.ratelimit import TelegramRateLimiter
-from bot.settings import load_settings
-from bot.throttle import CommandThrottle
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.poller import CycleReport, Poller
+from bot.runtime.app import AnyApplication, build_application, running
+from bot.runtime.background import Background
+from bot.runtime.context import BotServices
+from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
+from bot.runtime.settings import load_settings
+from bot.runtime.throttle import CommandThrottle
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.feeds import FeedSpec
@@ -39,7 +39,7 @@ from tests.support.feed_server import FeedServer
 from tests.support.rss import Item, rss
 
 # Shaped like a real token (digits, colon, 35 characters), so both the exact-secret
-# and the token-shape redaction of bot.logsafe are exercised.
+# and the token-shape redaction of bot.runtime.logsafe are exercised.
 TOKEN = "7350123456:AAFh3-tEstT0ken_NotReal_0123456789"
 BOT_USERNAME = "tin_nhanh_test_bot"
 FEEDS_TOML = Path(__file__).resolve().parents[2] / "feeds.toml"

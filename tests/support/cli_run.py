@@ -21,7 +21,7 @@ class CliResult:
 
 
 async def run_newsbot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> CliResult:
-    """`python -m bot.cli ARGS` with its database and feeds.toml in workdir, loopback allowed."""
+    """`newsbot ARGS` with its database and feeds.toml in workdir, loopback allowed."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
     environ.update(
         {
@@ -35,7 +35,7 @@ async def run_newsbot(workdir: Path, *args: str, env: dict[str, str] | None = No
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.cli.main",
         *args,
         cwd=workdir,
         env=environ,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.ratelimit import TelegramRateLimiter
-from bot.sender import Sender
-from bot.telegram_bot import NewsBot
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_bot import NewsBot
 from storage import outbox
 from storage.db import Database
 

@@ -1,0 +1,135 @@
+"""Admin broadcasts: draft → preview → confirm (queue everyone in one transaction) →
+progress reported by editing one message → final report.
+
+The recipients' rows live in the outbox, so a restart mid-broadcast resumes
+where it stopped and the unique (chat, 'broadcast:<id>') key means no one
+gets it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import sleep_or_stop
+from bot.delivery.render import MESSAGE_LIMIT, utf16_len
+from bot.delivery.sender import Sender
+from bot.readers.service import find_topic, topic_name
+from bot.text.i18n import t
+from storage import broadcasts as store
+from storage.broadcasts import BroadcastRow, Progress
+from storage.db import Database
+from storage.feeds import TopicRow, list_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    broadcast_id: int
+    recipients: int
+    topic: TopicRow | None
+
+
+class BroadcastError(ValueError):
+    """The admin's request cannot become a broadcast; the message key says why."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def split_topic(text_html: str, topics: Sequence[TopicRow]) -> tuple[TopicRow | None, str]:
+    """A leading "#slug" (or "#Tên chủ đề" without spaces) picks one topic's readers."""
+    first, _, rest = text_html.strip().partition(" ")
+    if first.startswith("#") and len(first) > 1:
+        topic = find_topic(topics, first[1:].replace("-", " ").replace("_", " "))
+        if topic is None:
+            raise BroadcastError("broadcast.unknown_topic", topic=first[1:])
+        return topic, rest.strip()
+    return None, text_html.strip()
+
+
+async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> Draft:
+    topic, body = split_topic(text_html, await list_topics(db))
+    if not body:
+        raise BroadcastError("broadcast.usage")
+    if utf16_len(body) > MESSAGE_LIMIT:
+        raise BroadcastError("limit.too_long", limit=MESSAGE_LIMIT)
+    broadcast_id = await store.create_draft(
+        db,
+        admin_id=admin_id,
+        text=body,
+        parse_mode="HTML",
+        topic=topic.slug if topic else None,
+        now=now,
+    )
+    recipients = await store.count_recipients(db, topic.slug if topic else None)
+    return Draft(broadcast_id, recipients, topic)
+
+
+def progress_text(row: BroadcastRow, progress: Progress, language: str) -> str:
+    key = "broadcast.done" if progress.finished else "broadcast.progress"
+    if row.status == "cancelled":
+        key = "broadcast.cancelled_report"
+    return t(
+        language,
+        key,
+        id=row.id,
+        sent=progress.sent,
+        total=progress.total,
+        blocked=progress.blocked,
+        failed=progress.failed,
+        pending=progress.pending,
+    )
+
+
+async def report_progress(
+    db: Database, sender: Sender, *, now: int, language_of: Callable[[int], Awaitable[str]]
+) -> int:
+    """Edit each running broadcast's progress message; close the finished ones.
+
+    Returns how many broadcasts are still running.
+    """
+    running = 0
+    for row in await store.active(db):
+        progress = await store.progress(db, row.id)
+        language = await language_of(row.admin_id)
+        if progress.finished:
+            await store.set_status(db, row.id, "done", now=now)
+        else:
+            running += 1
+            if row.status == "queued" and progress.sent:
+                await store.set_status(db, row.id, "sending", now=now)
+        if row.progress_chat_id is not None and row.progress_message_id is not None:
+            await sender.edit_text(
+                row.progress_chat_id,
+                row.progress_message_id,
+                progress_text(row, progress, language),
+            )
+    return running
+
+
+async def run_progress_reporter(
+    db: Database,
+    sender: Sender,
+    stop: asyncio.Event,
+    *,
+    clock: Callable[[], datetime],
+    language_of: Callable[[int], Awaitable[str]],
+    interval: float = 3.0,
+) -> None:
+    while not stop.is_set():
+        try:
+            await report_progress(db, sender, now=int(clock().timestamp()), language_of=language_of)
+        except Exception:
+            log.exception("broadcast progress report failed")
+        await sleep_or_stop(stop, interval)
+
+
+def topic_label(topic: TopicRow | None, language: str) -> str:
+    return topic_name(topic, language) if topic else t(language, "broadcast.everyone")

@@ -1,0 +1,40 @@
+"""Feed health for admins: a notice when a feed is paused for failing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.delivery.ratelimit import PRIORITY_STATUS
+from bot.text.i18n import t
+from storage import outbox
+from storage.db import Database
+from storage.feeds import list_feeds
+
+
+async def notify_paused_feeds(
+    db: Database, admin_ids: Iterable[int], *, language: str, now: int
+) -> int:
+    """Queue one notice per admin per pause (the dedup key holds the pause time)."""
+    queued = 0
+    paused = [f for f in await list_feeds(db) if f.enabled and f.paused_at is not None]
+    for feed in paused:
+        text = t(
+            language,
+            "feed.paused_notice",
+            name=feed.name,
+            failures=feed.failures,
+            kind=feed.last_error_kind or "?",
+            detail=feed.last_error or "",
+            id=feed.id,
+        )
+        for admin_id in admin_ids:
+            queued += await outbox.enqueue(
+                db,
+                chat_id=admin_id,
+                kind="reply",
+                priority=PRIORITY_STATUS,
+                dedup_key=f"feed-paused:{feed.id}:{feed.paused_at}",
+                payload={"text": text, "parse_mode": "HTML"},
+                now=now,
+            )
+    return queued

@@ -1,0 +1,115 @@
+"""The `newsbot` command: run the service, and operator commands on the same database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.cli import commands
+from bot.runtime import logsafe
+from bot.runtime.feeds_config import FeedsConfigError
+from bot.runtime.settings import SettingsError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Vietnamese news to Telegram: poll feeds, store, search, push summaries.",
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    subcommands.add_parser("run", help="run the service (poller)")
+
+    preview = subcommands.add_parser(
+        "preview", help="show how a feed's (or a web page's) articles would be sent"
+    )
+    preview.add_argument("source", help="a feed, section page or article page: file or URL")
+    preview.add_argument("--json", action="store_true", help="one JSON object per entry")
+    preview.add_argument("--lang", choices=("vi", "en"), default=None, help="message language")
+    preview.add_argument(
+        "--delay",
+        type=_seconds,
+        default=1.0,
+        help="seconds between article pages of a section page (default 1)",
+    )
+
+    poll = subcommands.add_parser("poll", help="poll feeds")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    poll.add_argument("--all", action="store_true", help="poll every enabled feed, due or not")
+
+    search = subcommands.add_parser("search", help="search stored articles")
+    search.add_argument("query", nargs="+", help="words to look for (accents optional)")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=_positive_int, default=10)
+
+    feeds = subcommands.add_parser("feeds", help="list, add, remove or resume feeds")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feed_list = feed_commands.add_parser("list", help="feeds and their health")
+    feed_list.add_argument("--json", action="store_true")
+    add = feed_commands.add_parser("add", help="add a feed, or a site without one (--site)")
+    add.add_argument("url", help="the feed, or with --site the section page listing articles")
+    add.add_argument("--topic", action="append", required=True, help="topic slug (repeatable)")
+    add.add_argument("--name", default=None)
+    add.add_argument("--site", action="store_true", help="URL is a section page, not a feed")
+    add.add_argument("--pattern", default=None, help="regex article URLs match (with --site)")
+    add.add_argument("--selector", default=None, help="CSS selector for article links (--site)")
+    remove = feed_commands.add_parser("remove", help="stop polling a feed (articles are kept)")
+    remove.add_argument("feed", help="feed URL or id")
+    resume = feed_commands.add_parser("resume", help="unpause a feed paused for failing")
+    resume.add_argument("feed", help="feed URL or id")
+
+    stats = subcommands.add_parser("stats", help="articles, feeds, readers and outbox figures")
+    stats.add_argument("--json", action="store_true")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if not 1 <= number <= 1000:
+        raise argparse.ArgumentTypeError("expected a number from 1 to 1000")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
+    if not 0 <= number <= 60:
+        raise argparse.ArgumentTypeError("expected seconds from 0 to 60")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        logsafe.install([settings.telegram_bot_token or ""])
+        return asyncio.run(commands.dispatch(args, settings))
+    except (SettingsError, FeedsConfigError, commands.OperatorError) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `newsbot preview … | head`: the reader has seen enough. Point stdout at
+        # devnull so the interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

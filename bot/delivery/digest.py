@@ -1,0 +1,137 @@
+"""Daily digests: at each reader's hour, in their time zone, one message (or a few)
+with the day's articles in their topics and keyword alerts, grouped by topic.
+
+Due-ness is decided on the reader's local calendar date, and the digests
+table holds one row per (reader, local date): a late start still sends today's
+digest, a restart never sends it twice, and a daylight-saving jump elsewhere
+only moves the local hour, never the date bookkeeping.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.delivery.render import MESSAGE_LIMIT, truncate_utf16, utf16_len
+from bot.readers.search import phrase_expression
+from bot.readers.service import topic_name
+from bot.text.htmltext import safe_http_url
+from bot.text.i18n import t
+from bot.text.vietnamese import clean_line
+from storage import digests as store
+from storage.articles import ArticleRow
+from storage.db import Database
+from storage.digests import DigestReader
+from storage.feeds import TopicRow, list_topics
+from storage.subscribers import keyword_alerts, topic_subscriptions
+
+log = logging.getLogger(__name__)
+
+MAX_ARTICLES_PER_TOPIC = 15
+# A reader's first digest covers the day before it.
+FIRST_WINDOW = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    queued: int = 0  # readers whose digest was queued
+    empty: int = 0  # readers due with nothing new (recorded, nothing sent)
+
+
+async def queue_due_digests(db: Database, *, now: datetime) -> DigestRun:
+    """Queue every digest that is due at `now`. Safe to call as often as you like."""
+    queued = empty = 0
+    topics = await list_topics(db)
+    for tz_name in await store.digest_timezones(db):
+        local = now.astimezone(ZoneInfo(tz_name))
+        due = await store.due_readers(
+            db, timezone=tz_name, local_date=local.date().isoformat(), local_hour=local.hour
+        )
+        for reader in due:
+            parts, count = await _compose(db, reader, topics, now=now, local=local)
+            recorded = await store.record_digest(
+                db,
+                reader.chat_id,
+                local_date=local.date().isoformat(),
+                parts=parts if count else [],
+                article_count=count,
+                now=int(now.timestamp()),
+            )
+            if recorded and count:
+                queued += 1
+            elif recorded:
+                empty += 1
+    if queued or empty:
+        log.info("digests: %d queued, %d readers had nothing new", queued, empty)
+    return DigestRun(queued, empty)
+
+
+async def _compose(
+    db: Database,
+    reader: DigestReader,
+    topics: Sequence[TopicRow],
+    *,
+    now: datetime,
+    local: datetime,
+) -> tuple[list[str], int]:
+    until = int(now.timestamp())
+    since = reader.last_digest_at or int((now - FIRST_WINDOW).timestamp())
+    names = {topic.slug: topic_name(topic, reader.language) for topic in topics}
+    groups: dict[str, list[ArticleRow]] = {}
+    seen: set[int] = set()
+    followed = await topic_subscriptions(db, reader.chat_id)
+    articles = await store.topic_articles(
+        db, reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC * len(followed)
+    )
+    for slug in followed:
+        group = [a for a in articles if slug in a.topics and a.id not in seen]
+        group = group[:MAX_ARTICLES_PER_TOPIC]
+        seen.update(a.id for a in group)
+        if group:
+            groups[names.get(slug, slug)] = group
+    for alert in await keyword_alerts(db, reader.chat_id):
+        expression = phrase_expression(alert.phrase)
+        if expression is None:
+            continue
+        found = await store.phrase_articles(
+            db, expression, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC
+        )
+        fresh = [a for a in found if a.id not in seen]
+        seen.update(a.id for a in fresh)
+        if fresh:
+            groups[f"🔔 {alert.phrase}"] = fresh
+    count = len(seen)
+    return render_digest(groups, language=reader.language, day=local), count
+
+
+def render_digest(
+    groups: dict[str, list[ArticleRow]], *, language: str, day: datetime, limit: int = MESSAGE_LIMIT
+) -> list[str]:
+    """The digest as Telegram HTML messages, split between entries, never inside one."""
+    header = t(language, "digest.header", date=day.strftime("%d/%m/%Y"))
+    continued = t(language, "digest.continued")
+    parts: list[str] = []
+    current = header
+    for group_name, articles in groups.items():
+        heading = f"\n\n<b>{html.escape(clean_line(group_name)[:100], quote=False)}</b>"
+        lines = [heading] + [_entry(article) for article in articles]
+        for index, line in enumerate(lines):
+            if utf16_len(current) + utf16_len(line) > limit:
+                parts.append(current)
+                # A topic cut in two repeats its heading on the next message.
+                current = continued + ("" if index == 0 else heading)
+            current += line
+    parts.append(current)
+    return parts
+
+
+def _entry(article: ArticleRow) -> str:
+    title = html.escape(truncate_utf16(clean_line(article.title), 300), quote=False)
+    url = safe_http_url(article.url)
+    if url is None:
+        return f"\n• {title}"
+    return f'\n• <a href="{html.escape(url, quote=True)}">{title}</a>'

@@ -1,0 +1,395 @@
+"""The sender: the one way out for everything queued in the outbox, and the only
+code that knows Telegram's error codes.
+
+Each row is claimed ('sending') before the network call, then ends as sent,
+failed with its reason, dropped (the chat left), or back in the queue with a
+later not_before. Policies, per Telegram's answer:
+
+- 429 RetryAfter: the shared rate limiter pauses everyone; the row waits retry_after.
+- Forbidden (blocked, kicked, user deactivated) and "chat not found": the
+  reader is deactivated, their pending rows dropped, this row failed.
+- ChatMigrated (group → supergroup): the reader and the queue move to the new
+  id; the row is sent again there.
+- "can't parse entities": sent again at once as plain text.
+- "message is too long": sent again at once, shortened.
+- 5xx, connection errors: retried with backoff; after max_attempts the row
+  fails with "gave up after N tries".
+- TimedOut after the request left: Telegram may have delivered it. We retry
+  (at-least-once): a rare duplicate beats a silent loss (ARCHITECTURE rule 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+
+from bot.delivery.ratelimit import PRIORITY_STATUS, retry_after_seconds
+from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
+from bot.delivery.telegram_bot import NewsBot
+from bot.readers.service import topic_name
+from storage import outbox
+from storage import subscribers as subscriber_store
+from storage.articles import ArticleRow, get_article
+from storage.db import Database
+from storage.feeds import list_topics
+from storage.outbox import OutboxRow
+from storage.subscribers import SubscriberRow
+
+log = logging.getLogger(__name__)
+
+_TAG = re.compile(r"<[^>]+>")
+_CHAT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    text: str
+    parse_mode: str | None
+    reply_markup: InlineKeyboardMarkup | None
+    preview_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    readers: dict[int, SubscriberRow]
+    articles: dict[int, ArticleRow]
+    names: dict[str, dict[str, str]]
+
+
+class _SentLog:
+    """Marks delivered rows sent, many per transaction.
+
+    Each worker waits until its row is written before it takes another, so at
+    most `concurrency` delivered rows are ever unwritten: the same bound on
+    repeats after a crash as writing one row at a time, for a fraction of the
+    transactions.
+    """
+
+    def __init__(self, db: Database, now: Callable[[], int]) -> None:
+        self._db = db
+        self._now = now
+        self._pending: list[tuple[int, int | None]] = []
+        self._written: asyncio.Future[None] | None = None
+
+    async def record(self, row_id: int, message_id: int | None) -> None:
+        self._pending.append((row_id, message_id))
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().create_task(self._flush(self._written))
+        await asyncio.shield(self._written)
+
+    async def _flush(self, written: asyncio.Future[None]) -> None:
+        await asyncio.sleep(0)  # let the other workers' deliveries join this write
+        batch, self._pending, self._written = self._pending, [], None
+        try:
+            await outbox.mark_sent_many(self._db, batch, now=self._now())
+        except BaseException as exc:
+            written.set_exception(exc)
+            raise
+        written.set_result(None)
+
+
+class Sender:
+    def __init__(
+        self,
+        db: Database,
+        bot: NewsBot,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrency: int = 32,
+        max_attempts: int = 5,
+        wake: asyncio.Event | None = None,
+        paid_broadcast: bool = False,
+    ) -> None:
+        self._db = db
+        self._bot = bot
+        self._clock = clock
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._paid_broadcast = paid_broadcast
+        self.wake = wake or asyncio.Event()
+        self._render_cache: dict[tuple[int, str, str], Outgoing] = {}
+        self._last_edits: dict[tuple[int, int], str] = {}
+        self._sent_log = _SentLog(db, self._now)
+
+    def _now(self) -> int:
+        return int(self._clock().timestamp())
+
+    async def run_forever(self, stop: asyncio.Event, *, idle: float = 2.0) -> None:
+        released = await outbox.release_in_flight(self._db)
+        if released:
+            log.warning("re-queued %d messages that were in flight at the last stop", released)
+        while not stop.is_set():
+            try:
+                sent = await self.drain(stop=stop)
+            except Exception:
+                log.exception("sender pass failed")
+                sent = 0
+            if sent:
+                continue
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def drain(self, *, max_rows: int = 5_000, stop: asyncio.Event | None = None) -> int:
+        """Deliver every due row, concurrently; returns how many were handled.
+
+        The next batch is claimed while the workers still send the last one, so
+        a long fan-out never waits for a batch's slowest message. Rows that come
+        due meanwhile are taken too, up to max_rows per call.
+        """
+        # A bounded queue: the claimer waits while the workers catch up.
+        queue: asyncio.Queue[tuple[OutboxRow, _Batch] | None] = asyncio.Queue(self._concurrency)
+        handled = 0
+        stopping = stop or asyncio.Event()
+        unsent: list[int] = []
+
+        async def claim() -> None:
+            nonlocal handled
+            while handled < max_rows and not stopping.is_set():
+                rows = await outbox.claim_due(
+                    self._db, now=self._now(), limit=self._concurrency * 2
+                )
+                if not rows:
+                    break
+                handled += len(rows)
+                batch = await self._batch(rows)
+                for row in rows:
+                    await queue.put((row, batch))
+            for _ in range(self._concurrency):
+                await queue.put(None)
+
+        async def worker() -> None:
+            while (job := await queue.get()) is not None:
+                row, batch = job
+                if stopping.is_set():
+                    unsent.append(row.id)  # shutting down: back to the queue, unsent
+                    continue
+                try:
+                    await self._deliver(
+                        row, batch.readers.get(row.chat_id), batch.articles, batch.names
+                    )
+                except Exception as exc:
+                    log.exception("outbox row %s: unexpected error", row.id)
+                    await self._retry_or_fail(row, f"unexpected {type(exc).__name__}")
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(claim())
+            for _ in range(self._concurrency):
+                group.create_task(worker())
+        if unsent:
+            await outbox.release(self._db, unsent)
+        if len(self._render_cache) > 10_000:
+            self._render_cache.clear()
+        return handled - len(unsent)
+
+    async def _batch(self, rows: Sequence[OutboxRow]) -> _Batch:
+        """What a batch of rows needs from the database, read once for all of them."""
+        readers = await subscriber_store.get_subscribers(
+            self._db, sorted({r.chat_id for r in rows})
+        )
+        topics = await list_topics(self._db)
+        names = {
+            lang: {topic.slug: topic_name(topic, lang) for topic in topics} for lang in ("vi", "en")
+        }
+        return _Batch(readers, await self._articles(rows), names)
+
+    async def _articles(self, rows: Sequence[OutboxRow]) -> dict[int, ArticleRow]:
+        found = {}
+        for article_id in {r.article_id for r in rows if r.article_id is not None}:
+            article = await get_article(self._db, article_id)
+            if article is not None:
+                found[article_id] = article
+        return found
+
+    def _build(
+        self,
+        row: OutboxRow,
+        reader: SubscriberRow | None,
+        articles: dict[int, ArticleRow],
+        names: dict[str, dict[str, str]],
+    ) -> Outgoing | None:
+        if row.payload is not None:
+            markup = row.payload.get("reply_markup")
+            return Outgoing(
+                text=str(row.payload["text"]),
+                parse_mode=row.payload.get("parse_mode"),
+                reply_markup=InlineKeyboardMarkup.de_json(markup, self._bot) if markup else None,
+                preview_url=None,
+            )
+        if row.article_id is None or row.article_id not in articles:
+            return None
+        language = reader.language if reader else "vi"
+        tz_name = reader.timezone if reader else "Asia/Ho_Chi_Minh"
+        key = (row.article_id, language, tz_name)
+        cached = self._render_cache.get(key)
+        if cached is None:
+            article = articles[row.article_id]
+            message = render_article(
+                view_of(article),
+                language=language,
+                tz=ZoneInfo(tz_name),
+                topic_names=names[language],
+            )
+            cached = Outgoing(message.text, message.parse_mode, None, article.url)
+            self._render_cache[key] = cached
+        return cached
+
+    async def _deliver(
+        self,
+        row: OutboxRow,
+        reader: SubscriberRow | None,
+        articles: dict[int, ArticleRow],
+        names: dict[str, dict[str, str]],
+    ) -> None:
+        if row.kind != "reply" and (reader is None or not reader.active):
+            await outbox.mark_failed(
+                self._db, row.id, "chat gone: reader inactive", now=self._now()
+            )
+            return
+        if reader is not None and row.kind == "alert":
+            resume_at = _quiet_until(reader, self._clock())
+            if resume_at is not None:
+                await outbox.retry_later(self._db, row.id, "quiet hours", not_before=resume_at)
+                return
+        message = self._build(row, reader, articles, names)
+        if message is None:
+            await outbox.mark_failed(self._db, row.id, "article no longer stored", now=self._now())
+            return
+        await self._send(row, message)
+
+    async def _send(self, row: OutboxRow, message: Outgoing) -> None:
+        try:
+            sent = await self._call(row, message)
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            reason = f"flood limit, retry after {wait:g}s"
+            later = self._now() + int(wait) + 1
+            await outbox.retry_later(self._db, row.id, reason, not_before=later)
+            return
+        except ChatMigrated as exc:
+            await subscriber_store.move_chat(
+                self._db, row.chat_id, exc.new_chat_id, now=self._now()
+            )
+            await outbox.retry_later(self._db, row.id, "chat migrated", not_before=self._now())
+            return
+        except Forbidden as exc:
+            await self._chat_gone(row, str(exc))
+            return
+        except BadRequest as exc:
+            await self._bad_request(row, message, exc)
+            return
+        except TimedOut:
+            await self._retry_or_fail(row, "timed out (may have been delivered)")
+            return
+        except TelegramError as exc:
+            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
+            return
+        await self._sent_log.record(row.id, sent)
+
+    async def _call(self, row: OutboxRow, message: Outgoing) -> int:
+        preview = (
+            LinkPreviewOptions(url=message.preview_url, prefer_large_media=True)
+            if message.preview_url
+            else LinkPreviewOptions(is_disabled=True)
+        )
+        paid = True if self._paid_broadcast and row.kind == "broadcast" else None
+        return await self._bot.send_text(
+            row.chat_id,
+            message.text,
+            parse_mode=message.parse_mode,
+            reply_markup=message.reply_markup,
+            link_preview_options=preview,
+            allow_paid_broadcast=paid,
+            priority=row.priority,
+        )
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
+        """Best-effort edit of a status message (broadcast progress). False if it failed."""
+        key = (chat_id, message_id)
+        if self._last_edits.get(key) == text:
+            return True
+        try:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode="HTML",
+                rate_limit_args=PRIORITY_STATUS,
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("status message %s/%s not edited: %s", chat_id, message_id, exc)
+                return False
+        except TelegramError as exc:
+            # Progress is shown again on the next pass; nothing is lost by skipping one.
+            log.info("status message %s/%s not edited: %s", chat_id, message_id, exc)
+            return False
+        self._last_edits[key] = text
+        if len(self._last_edits) > 1000:
+            self._last_edits.clear()
+        return True
+
+    async def _bad_request(self, row: OutboxRow, message: Outgoing, exc: BadRequest) -> None:
+        reason = str(exc).lower()
+        if any(marker in reason for marker in _CHAT_GONE):
+            await self._chat_gone(row, str(exc))
+            return
+        if "parse entities" in reason and message.parse_mode:
+            await self._send(row, _plain(message))
+            return
+        if "too long" in reason:
+            plain = _plain(message)
+            shortened = truncate_utf16(plain.text, MESSAGE_LIMIT - 96)
+            await self._send(row, Outgoing(shortened, None, plain.reply_markup, None))
+            return
+        await outbox.mark_failed(self._db, row.id, f"rejected: {exc}"[:200], now=self._now())
+
+    async def _chat_gone(self, row: OutboxRow, reason: str) -> None:
+        now = self._now()
+        await outbox.mark_failed(self._db, row.id, f"chat gone: {reason}"[:200], now=now)
+        dropped = await subscriber_store.deactivate(self._db, row.chat_id, reason[:100], now=now)
+        log.info(
+            "chat %s deactivated (%s); %d queued messages dropped", row.chat_id, reason, dropped
+        )
+
+    async def _retry_or_fail(self, row: OutboxRow, reason: str) -> None:
+        if row.attempts >= self._max_attempts:
+            await outbox.mark_failed(
+                self._db, row.id, f"gave up after {row.attempts} tries: {reason}", now=self._now()
+            )
+            return
+        backoff = min(300, 5 * 2 ** (row.attempts - 1))
+        await outbox.retry_later(self._db, row.id, reason, not_before=self._now() + backoff)
+
+
+def _plain(message: Outgoing) -> Outgoing:
+    """The message without formatting: tags removed, entities decoded."""
+    text = html.unescape(_TAG.sub("", message.text)) if message.parse_mode else message.text
+    return Outgoing(text, None, message.reply_markup, message.preview_url)
+
+
+def _quiet_until(reader: SubscriberRow, now: datetime) -> int | None:
+    """When the reader's quiet hours end, if they are in them now."""
+    if reader.quiet_start is None or reader.quiet_end is None:
+        return None
+    local = now.astimezone(ZoneInfo(reader.timezone))
+    start, end, hour = reader.quiet_start, reader.quiet_end, local.hour
+    inside = start <= hour < end if start < end else hour >= start or hour < end
+    if not inside:
+        return None
+    resume = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if resume <= local:
+        resume += timedelta(days=1)
+    return int(resume.timestamp())

@@ -1,0 +1,43 @@
+"""The bot object: python-telegram-bot's ExtBot plus one lean send for bulk traffic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.ext import ExtBot
+
+
+class NewsBot(ExtBot[int]):
+    """ExtBot whose rate-limiter argument is a send priority (bot.delivery.ratelimit)."""
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None,
+        reply_markup: InlineKeyboardMarkup | None,
+        link_preview_options: LinkPreviewOptions,
+        allow_paid_broadcast: bool | None,
+        priority: int,
+    ) -> int:
+        """sendMessage, returning only the new message's id.
+
+        The outbox sender needs nothing else from Telegram's answer, and
+        building a full Message object for each of 100,000 sends is a quarter
+        of the send path's CPU. Errors are raised exactly as send_message
+        raises them: the request goes through the same _post.
+        """
+        data: dict[str, Any] = {
+            "chat_id": chat_id,
+            "text": text,
+            "parse_mode": parse_mode,
+            "reply_markup": reply_markup,
+            "link_preview_options": link_preview_options,
+            "allow_paid_broadcast": allow_paid_broadcast,
+        }
+        result = await self._post(
+            "sendMessage", data, api_kwargs=self._merge_api_rl_kwargs(None, priority)
+        )
+        return int(result["message_id"])

@@ -1,0 +1,211 @@
+"""Feed bytes → normalized entries. Pure and CPU-bound: the poller runs it in worker processes.
+
+feedparser reads the bytes together with the response headers, so a charset
+given only in Content-Type (windows-1258 is common for Vietnamese) is honoured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import feedparser
+
+from bot.ingest.summary import make_summary, search_text
+from bot.ingest.topics import TopicMatcher
+from bot.text.dates import parse_feed_date, sane_published_at
+from bot.text.htmltext import digest_html, safe_http_url
+from bot.text.vietnamese import clean_line, fold
+
+# The index keeps enough of an article to find it by any phrase of its body;
+# beyond this a feed is pasting whole books into <content:encoded>.
+CONTENT_MAX_CHARS = 50_000
+
+
+class NotAFeedError(ValueError):
+    """The bytes are not RSS or Atom (an HTML page, an error page, garbage)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    key: str
+    url: str
+    title: str
+    summary: str
+    content_text: str
+    author: str | None
+    image_url: str | None
+    published_at: datetime
+    topics: tuple[str, ...]
+    search_title: str
+    search_body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str | None
+    ttl_minutes: int | None
+    entries: tuple[ParsedEntry, ...]
+    recovered_error: str | None  # feedparser's complaint when it had to recover
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+    default_tz: str = "Asia/Ho_Chi_Minh",
+    fetched_at: datetime | None = None,
+    feed_topics: Sequence[str] = (),
+    matcher: TopicMatcher | None = None,
+) -> ParsedFeed:
+    """Parse and normalize one feed document. Raises NotAFeedError."""
+    fetched_at = fetched_at or datetime.now(UTC)
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    # No content-location: feedparser would resolve guids against it, and a
+    # feed moving to a new URL would then change every item key.
+    response_headers.pop("content-location", None)
+    doc = feedparser.parse(
+        body,
+        response_headers=response_headers,
+        sanitize_html=False,  # we reduce HTML to text ourselves; its sanitizer is wasted work
+        resolve_relative_uris=False,
+    )
+    if not doc.get("version") and not doc.entries:
+        reason = doc.get("bozo_exception")
+        raise NotAFeedError(f"not an RSS or Atom feed ({reason})" if reason else "no feed found")
+    tz = ZoneInfo(default_tz)
+    feed = doc.feed
+    base = safe_http_url(feed.get("link"), base_url=base_url) or base_url
+    raw_entries = list(doc.entries)
+    guid_counts = Counter(str(e.get("id") or "").strip() for e in raw_entries)
+    entries = []
+    for raw in raw_entries:
+        entry = _entry(raw, guid_counts, base, tz, fetched_at, feed_topics, matcher)
+        if entry is not None:
+            entries.append(entry)
+    return ParsedFeed(
+        title=clean_line(str(feed.get("title") or "")),
+        link=base,
+        ttl_minutes=_ttl(feed.get("ttl")),
+        entries=tuple(_unique(entries)),
+        recovered_error=str(doc.get("bozo_exception")) if doc.get("bozo") else None,
+    )
+
+
+def _entry(
+    raw: Any,
+    guid_counts: Counter[str],
+    base: str | None,
+    tz: ZoneInfo,
+    fetched_at: datetime,
+    feed_topics: Sequence[str],
+    matcher: TopicMatcher | None,
+) -> ParsedEntry | None:
+    description = str(raw.get("summary") or raw.get("description") or "")
+    content_html = _content_html(raw)
+    lead = digest_html(description, base_url=base)
+    full = digest_html(content_html, base_url=base) if content_html else lead
+    title = _title(raw) or make_summary(lead.text, max_chars=120)
+    url = safe_http_url(str(raw.get("link") or ""), base_url=base)
+    if not url:
+        url = safe_http_url(str(raw.get("id") or ""), base_url=base)
+    if not title or not url:
+        return None  # nothing a reader could recognise or open
+    summary = make_summary(lead.text or full.text)
+    content_text = (full.text if len(full.text) >= len(lead.text) else lead.text)[
+        :CONTENT_MAX_CHARS
+    ]
+    published = sane_published_at(
+        parse_feed_date(
+            raw.get("published") or raw.get("updated") or raw.get("created"), default_tz=tz
+        ),
+        fetched_at=fetched_at,
+    )
+    topics = set(feed_topics)
+    if matcher is not None:
+        topics |= matcher.match(title, summary)
+    author = clean_line(str(raw.get("author") or "")) or None
+    return ParsedEntry(
+        key=_item_key(raw, guid_counts, url, title, summary),
+        url=url,
+        title=title,
+        summary=summary,
+        content_text=content_text,
+        author=author,
+        image_url=_image(raw, base) or lead.first_image or full.first_image,
+        published_at=published,
+        topics=tuple(sorted(topics)),
+        search_title=fold(title),
+        search_body=fold(search_text(summary, content_text)),
+    )
+
+
+def _title(raw: Any) -> str:
+    title = str(raw.get("title") or "")
+    detail = raw.get("title_detail") or {}
+    if "html" in str(detail.get("type", "")) or "<" in title or "&" in title:
+        title = digest_html(title).text
+    return clean_line(title)
+
+
+def _content_html(raw: Any) -> str:
+    contents = raw.get("content") or []
+    return "\n".join(str(c.get("value") or "") for c in contents)
+
+
+def _item_key(raw: Any, guid_counts: Counter[str], url: str, title: str, summary: str) -> str:
+    """The guid when it identifies one item in this document, else the link, else a hash.
+
+    Some CMSs give every item the same guid (or the channel URL); trusting that
+    would merge distinct stories into one.
+    """
+    guid = clean_line(str(raw.get("id") or ""))
+    if guid and guid_counts[guid] == 1:
+        return guid
+    if url:
+        return url
+    digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def _image(raw: Any, base: str | None) -> str | None:
+    candidates: list[str] = []
+    for media in raw.get("media_content") or []:
+        if str(media.get("medium", "image")) == "image" or "image" in str(media.get("type", "")):
+            candidates.append(str(media.get("url") or ""))
+    for thumb in raw.get("media_thumbnail") or []:
+        candidates.append(str(thumb.get("url") or ""))
+    for enclosure in raw.get("enclosures") or []:
+        if str(enclosure.get("type", "")).startswith("image/"):
+            candidates.append(str(enclosure.get("href") or ""))
+    for candidate in candidates:
+        url = safe_http_url(candidate, base_url=base)
+        if url:
+            return url
+    return None
+
+
+def _ttl(value: object) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes if 0 < minutes <= 7 * 24 * 60 else None
+
+
+def _unique(entries: list[ParsedEntry]) -> list[ParsedEntry]:
+    """Keep the first entry of each key (a feed listing one story twice)."""
+    seen: set[str] = set()
+    result = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            result.append(entry)
+    return result

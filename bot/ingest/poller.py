@@ -1,0 +1,395 @@
+"""The poller: fetch due feeds, store what is new, queue alerts — one transaction per feed.
+
+Per feed: conditional GET → (304 or same bytes: nothing to parse) → parse in a
+worker → in one write transaction store articles, queue outbox rows and save
+the feed's validators and next poll time. A failure records a typed cause and
+backs off; repeated failures pause the feed for an operator to look at.
+
+A site source (kind 'site', no feed) goes through bot.ingest.sites.crawl instead of
+the fetch-and-parse step: its section page and new article pages become the
+same entries, stored by the same transaction under the same alert rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.clock import sleep_or_stop
+from bot.ingest.fetch import Fetcher, FetchError, FetchResult
+from bot.ingest.freshness import PollPolicy, failure_delay, next_poll_delay, should_pause
+from bot.ingest.keyword_alerts import KeywordIndex
+from bot.ingest.parse import NotAFeedError, ParsedEntry, ParsedFeed, parse_feed
+from bot.ingest.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
+from bot.ingest.topics import TopicMatcher
+from storage import feeds as feed_store
+from storage.articles import ArticleInput, StoreOutcome, existing_keys, store_articles
+from storage.db import Database
+from storage.feeds import FeedRow, PollFailure, PollSuccess
+from storage.subscribers import instant_keyword_alerts
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PollerOptions:
+    default_tz: str = "Asia/Ho_Chi_Minh"
+    concurrency: int = 50
+    # More new items than this in one poll means the feed changed its IDs or
+    # was re-published: alert the newest few, store the rest quietly.
+    max_alerts_per_poll: int = 10
+    # An item first seen now but published long ago is an archive surfacing, not news.
+    max_alert_age: timedelta = timedelta(days=2)
+    policy: PollPolicy = field(default_factory=PollPolicy)
+    site: SiteOptions = field(default_factory=SiteOptions)
+
+
+@dataclass(slots=True)
+class FeedPollReport:
+    feed_id: int
+    url: str
+    outcome: str  # "new", "unchanged", "not_modified", "failed" (the feed's fault), "error" (ours)
+    new_articles: int = 0
+    updated_articles: int = 0
+    alerts_queued: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    paused: bool = False
+
+
+@dataclass(slots=True)
+class CycleReport:
+    feeds: list[FeedPollReport] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.feeds if f.outcome == outcome)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(f.new_articles for f in self.feeds)
+
+    @property
+    def alerts_queued(self) -> int:
+        return sum(f.alerts_queued for f in self.feeds)
+
+
+def parse_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """Worker processes for parsing; forkserver, because forking a process that
+    runs aiosqlite's threads can copy a held lock into the child."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+    )
+
+
+class Poller:
+    def __init__(
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        matcher: TopicMatcher | None = None,
+        executor: Executor | None = None,
+        options: PollerOptions | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._db = db
+        self._fetcher = fetcher
+        self._matcher = matcher or TopicMatcher(())
+        self._executor = executor
+        self._options = options or PollerOptions()
+        self._clock = clock
+        self._sites = SiteReader(
+            db,
+            fetcher,
+            executor=executor,
+            matcher=self._matcher,
+            default_tz=self._options.default_tz,
+            clock=clock,
+            options=self._options.site,
+        )
+
+    async def poll_due(self) -> CycleReport:
+        """Poll every feed that is due now, concurrently, and report what happened."""
+        due = await feed_store.due_feeds(self._db, now=_ts(self._clock()))
+        return await self.poll_feeds(due)
+
+    async def poll_feeds(self, feeds: Sequence[FeedRow]) -> CycleReport:
+        report = CycleReport()
+        if not feeds:
+            return report
+        keywords = KeywordIndex(await instant_keyword_alerts(self._db))
+        queue: asyncio.Queue[FeedRow] = asyncio.Queue()
+        for feed in feeds:
+            queue.put_nowait(feed)
+
+        async def worker() -> None:
+            while not queue.empty():
+                feed = queue.get_nowait()
+                try:
+                    result = await self.poll_feed(feed, keywords)
+                except Exception as exc:
+                    # Our fault, not the feed's (a full disk, a bug): the transaction
+                    # rolled back, so the feed is simply polled again next cycle.
+                    log.exception("feed %s: poll aborted", feed.id)
+                    result = FeedPollReport(feed.id, feed.url, "error", error=type(exc).__name__)
+                report.feeds.append(result)
+
+        workers = min(self._options.concurrency, len(feeds))
+        async with asyncio.TaskGroup() as group:
+            for _ in range(workers):
+                group.create_task(worker())
+        return report
+
+    async def poll_feed(
+        self, feed: FeedRow, keywords: KeywordIndex | None = None
+    ) -> FeedPollReport:
+        """Poll one feed. Never raises for the feed's own faults: they are recorded."""
+        started = self._clock()
+        if feed.kind == "site":
+            return await self._poll_site(feed, keywords, started)
+        try:
+            fetched = await self._fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+        except FetchError as exc:
+            return await self._fail(feed, str(exc.kind), exc.detail, exc.retry_after, started)
+        if fetched.not_modified:
+            return await self._unchanged(feed, fetched, feed.body_hash, "not_modified", started)
+        body_hash = hashlib.sha256(fetched.body).hexdigest()
+        if body_hash == feed.body_hash:
+            return await self._unchanged(feed, fetched, body_hash, "unchanged", started)
+        try:
+            parsed = await self._parse(feed, fetched, started)
+        except NotAFeedError as exc:
+            return await self._fail(feed, "not_a_feed", str(exc)[:200], None, started)
+        return await self._store(feed, fetched, body_hash, parsed, keywords, started)
+
+    async def _poll_site(
+        self, feed: FeedRow, keywords: KeywordIndex | None, now: datetime
+    ) -> FeedPollReport:
+        try:
+            crawl = await self._sites.crawl(feed)
+        except SiteCrawlError as exc:
+            return await self._fail(feed, exc.kind, exc.detail, exc.retry_after, now)
+        if crawl.unchanged is not None:
+            return await self._unchanged(feed, crawl.listing, crawl.body_hash, crawl.unchanged, now)
+        parsed = ParsedFeed(feed.name, crawl.listing.url, None, crawl.entries, None)
+        return await self._store(
+            feed,
+            crawl.listing,
+            crawl.body_hash,
+            parsed,
+            keywords,
+            now,
+            quiet_keys=crawl.quiet_keys,
+            site_links=crawl.links,
+        )
+
+    async def _parse(self, feed: FeedRow, fetched: FetchResult, now: datetime) -> ParsedFeed:
+        job = functools.partial(
+            parse_feed,
+            fetched.body,
+            headers=fetched.headers,
+            base_url=fetched.url,
+            default_tz=self._options.default_tz,
+            fetched_at=now,
+            feed_topics=feed.topics,
+            matcher=self._matcher,
+        )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+    async def _store(
+        self,
+        feed: FeedRow,
+        fetched: FetchResult,
+        body_hash: str | None,
+        parsed: ParsedFeed,
+        keywords: KeywordIndex | None,
+        now: datetime,
+        *,
+        quiet_keys: frozenset[str] = frozenset(),
+        site_links: Mapping[str, str] | None = None,
+    ) -> FeedPollReport:
+        """quiet_keys are stored without alerts; site_links is a site's link memory,
+        saved in the same transaction as the articles it describes."""
+        if parsed.recovered_error:
+            log.info("feed %s: recovered from malformed XML (%s)", feed.id, parsed.recovered_error)
+        first_poll = feed.first_polled_at is None
+        alertable = [e for e in parsed.entries if e.key not in quiet_keys]
+        alert_keys = frozenset() if first_poll else await self._alert_keys(feed, alertable, now)
+        keyword_chats = {
+            e.key: keywords.chats_matching(e.title, e.summary)
+            for e in parsed.entries
+            if keywords and e.key in alert_keys
+        }
+        next_at = now + timedelta(seconds=self._next_delay(fetched, parsed.ttl_minutes, now))
+        articles = [_article_input(e) for e in parsed.entries]
+        async with self._db.write() as conn:
+            outcome: StoreOutcome = await store_articles(
+                conn,
+                feed.id,
+                articles,
+                now=_ts(now),
+                alert_keys=alert_keys,
+                keyword_chats=keyword_chats,
+            )
+            await feed_store.record_poll_success(
+                conn,
+                feed.id,
+                PollSuccess(
+                    etag=fetched.etag,
+                    last_modified=fetched.last_modified,
+                    body_hash=body_hash,
+                    ttl_minutes=parsed.ttl_minutes,
+                    next_poll_at=_ts(next_at),
+                    new_articles=len(outcome.new_ids),
+                ),
+                now=_ts(now),
+            )
+            if site_links is not None:
+                await feed_store.save_site_links(conn, feed.id, site_links)
+        if first_poll and outcome.new_ids:
+            log.info(
+                "feed %s: first poll stored %d articles, alerted no one",
+                feed.id,
+                len(outcome.new_ids),
+            )
+        return FeedPollReport(
+            feed.id,
+            feed.url,
+            "new" if outcome.new_ids else "unchanged",
+            new_articles=len(outcome.new_ids),
+            updated_articles=outcome.updated,
+            alerts_queued=outcome.alerts_queued,
+        )
+
+    async def _alert_keys(
+        self, feed: FeedRow, entries: Sequence[ParsedEntry], now: datetime
+    ) -> frozenset[str]:
+        known = await existing_keys(self._db, feed.id, [e.key for e in entries])
+        oldest = now - self._options.max_alert_age
+        fresh = [e for e in entries if e.key not in known and e.published_at >= oldest]
+        limit = self._options.max_alerts_per_poll
+        if len(fresh) > limit:
+            log.warning(
+                "feed %s: %d new items at once (IDs changed or feed re-published?); "
+                "alerting only the newest %d",
+                feed.id,
+                len(fresh),
+                limit,
+            )
+            fresh = sorted(fresh, key=lambda e: e.published_at, reverse=True)[:limit]
+        return frozenset(e.key for e in fresh)
+
+    def _next_delay(self, fetched: FetchResult, ttl: int | None, now: datetime) -> float:
+        return next_poll_delay(
+            headers=fetched.headers, ttl_minutes=ttl, policy=self._options.policy, now=now
+        )
+
+    async def _unchanged(
+        self,
+        feed: FeedRow,
+        fetched: FetchResult,
+        body_hash: str | None,
+        outcome: str,
+        now: datetime,
+    ) -> FeedPollReport:
+        next_at = now + timedelta(seconds=self._next_delay(fetched, None, now))
+        async with self._db.write() as conn:
+            await feed_store.record_poll_success(
+                conn,
+                feed.id,
+                PollSuccess(
+                    etag=fetched.etag or feed.etag,
+                    last_modified=fetched.last_modified or feed.last_modified,
+                    body_hash=body_hash,
+                    ttl_minutes=None,
+                    next_poll_at=_ts(next_at),
+                    new_articles=0,
+                ),
+                now=_ts(now),
+            )
+        return FeedPollReport(feed.id, feed.url, outcome)
+
+    async def _fail(
+        self, feed: FeedRow, kind: str, detail: str, retry_after: float | None, now: datetime
+    ) -> FeedPollReport:
+        policy = self._options.policy
+        failures = feed.failures + 1
+        delay = failure_delay(failures=failures, retry_after=retry_after, policy=policy)
+        pause = should_pause(failures, policy)
+        await feed_store.record_poll_failure(
+            self._db,
+            feed.id,
+            PollFailure(kind, detail, _ts(now + timedelta(seconds=delay)), pause),
+            now=_ts(now),
+        )
+        level = logging.WARNING if pause else logging.INFO
+        log.log(
+            level, "feed %s failed (%s: %s)%s", feed.id, kind, detail, ", paused" if pause else ""
+        )
+        return FeedPollReport(
+            feed.id, feed.url, "failed", error_kind=kind, error=detail, paused=pause
+        )
+
+    async def run_forever(
+        self,
+        stop: asyncio.Event,
+        *,
+        idle: float = 30.0,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        """Poll due feeds until stop is set, checking every `idle` seconds.
+
+        on_queued is called after a cycle that queued alerts (to wake the sender).
+        """
+        while not stop.is_set():
+            try:
+                report = await self.poll_due()
+                if report.alerts_queued and on_queued is not None:
+                    on_queued()
+                if report.feeds:
+                    log.info(
+                        "poll cycle: %d feeds, %d new articles, %d alerts queued, %d failed",
+                        len(report.feeds),
+                        report.new_articles,
+                        report.alerts_queued,
+                        report.count("failed"),
+                    )
+            except Exception:
+                # One bad cycle (a full disk, a bug) must not end the service.
+                log.exception("poll cycle failed")
+            await sleep_or_stop(stop, idle)
+
+
+def _article_input(e: ParsedEntry) -> ArticleInput:
+    return ArticleInput(
+        item_key=e.key,
+        url=e.url,
+        title=e.title,
+        summary=e.summary,
+        content_text=e.content_text,
+        author=e.author,
+        image_url=e.image_url,
+        published_at=_ts(e.published_at),
+        topics=e.topics,
+        search_title=e.search_title,
+        search_body=e.search_body,
+    )
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())

@@ -1,0 +1,232 @@
+"""What a reader can do, as service functions the handlers call.
+
+Handlers parse Telegram input and render answers; every decision (limits,
+which words are a topic and which a keyword, what a setting may be) is made
+here, where it is tested without Telegram.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.text.i18n import LANGUAGES, normalize_language
+from bot.text.vietnamese import clean_line, fold, fold_words
+from storage import subscribers as store
+from storage.db import Database
+from storage.feeds import TopicRow, list_topics
+from storage.subscribers import KeywordAlertRow, SubscriberRow
+
+MAX_TOPICS = 20
+MAX_KEYWORDS = 20
+MAX_KEYWORD_CHARS = 100
+MAX_QUERY_CHARS = 200
+
+
+class Outcome(enum.StrEnum):
+    TOPIC_ADDED = "topic_added"
+    TOPIC_ALREADY = "topic_already"
+    TOPIC_REMOVED = "topic_removed"
+    KEYWORD_ADDED = "keyword_added"
+    KEYWORD_EXISTS = "keyword_exists"
+    KEYWORD_REMOVED = "keyword_removed"
+    NOT_FOUND = "not_found"
+    TOO_MANY_TOPICS = "too_many_topics"
+    TOO_MANY_KEYWORDS = "too_many_keywords"
+    KEYWORD_TOO_SHORT = "keyword_too_short"
+    TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    outcome: Outcome
+    subject: str  # the topic's display name or the keyword phrase
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    reader: SubscriberRow
+    topics: list[TopicRow]
+    keywords: list[KeywordAlertRow]
+
+
+async def start_reader(
+    db: Database,
+    chat_id: int,
+    *,
+    chat_type: str,
+    language_code: str | None,
+    default_timezone: str,
+    now: int,
+) -> SubscriberRow:
+    """The reader for this chat, created (or reactivated) on first contact."""
+    reader = await store.get_subscriber(db, chat_id)
+    if reader is None or not reader.active:
+        await store.ensure_subscriber(
+            db,
+            chat_id,
+            now=now,
+            chat_type=chat_type,
+            language=normalize_language(language_code),
+            timezone=default_timezone,
+        )
+        reader = await store.get_subscriber(db, chat_id)
+    assert reader is not None
+    return reader
+
+
+def topic_name(topic: TopicRow, language: str) -> str:
+    return topic.name_vi if language == "vi" else topic.name_en
+
+
+def find_topic(topics: Sequence[TopicRow], words: str) -> TopicRow | None:
+    """The topic the words name: its slug, or its Vietnamese or English name, accents optional."""
+    wanted = " ".join(fold_words(words))
+    if not wanted:
+        return None
+    for topic in topics:
+        names = (topic.slug.replace("-", " "), topic.name_vi, topic.name_en)
+        if any(" ".join(fold_words(name)) == wanted for name in names):
+            return topic
+    return None
+
+
+async def toggle_topic(db: Database, chat_id: int, slug: str, *, now: int) -> Change:
+    topics = {t.slug: t for t in await list_topics(db)}
+    topic = topics.get(slug)
+    if topic is None:
+        return Change(Outcome.NOT_FOUND, slug)
+    if slug in await store.topic_subscriptions(db, chat_id):
+        await store.unsubscribe_topic(db, chat_id, slug)
+        return Change(Outcome.TOPIC_REMOVED, slug)
+    return await _add_topic(db, chat_id, topic, now=now)
+
+
+async def _add_topic(db: Database, chat_id: int, topic: TopicRow, *, now: int) -> Change:
+    current = await store.topic_subscriptions(db, chat_id)
+    if topic.slug in current:
+        return Change(Outcome.TOPIC_ALREADY, topic.slug)
+    if len(current) >= MAX_TOPICS:
+        return Change(Outcome.TOO_MANY_TOPICS, topic.slug)
+    await store.subscribe_topic(db, chat_id, topic.slug, now=now)
+    return Change(Outcome.TOPIC_ADDED, topic.slug)
+
+
+async def subscribe_words(db: Database, chat_id: int, words: str, *, now: int) -> Change:
+    """`/subscribe <words>`: a topic when the words name one, else a keyword alert."""
+    phrase = clean_line(words)
+    if len(phrase) > MAX_KEYWORD_CHARS:
+        return Change(Outcome.TOO_LONG, phrase[:MAX_KEYWORD_CHARS])
+    topic = find_topic(await list_topics(db), phrase)
+    if topic is not None:
+        return await _add_topic(db, chat_id, topic, now=now)
+    folded = " ".join(fold_words(phrase))
+    if not folded:
+        return Change(Outcome.KEYWORD_TOO_SHORT, phrase)
+    existing = await store.keyword_alerts(db, chat_id)
+    if any(alert.folded == folded for alert in existing):
+        return Change(Outcome.KEYWORD_EXISTS, phrase)
+    if len(existing) >= MAX_KEYWORDS:
+        return Change(Outcome.TOO_MANY_KEYWORDS, phrase)
+    await store.add_keyword_alert(db, chat_id, phrase, folded, now=now)
+    return Change(Outcome.KEYWORD_ADDED, phrase)
+
+
+async def unsubscribe_words(db: Database, chat_id: int, words: str) -> Change:
+    phrase = clean_line(words)[:MAX_KEYWORD_CHARS]
+    topic = find_topic(await list_topics(db), phrase)
+    if topic is not None:
+        if await store.unsubscribe_topic(db, chat_id, topic.slug):
+            return Change(Outcome.TOPIC_REMOVED, topic.slug)
+        return Change(Outcome.NOT_FOUND, topic.slug)
+    folded = " ".join(fold_words(phrase))
+    if folded and await store.remove_keyword_alert(db, chat_id, folded=folded):
+        return Change(Outcome.KEYWORD_REMOVED, phrase)
+    return Change(Outcome.NOT_FOUND, phrase)
+
+
+async def remove_keyword(db: Database, chat_id: int, alert_id: int) -> Change:
+    alerts = {a.id: a for a in await store.keyword_alerts(db, chat_id)}
+    alert = alerts.get(alert_id)
+    if alert is None:
+        return Change(Outcome.NOT_FOUND, str(alert_id))
+    await store.remove_keyword_alert(db, chat_id, alert_id=alert_id)
+    return Change(Outcome.KEYWORD_REMOVED, alert.phrase)
+
+
+async def subscriptions(db: Database, reader: SubscriberRow) -> Subscriptions:
+    topics = {t.slug: t for t in await list_topics(db)}
+    followed = [
+        topics[s] for s in await store.topic_subscriptions(db, reader.chat_id) if s in topics
+    ]
+    return Subscriptions(reader, followed, await store.keyword_alerts(db, reader.chat_id))
+
+
+async def set_language(db: Database, chat_id: int, language: str, *, now: int) -> bool:
+    language = language.strip().lower()
+    if language not in LANGUAGES:
+        return False
+    await store.update_settings(db, chat_id, language=language, now=now)
+    return True
+
+
+async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> bool:
+    mode = {"instant": "instant", "ngay": "instant", "digest": "digest", "ban tin": "digest"}.get(
+        " ".join(fold_words(mode)), ""
+    )
+    if not mode:
+        return False
+    await store.update_settings(db, chat_id, mode=mode, now=now)
+    return True
+
+
+_HOUR = re.compile(r"^\s*(\d{1,2})(?:\s*[:h.]\s*(00?)?)?\s*(?:giờ|gio|h)?\s*$", re.IGNORECASE)
+
+
+def parse_hour(text: str) -> int | None:
+    """'7', '07:00', '18h', '18 giờ' → the hour; None for anything else."""
+    match = _HOUR.match(text)
+    if not match:
+        return None
+    hour = int(match.group(1))
+    return hour if 0 <= hour <= 23 else None
+
+
+async def set_digest_hour(db: Database, chat_id: int, hour: int, *, now: int) -> bool:
+    if not 0 <= hour <= 23:
+        return False
+    await store.update_settings(db, chat_id, digest_hour=hour, now=now)
+    return True
+
+
+def parse_quiet_hours(text: str) -> tuple[int, int] | bool | None:
+    """'22-6' → (22, 6); 'off'/'tắt' → None; anything else → False."""
+    words = fold(text).strip()
+    if words in ("off", "tat", "0"):
+        return None
+    match = re.fullmatch(r"\s*(\d{1,2})\s*(?:h|:00)?\s*[-–to]+\s*(\d{1,2})\s*(?:h|:00)?\s*", words)
+    if not match:
+        return False
+    start, end = int(match.group(1)), int(match.group(2))
+    if not (0 <= start <= 23 and 0 <= end <= 23) or start == end:
+        return False
+    return start, end
+
+
+async def set_quiet_hours(
+    db: Database, chat_id: int, hours: tuple[int, int] | None, *, now: int
+) -> None:
+    start, end = hours if hours else (None, None)
+    await store.update_settings(db, chat_id, quiet_start=start, quiet_end=end, now=now)
+
+
+async def forget_reader(db: Database, chat_id: int) -> None:
+    await store.forget(db, chat_id)
+
+
+def clip_query(text: str) -> str | None:
+    """A search query fit to run, or None when it is too long to be a query."""
+    query = clean_line(text)
+    return query if len(query) <= MAX_QUERY_CHARS else None

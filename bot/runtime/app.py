@@ -1,0 +1,143 @@
+"""The Telegram application: handlers, the shared rate limiter, and the background
+poller and sender running beside python-telegram-bot's update loop."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.delivery.telegram_bot import NewsBot
+from bot.delivery.telegram_http import AiohttpRequest
+from bot.runtime.background import Background
+from bot.runtime.context import BOT_DATA_KEY, BotServices
+from bot.text.i18n import LANGUAGES, MENU_COMMANDS, t
+from handlers import all_handlers
+from storage.subscribers import get_subscriber
+
+log = logging.getLogger(__name__)
+
+SEND_CONNECTIONS = 48
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(
+    services: BotServices,
+    *,
+    token: str,
+    api_base_url: str,
+    background: Background | None = None,
+    rate_limiter: TelegramRateLimiter | None = None,
+) -> AnyApplication:
+    """A ready-to-start Application. `api_base_url` is the Bot API server's root URL."""
+    api = api_base_url.rstrip("/")
+    bot = NewsBot(
+        token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        # PTB's default pool holds one connection: concurrent sends would queue for
+        # it and time out. One per sender worker, plus room for handler replies.
+        request=AiohttpRequest(connection_limit=SEND_CONNECTIONS),
+        get_updates_request=AiohttpRequest(connection_limit=2),
+        rate_limiter=rate_limiter or TelegramRateLimiter(),
+    )
+    builder = ApplicationBuilder().bot(bot)
+    application = builder.build()
+    application.bot_data[BOT_DATA_KEY] = services
+    application.bot_data["background"] = background or Background(poller=None)
+    application.add_handlers(all_handlers())
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def start_background(application: AnyApplication) -> None:
+    """Menu, then the background work; called by `running` once the application started."""
+    await set_menu(application)
+    background: Background = application.bot_data["background"]
+    await background.start(application.bot_data[BOT_DATA_KEY], application.bot)
+
+
+async def stop_background(application: AnyApplication) -> None:
+    background: Background = application.bot_data["background"]
+    await background.close(application.bot_data[BOT_DATA_KEY])
+
+
+async def set_menu(application: AnyApplication) -> None:
+    """The command menu in both languages; the default language for everyone else."""
+    services: BotServices = application.bot_data[BOT_DATA_KEY]
+    for language in LANGUAGES:
+        commands = [BotCommand(name, t(language, f"command.{name}")) for name in MENU_COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language)
+    default = services.settings.default_language
+    commands = [BotCommand(name, t(default, f"command.{name}")) for name in MENU_COMMANDS]
+    await application.bot.set_my_commands(commands)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # The message goes through the root handlers' secret filter (bot.runtime.logsafe).
+    log.error("update handling failed: %r", context.error, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    services: BotServices = context.application.bot_data[BOT_DATA_KEY]
+    chat_id = update.effective_chat.id
+    reader = await get_subscriber(services.db, chat_id)
+    user = update.effective_user
+    if reader is not None:
+        language = reader.language
+    elif user is not None and user.language_code:
+        language = user.language_code
+    else:
+        language = services.settings.default_language
+    try:
+        await context.bot.send_message(chat_id, t(language, "error.generic"))
+    except Exception:
+        log.debug("could not tell the user about the error")
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Where Telegram posts updates (behind a TLS proxy) instead of long polling."""
+
+    url: str
+    listen: str
+    port: int
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+
+@asynccontextmanager
+async def running(
+    application: AnyApplication, *, poll_interval: float = 0.0, webhook: Webhook | None = None
+) -> AsyncIterator[None]:
+    """Start the application (long polling, or a webhook); stop it cleanly on exit."""
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=poll_interval, timeout=10, drop_pending_updates=False
+            )
+        else:
+            await application.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=urlsplit(webhook.url).path.lstrip("/"),
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+                drop_pending_updates=False,
+            )
+        await start_background(application)
+        try:
+            yield
+        finally:
+            await stop_background(application)
+            await application.updater.stop()
+            await application.stop()

@@ -1,0 +1,164 @@
+"""The work a bot does besides answering: polling, sending, digests, broadcast
+progress and feed-health notices — run by whichever process holds the lease.
+
+Two bot processes on one database would otherwise both poll (double fetches)
+and both send (double messages). The lease is renewed well inside its
+time-to-live; a process that cannot renew it stops its background work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.admin import broadcast, health
+from bot.clock import sleep_or_stop
+from bot.delivery import digest
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_bot import NewsBot
+from bot.ingest.poller import Poller
+from bot.runtime.context import BotServices
+from storage import leases
+from storage.subscribers import get_subscriber
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "background"
+
+
+@dataclass(slots=True)
+class Background:
+    poller: Poller | None
+    sender_concurrency: int = 32
+    lease_ttl: int = 30
+    housekeeping_interval: float = 30.0
+    progress_interval: float = 3.0
+    holder: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    sender: Sender | None = None
+    holds_lease: bool = False
+    _supervisor: asyncio.Task[None] | None = None
+    _work_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _work: list[asyncio.Task[None]] = field(default_factory=list)
+    # Set while this process holds the lease and works (tests and operators wait on it).
+    work_started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def working(self) -> bool:
+        """Whether this process is polling and sending now."""
+        return bool(self._work)
+
+    async def start(self, services: BotServices, bot: NewsBot) -> None:
+        self.stop.clear()
+        self.sender = Sender(
+            services.db,
+            bot,
+            clock=services.clock,
+            concurrency=self.sender_concurrency,
+            wake=services.outbox_ready,
+            paid_broadcast=services.settings.paid_broadcast,
+        )
+        self._supervisor = asyncio.create_task(self._supervise(services))
+
+    async def close(self, services: BotServices) -> None:
+        self.stop.set()
+        if self._supervisor is not None:
+            await self._supervisor
+            self._supervisor = None
+        await self._stop_work()
+        if self.holds_lease:
+            await leases.release(services.db, LEASE_NAME, holder=self.holder)
+            self.holds_lease = False
+
+    async def _supervise(self, services: BotServices) -> None:
+        while not self.stop.is_set():
+            try:
+                held = await leases.acquire(
+                    services.db,
+                    LEASE_NAME,
+                    holder=self.holder,
+                    ttl=self.lease_ttl,
+                    now=services.now,
+                )
+            except Exception:
+                log.exception("lease renewal failed")
+                held = False
+            if held and not self._work:
+                log.info("this process now polls and sends (lease %s)", self.holder)
+                self._start_work(services)
+            elif not held and self._work:
+                log.warning("lost the lease to another process; pausing polling and sending")
+                await self._stop_work()
+            self.holds_lease = held
+            await sleep_or_stop(self.stop, self.lease_ttl / 3)
+
+    def _start_work(self, services: BotServices) -> None:
+        assert self.sender is not None
+        self._work_stop = asyncio.Event()
+        jobs: list[Coroutine[Any, Any, None]] = [
+            self.sender.run_forever(self._work_stop),
+            self._housekeeping(services),
+            broadcast.run_progress_reporter(
+                services.db,
+                self.sender,
+                self._work_stop,
+                clock=services.clock,
+                language_of=_admin_language(services),
+                interval=self.progress_interval,
+            ),
+        ]
+        if self.poller is not None:
+            jobs.append(
+                self.poller.run_forever(self._work_stop, on_queued=services.outbox_ready.set)
+            )
+        self._work = [asyncio.create_task(job) for job in jobs]
+        self.work_started.set()
+
+    async def _stop_work(self) -> None:
+        self.work_started.clear()
+        self._work_stop.set()
+        if self._work:
+            await asyncio.gather(*self._work, return_exceptions=True)
+            self._work = []
+
+    async def _housekeeping(self, services: BotServices) -> None:
+        """Digests that have come due and notices about paused feeds."""
+        while not self._work_stop.is_set():
+            await run_housekeeping(services, services.clock())
+            await sleep_or_stop(self._work_stop, self.housekeeping_interval)
+
+
+def _holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def run_housekeeping(services: BotServices, now: datetime) -> None:
+    try:
+        run = await digest.queue_due_digests(services.db, now=now)
+        notices = await health.notify_paused_feeds(
+            services.db,
+            services.settings.admin_ids,
+            language=services.settings.default_language,
+            now=int(now.timestamp()),
+        )
+        if run.queued or notices:
+            services.outbox_ready.set()
+    except Exception:
+        log.exception("housekeeping failed")
+
+
+def _admin_language(services: BotServices) -> Callable[[int], Awaitable[str]]:
+    async def language_of(admin_id: int) -> str:
+        reader = await get_subscriber(services.db, admin_id)
+        return reader.language if reader else services.settings.default_language
+
+    return language_of

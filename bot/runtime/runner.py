@@ -1,0 +1,53 @@
+"""Run the whole bot: poller, sender and Telegram handlers on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.runtime.app import AnyApplication, Webhook, build_application, running
+from bot.runtime.background import Background
+from bot.runtime.context import BotServices
+from bot.runtime.service import open_service
+from bot.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def bot_running(
+    settings: Settings, *, token: str, api_base_url: str, poll_feeds: bool = True
+) -> AsyncIterator[AnyApplication]:
+    """The bot, started and polling Telegram (or a stand-in) until the block exits."""
+    async with open_service(settings) as service:
+        services = BotServices(settings=settings, db=service.db, config=service.config)
+        background = Background(poller=service.poller if poll_feeds else None)
+        application = build_application(
+            services,
+            token=token,
+            api_base_url=api_base_url,
+            background=background,
+            rate_limiter=TelegramRateLimiter(per_second=settings.send_rate),
+        )
+        webhook = None
+        if settings.webhook_url:
+            host, port = settings.webhook_listen
+            webhook = Webhook(settings.webhook_url, host, port)
+            if settings.webhook_secret:
+                webhook = dataclasses.replace(webhook, secret=settings.webhook_secret)
+        async with running(application, webhook=webhook):
+            yield application
+
+
+async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
+    """`newsbot run` with a token: the real bot, long polling."""
+    assert settings.telegram_bot_token is not None
+    async with bot_running(
+        settings, token=settings.telegram_bot_token, api_base_url=settings.telegram_api_base_url
+    ) as application:
+        log.info("newsbot is running as @%s", application.bot.username)
+        await stop.wait()
