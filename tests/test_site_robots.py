@@ -72,3 +72,54 @@ async def test_connection_refused_is_unavailable(robots: RobotsCache) -> None:
     with pytest.raises(RobotsUnavailable) as caught:
         await robots.check("http://127.0.0.1:9/a-d1.html")
     assert caught.value.error.kind == "connection"
+
+
+# Each of these urllib.robotparser got wrong: it matched `*` and `$` literally, and
+# applied the first matching rule where RFC 9309 wants the longest.
+@pytest.mark.parametrize(
+    ("rules", "path", "verdict"),
+    [
+        pytest.param(
+            b"User-agent: newsbot\nDisallow: /*?print=\n",
+            "/tin-tuc/bai-d12345.html?print=1",
+            Verdict.DISALLOWED,
+            id="wildcard-blocks",
+        ),
+        pytest.param(
+            b"User-agent: newsbot\nDisallow: /*?print=\n",
+            "/tin-tuc/bai-d12345.html?page=2",
+            Verdict.ALLOWED,
+            id="wildcard-spares-the-rest",
+        ),
+        pytest.param(
+            b"User-agent: newsbot\nDisallow: /*.pdf$\n",
+            "/tai-lieu/bao-cao.pdf",
+            Verdict.DISALLOWED,
+            id="end-anchor-blocks",
+        ),
+        pytest.param(
+            b"User-agent: newsbot\nDisallow: /*.pdf$\n",
+            "/tai-lieu/bao-cao.pdf.html",
+            Verdict.ALLOWED,
+            id="end-anchor-only-at-the-end",
+        ),
+        pytest.param(
+            b"User-agent: newsbot\nDisallow: /tin-tuc\nAllow: /tin-tuc/bai-viet\n",
+            "/tin-tuc/bai-viet-d12345.html",
+            Verdict.ALLOWED,
+            id="longest-allow-wins-though-last",
+        ),
+        pytest.param(
+            b"User-agent: newsbot\nDisallow: /tin-tuc\nAllow: /tin-tuc/bai-viet\n",
+            "/tin-tuc/noi-bo-d1.html",
+            Verdict.DISALLOWED,
+            id="shorter-disallow-still-applies",
+        ),
+    ],
+)
+async def test_rfc_9309_matching(
+    robots: RobotsCache, server: FeedServer, rules: bytes, path: str, verdict: Verdict
+) -> None:
+    server.set("/robots.txt", Route(body=rules))
+
+    assert await robots.check(server.url(path)) is verdict

@@ -1,4 +1,4 @@
-"""robots.txt for site sources: fetched through the Fetcher, parsed by urllib.robotparser,
+"""robots.txt for site sources: fetched through the Fetcher, parsed by protego,
 cached per origin.
 
 What a failed fetch means follows RFC 9309: a 4xx (no robots.txt, or too
@@ -6,10 +6,9 @@ many redirects) allows everything; a 5xx, a timeout or a refused connection
 means the rules are unknown, so nothing is fetched from that site this round.
 Only answers are cached; an unreachable robots.txt is asked again next time.
 
-urllib.robotparser applies the first rule of a group that matches, where RFC
-9309 wants the most specific (longest) one, so each run of Allow/Disallow
-lines is put longest first before parsing. Wildcards (`*`, `$`) it does not
-understand: such a rule matches nothing.
+Matching is protego's, which follows RFC 9309: the group naming our product
+token most specifically applies, within it the longest matching rule wins
+(Allow on a tie), and `*` and a closing `$` in a rule are understood.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from bot.ingest.fetch import Fetcher, FetchError, FetchErrorKind
 
@@ -49,17 +49,14 @@ class RobotsUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Rules:
-    parser: RobotFileParser | None  # None: no robots.txt, everything allowed
+    parser: Protego | None  # None: no robots.txt, everything allowed
     expires: datetime
 
     def allows(self, url: str) -> bool:
-        return self.parser is None or self.parser.can_fetch(ROBOTS_AGENT, url)
+        return self.parser is None or self.parser.can_fetch(url, ROBOTS_AGENT)
 
     def crawl_delay(self) -> float | None:
-        if self.parser is None:
-            return None
-        delay = self.parser.crawl_delay(ROBOTS_AGENT)
-        return float(delay) if delay is not None else None
+        return None if self.parser is None else self.parser.crawl_delay(ROBOTS_AGENT)
 
 
 class RobotsCache:
@@ -97,33 +94,15 @@ class RobotsCache:
             self._rules[origin] = rules
             return rules
 
-    async def _download(self, origin: str) -> RobotFileParser | None:
+    async def _download(self, origin: str) -> Protego | None:
         try:
             result = await self._fetcher.fetch(f"{origin}/robots.txt")
         except FetchError as exc:
             if _means_no_rules(exc):
                 return None
             raise RobotsUnavailable(exc) from None
-        parser = RobotFileParser()
         text = result.body[:_MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
-        parser.parse(_longest_rules_first(text.splitlines()))
-        return parser
-
-
-def _longest_rules_first(lines: list[str]) -> list[str]:
-    """Each run of consecutive Allow/Disallow lines, most specific first (Allow wins a tie)."""
-    result: list[str] = []
-    run: list[tuple[int, bool, int, str]] = []
-    for line in [*lines, ""]:
-        field, _, value = line.split("#", 1)[0].partition(":")
-        name = field.strip().lower()
-        if name in ("allow", "disallow"):
-            run.append((-len(value.strip()), name == "disallow", len(run), line))
-            continue
-        result.extend(rule for *_, rule in sorted(run))
-        run.clear()
-        result.append(line)
-    return result[:-1]
+        return Protego.parse(text)
 
 
 def _means_no_rules(error: FetchError) -> bool:
