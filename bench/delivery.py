@@ -47,11 +47,10 @@ from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import load_settings
 from bot.runtime.throttle import CommandThrottle
 from bot.text.vietnamese import fold
-from storage import broadcasts as broadcast_store
-from storage import outbox
-from storage.articles import ArticleInput, store_articles
-from storage.db import Database
-from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
+from storage.rows import ArticleInput, FeedSpec, TopicRow
+from storage.sqlite import SqliteDatabase
+
+# FIXME storage.articles.store_articles
 from tests.support.feed_server import FeedServer
 from tests.support.rss import Item, rss
 
@@ -86,11 +85,11 @@ class Clock:
         return self.now + timedelta(seconds=time.monotonic() - self._started)
 
 
-async def add_readers(db: Database, count: int, *, first: int = 1_000_000) -> None:
+async def add_readers(db: SqliteDatabase, count: int, *, first: int = 1_000_000) -> None:
     """count instant-mode readers following TOPIC (plain SQL: setting up, not measuring)."""
     now = int(START.timestamp()) - 3600
     rows = [(first + i, now, now) for i in range(count)]
-    async with db.write() as conn:
+    async with db.sql.write() as conn:
         await conn.executemany(
             "INSERT INTO subscribers (chat_id, created_at, updated_at) VALUES (?, ?, ?)", rows
         )
@@ -115,31 +114,33 @@ def bot_for(base_url: str, rate: TelegramRateLimiter) -> NewsBot:
     return NewsBot("123456:STANDIN", base_url=base_url, rate_limiter=rate, request=request)
 
 
-async def drain(sender: Sender, db: Database) -> None:
+async def drain(sender: Sender, db: SqliteDatabase) -> None:
     """Until every queued message is sent, waiting out any retry_after."""
     while True:
         if await sender.drain():
             continue
-        counts = await outbox.counts_by_status(db)
+        counts = await db.outbox.counts_by_status()
         if not counts.get("pending") and not counts.get("sending"):
             return
         await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
-async def article_world(readers: int) -> AsyncIterator[tuple[Database, Poller, FeedServer, Clock]]:
+async def article_world(
+    readers: int,
+) -> AsyncIterator[tuple[SqliteDatabase, Poller, FeedServer, Clock]]:
     """A database with readers, a loopback feed already polled once, a poller and a clock."""
     with tempfile.TemporaryDirectory() as tmp:
         async with (
-            await Database.open(Path(tmp) / "bench.db") as db,
+            await SqliteDatabase.open(Path(tmp) / "bench.db") as db,
             FeedServer() as feeds,
             Fetcher(FetchLimits(allow_private=True)) as fetcher,
         ):
             clock = Clock()
-            await sync_topics(db, [TOPIC])
+            await db.feeds.sync_topics([TOPIC])
             await add_readers(db, readers)
             feeds.set_feed("/rss", rss([item(1, START - timedelta(hours=1))]))
-            await add_feed(db, FeedSpec(feeds.url("/rss"), "Báo", (TOPIC.slug,)), now=0)
+            await db.feeds.add_feed(FeedSpec(feeds.url("/rss"), "Báo", (TOPIC.slug,)), now=0)
             poller = Poller(db, fetcher, clock=clock)
             await poller.poll_due()  # the feed's first poll alerts no one
             feeds.set_feed(
@@ -251,10 +252,13 @@ async def _fanout(readers: int) -> tuple[str, float, float]:
 async def search_during_broadcast(readers: int, report: Report, samples: int = 40) -> None:
     report.say(f"\n[3] /search replies while a broadcast to {readers:,} readers is sent at 30/s")
     with tempfile.TemporaryDirectory() as tmp:
-        async with await Database.open(Path(tmp) / "bench.db") as db, BotApiStandIn() as standin:
+        async with (
+            await SqliteDatabase.open(Path(tmp) / "bench.db") as db,
+            BotApiStandIn() as standin,
+        ):
             standin.set_flood_limits(True)
             clock = Clock()
-            await sync_topics(db, [TOPIC])
+            await db.feeds.sync_topics([TOPIC])
             await add_readers(db, readers)
             await _store_articles(db, 2_000)
             settings = load_settings({}, env_file=None)
@@ -272,16 +276,14 @@ async def search_during_broadcast(readers: int, report: Report, samples: int = 4
                 background=Background(poller=None, housekeeping_interval=3600),
                 rate_limiter=TelegramRateLimiter(),
             )
-            broadcast_id = await broadcast_store.create_draft(
-                db,
+            broadcast_id = await db.broadcasts.create_draft(
                 admin_id=1,
                 text="Thông báo bảo trì hệ thống",
                 parse_mode="HTML",
                 topic=None,
                 now=int(clock.now.timestamp()),
             )
-            await broadcast_store.confirm(
-                db,
+            await db.broadcasts.confirm(
                 broadcast_id,
                 progress_chat_id=1,
                 progress_message_id=1,
@@ -298,7 +300,7 @@ async def search_during_broadcast(readers: int, report: Report, samples: int = 4
                     await standin.wait_for(_answered(standin, chat), timeout=30)
                     latencies.append(time.perf_counter() - started)
                     await asyncio.sleep(0.25)
-                progress = await broadcast_store.progress(db, broadcast_id)
+                progress = await db.broadcasts.progress(broadcast_id)
     latencies.sort()
     p50 = statistics.median(latencies)
     p95 = latencies[int(len(latencies) * 0.95) - 1]
@@ -314,8 +316,8 @@ def _answered(standin: BotApiStandIn, chat: int) -> Callable[[], bool]:
     return lambda: bool(standin.messages_to(chat))
 
 
-async def _store_articles(db: Database, count: int) -> None:
-    feed_id, _ = await add_feed(db, FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=0)
+async def _store_articles(db: SqliteDatabase, count: int) -> None:
+    feed_id, _ = await db.feeds.add_feed(FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=0)
     words = ["lãi suất", "ngân hàng", "Hà Nội", "kinh tế", "chứng khoán", "giá vàng", "xuất khẩu"]
     articles = []
     for n in range(count):
@@ -330,16 +332,13 @@ async def _store_articles(db: Database, count: int) -> None:
                 body,
                 None,
                 None,
-                int(START.timestamp()) - n * 60,
+                START - timedelta(minutes=n),
                 (),
                 fold(title),
                 fold(body),
             )
         )
-    async with db.write() as conn:
-        await store_articles(
-            conn, feed_id, articles, now=0, alert_keys=frozenset(), keyword_chats={}
-        )
+    await db.articles.store(feed_id, articles, now=0, alert_keys=frozenset(), keyword_chats={})
 
 
 async def run(args: argparse.Namespace) -> Report:

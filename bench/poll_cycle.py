@@ -43,11 +43,8 @@ from bot.ingest.poller import CycleReport, Poller, PollerOptions, parse_pool
 from bot.ingest.topics import TopicMatcher
 from bot.runtime.feeds_config import FeedsConfigError, load_feeds_config
 from bot.text.vietnamese import fold_words
-from storage import feeds as feed_store
-from storage import subscribers as subscriber_store
-from storage.articles import count_articles
-from storage.db import Database
-from storage.feeds import FeedSpec, TopicRow
+from storage.rows import FeedSpec, TopicRow
+from storage.sqlite import SqliteDatabase
 
 TARGET_FEEDS = 10_000
 TARGET_CHANGED = 0.1
@@ -159,11 +156,16 @@ async def _server_call(port: int, method: str, path: str) -> str:
 
 
 async def _register(
-    db: Database, base: str, n_feeds: int, topics: Sequence[TopicRow], subscribers: int, now: int
+    db: SqliteDatabase,
+    base: str,
+    n_feeds: int,
+    topics: Sequence[TopicRow],
+    subscribers: int,
+    now: int,
 ) -> float:
     slugs = [t.slug for t in topics]
     started = time.perf_counter()
-    await feed_store.sync_topics(db, topics)
+    await db.feeds.sync_topics(topics)
     specs = [
         FeedSpec(
             url=vnsynth.feed_url(base, i),
@@ -172,20 +174,20 @@ async def _register(
         )
         for i in range(n_feeds)
     ]
-    added = await feed_store.sync_config_feeds(db, specs, now=now)
+    added = await db.feeds.sync_config_feeds(specs, now=now)
     elapsed = time.perf_counter() - started
     if added != n_feeds:
         raise RuntimeError(f"registered {added} feeds, expected {n_feeds}")
     for chat in range(1, subscribers + 1):
-        await subscriber_store.ensure_subscriber(db, chat, now=now)
-        await subscriber_store.subscribe_topic(db, chat, slugs[chat % len(slugs)], now=now)
+        await db.subscribers.ensure_subscriber(chat, now=now)
+        await db.subscribers.subscribe_topic(chat, slugs[chat % len(slugs)], now=now)
         if chat % 3 == 0:
             second = slugs[(chat // 3) % len(slugs)]
-            await subscriber_store.subscribe_topic(db, chat, second, now=now)
+            await db.subscribers.subscribe_topic(chat, second, now=now)
         if chat % 5 == 0:
             phrase = KEYWORD_PHRASES[chat % len(KEYWORD_PHRASES)]
             folded = " ".join(fold_words(phrase))
-            await subscriber_store.add_keyword_alert(db, chat, phrase, folded, now=now)
+            await db.subscribers.add_keyword_alert(chat, phrase, folded, now=now)
     return elapsed
 
 
@@ -277,7 +279,7 @@ async def run(
     matcher = TopicMatcher.from_keywords({t.slug: t.keywords for t in topics})
     try:
         with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-            async with await Database.open(Path(tmp) / "bench.db") as db:
+            async with await SqliteDatabase.open(Path(tmp) / "bench.db") as db:
                 register_s = await _register(db, base, n_feeds, topics, subscribers, t0)
                 clock = ManualClock(datetime.fromtimestamp(t0, UTC))
                 limits = FetchLimits(allow_private=True, per_host_concurrency=concurrency)
@@ -307,8 +309,8 @@ async def run(
                     main_peak = procstat.self_peak_rss_mb()
                 server_peak = procstat.proc_peak_rss_mb(server.pid)
                 served = feed_server.stats_from_json(await _server_call(port, "GET", "/_stats"))
-                articles = await count_articles(db)
-                async with db.reader.execute("SELECT count(*) FROM outbox") as cursor:
+                articles = await db.articles.count_articles()
+                async with db.sql.reader.execute("SELECT count(*) FROM outbox") as cursor:
                     row = await cursor.fetchone()
                 outbox_rows = int(row[0]) if row else 0
     finally:

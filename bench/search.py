@@ -24,15 +24,17 @@ import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import vnsynth
 from bot.ingest.summary import make_summary
 from bot.readers.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, search
 from bot.text.vietnamese import fold, fold_words
-from storage import feeds as feed_store
-from storage.articles import ArticleInput, count_articles, store_articles
-from storage.db import Database
+from storage.rows import ArticleInput, FeedSpec
+from storage.sqlite import SqliteDatabase
+
+# FIXME storage.articles.store_articles
 
 TARGET_ARTICLES = 100_000
 TARGET_P99_MS = 20.0
@@ -117,31 +119,25 @@ def _article(rng: random.Random, words: vnsynth.ZipfWords, i: int, now: int) -> 
         content_text=body,
         author=None,
         image_url=None,
-        published_at=now - i * 60,
+        published_at=datetime.fromtimestamp(now - i * 60, UTC),
         topics=topics,
         search_title=fold(head),
         search_body=fold(f"{summary}\n{body}"),
     )
 
 
-async def build(db: Database, n_articles: int, now: int) -> float:
+async def build(db: SqliteDatabase, n_articles: int, now: int) -> float:
     """Store n synthetic articles; returns the seconds it took."""
     started = time.perf_counter()
-    feed_id, _ = await feed_store.add_feed(
-        db,
-        feed_store.FeedSpec(
-            url=f"{vnsynth.SITE}/rss/tin-moi-nhat.rss", name="VnExpress", topics=()
-        ),
+    feed_id, _ = await db.feeds.add_feed(
+        FeedSpec(url=f"{vnsynth.SITE}/rss/tin-moi-nhat.rss", name="VnExpress", topics=()),
         now=now,
     )
     rng = random.Random(2024)
     words = vnsynth.default_words()
     for start in range(0, n_articles, BATCH):
         batch = [_article(rng, words, i, now) for i in range(start, min(n_articles, start + BATCH))]
-        async with db.write() as conn:
-            await store_articles(
-                conn, feed_id, batch, now=now, alert_keys=frozenset(), keyword_chats={}
-            )
+        await db.articles.store(feed_id, batch, now=now, alert_keys=frozenset(), keyword_chats={})
     return time.perf_counter() - started
 
 
@@ -202,7 +198,7 @@ def _like_pattern(word: str) -> str:
     return f"%{escaped}%"
 
 
-async def like_search(db: Database, query: str, limit: int = 10) -> list[int]:
+async def like_search(db: SqliteDatabase, query: str, limit: int = 10) -> list[int]:
     """The naive alternative: every word as a substring of the folded title or body."""
     words = _like_words(query)
     if not words:
@@ -218,7 +214,7 @@ async def like_search(db: Database, query: str, limit: int = 10) -> list[int]:
     for word in words:
         params += [_like_pattern(word)] * 2
     params.append(limit)
-    async with db.reader.execute(sql, params) as cursor:
+    async with db.sql.reader.execute(sql, params) as cursor:
         return [int(r[0]) for r in await cursor.fetchall()]
 
 
@@ -240,9 +236,9 @@ async def run(n_articles: int, *, like_passes: int = 1) -> SearchBenchResult:
     qs = queries()
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         path = Path(tmp) / "search.db"
-        async with await Database.open(path) as db:
+        async with await SqliteDatabase.open(path) as db:
             build_s = await build(db, n_articles, now)
-            stored = await count_articles(db)
+            stored = await db.articles.count_articles()
             if stored != n_articles:
                 raise RuntimeError(f"stored {stored} articles, expected {n_articles}")
             db_mb = _dir_mb(Path(tmp))

@@ -24,8 +24,6 @@ from handlers.common import (
     reader_command,
     reply,
 )
-from storage import broadcasts as broadcast_store
-from storage.feeds import list_topics
 
 CONFIRM = "bc:"
 
@@ -75,7 +73,7 @@ async def broadcast_command(request: Request, context: Context) -> None:
         await reply(request, context, t(lang, exc.key, **exc.values))
         return
     audience = broadcast.topic_label(draft.topic, lang)
-    row = await broadcast_store.get(svc.db, draft.broadcast_id)
+    row = await svc.db.broadcasts.get(draft.broadcast_id)
     assert row is not None
     await reply(
         request,
@@ -125,7 +123,7 @@ async def confirm(request: Request, context: Context) -> str | None:
     svc = request.services
     broadcast_id = int(id_text)
     if answer != "yes":
-        dropped = await broadcast_store.cancel(svc.db, broadcast_id, now=svc.now)
+        dropped = await svc.db.broadcasts.cancel(broadcast_id, now=svc.now)
         text = (
             t(lang, "broadcast.cancelled", id=broadcast_id, dropped=dropped or 0)
             if dropped is not None
@@ -133,15 +131,14 @@ async def confirm(request: Request, context: Context) -> str | None:
         )
         await edit_or_reply(request, context, text)
         return None
-    count = await broadcast_store.count_recipients(svc.db, await _row_topic(request, broadcast_id))
+    count = await svc.db.broadcasts.count_recipients(await _row_topic(request, broadcast_id))
     await edit_or_reply(
         request, context, t(lang, "broadcast.started", id=broadcast_id, count=count)
     )
     progress_message = request.query.message
     if progress_message is None:
         return None
-    queued = await broadcast_store.confirm(
-        svc.db,
+    queued = await svc.db.broadcasts.confirm(
         broadcast_id,
         progress_chat_id=request.chat_id,
         progress_message_id=progress_message.message_id,
@@ -155,7 +152,7 @@ async def confirm(request: Request, context: Context) -> str | None:
 
 
 async def _row_topic(request: Request, broadcast_id: int) -> str | None:
-    row = await broadcast_store.get(request.services.db, broadcast_id)
+    row = await request.services.db.broadcasts.get(broadcast_id)
     return row.topic_slug if row else None
 
 
@@ -164,10 +161,10 @@ async def cancel_broadcast(request: Request, context: Context) -> None:
     lang = request.lang
     svc = request.services
     if request.args.lstrip("#").isdigit():
-        row = await broadcast_store.get(svc.db, int(request.args.lstrip("#")))
+        row = await svc.db.broadcasts.get(int(request.args.lstrip("#")))
     else:
-        row = await broadcast_store.latest_running(svc.db)
-    dropped = await broadcast_store.cancel(svc.db, row.id, now=svc.now) if row else None
+        row = await svc.db.broadcasts.latest_running()
+    dropped = await svc.db.broadcasts.cancel(row.id, now=svc.now) if row else None
     if row is None or dropped is None:
         await reply(request, context, t(lang, "broadcast.not_running"))
         return
@@ -179,7 +176,7 @@ async def stats_command(request: Request, context: Context) -> None:
     lang = request.lang
     svc = request.services
     figures = await stats.collect(svc.db, now=svc.clock(), tz=ZoneInfo(request.reader.timezone))
-    names = {topic.slug: topic_name(topic, lang) for topic in await list_topics(svc.db)}
+    names = {topic.slug: topic_name(topic, lang) for topic in await svc.db.feeds.list_topics()}
     topics = ", ".join(f"{names.get(slug, slug)} {n}" for slug, n in figures.topics.items()) or "—"
     feeds = ", ".join(f"{health} {n}" for health, n in sorted(figures.feeds.items())) or "—"
     text = t(

@@ -26,7 +26,7 @@ from bot.readers.service import start_reader
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.throttle import Verdict
 from bot.text.i18n import normalize_language, t
-from storage.subscribers import SubscriberRow, get_subscriber
+from storage.rows import SubscriberRow
 
 # Longer input is not a command anyone means; it is answered, not processed.
 MAX_INPUT_CHARS = 1000
@@ -162,7 +162,7 @@ async def _request(
     if verdict is not Verdict.ALLOW:
         # Throttled updates write nothing: the warning goes out in whatever
         # language we already know for the chat.
-        known = await get_subscriber(svc.db, chat.id)
+        known = await svc.db.subscribers.get_subscriber(chat.id)
         language = known.language if known else _language(svc, user)
         if verdict is Verdict.WARN:
             warning = t(language, "limit.slow_down")

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.readers.service import Subscriptions, topic_name
 from bot.text.i18n import hour_label, t, t_plain
-from storage.feeds import TopicRow
+from storage.rows import TopicRow
 
 TOGGLE_TOPIC = "t:"
 REMOVE = "u:"

@@ -22,8 +22,6 @@ from handlers.common import (
     reply,
 )
 from handlers.keyboards import SEARCH_PAGE, search_pages
-from storage.articles import latest_articles
-from storage.feeds import list_topics
 
 PAGE_SIZE = 5
 LATEST_COUNT = 8
@@ -98,7 +96,7 @@ async def latest(request: Request, context: Context) -> None:
     topic_slug = None
     header = t(lang, "latest.header")
     if request.args:
-        topics = await list_topics(svc.db)
+        topics = await svc.db.feeds.list_topics()
         topic = find_topic(topics, request.args)
         if topic is None:
             names = ", ".join(topic_name(x, lang) for x in topics)
@@ -110,7 +108,7 @@ async def latest(request: Request, context: Context) -> None:
             return
         topic_slug = topic.slug
         header = t(lang, "latest.header_topic", topic=topic_name(topic, lang))
-    rows = await latest_articles(svc.db, topic=topic_slug, limit=LATEST_COUNT)
+    rows = await svc.db.articles.latest_articles(topic=topic_slug, limit=LATEST_COUNT)
     if not rows:
         await reply(request, context, t(lang, "latest.none"))
         return

@@ -16,7 +16,7 @@ from handlers.common import (
     reply,
 )
 from handlers.keyboards import SETTINGS, hour_picker, settings_menu
-from storage.subscribers import SubscriberRow, get_subscriber
+from storage.rows import SubscriberRow
 
 
 def _describe(reader: SubscriberRow) -> str:
@@ -41,7 +41,7 @@ def _describe(reader: SubscriberRow) -> str:
 
 
 async def _fresh(request: Request) -> SubscriberRow:
-    reader = await get_subscriber(request.services.db, request.chat_id)
+    reader = await request.services.db.subscribers.get_subscriber(request.chat_id)
     assert reader is not None
     return reader
 

@@ -7,15 +7,13 @@ from telegram.ext import CommandHandler
 from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, reader_command, reply
 from handlers.keyboards import topic_picker
-from storage.feeds import list_topics
-from storage.subscribers import topic_subscriptions
 
 
 @reader_command()
 async def start(request: Request, context: Context) -> None:
     svc = request.services
-    topics = await list_topics(svc.db)
-    chosen = set(await topic_subscriptions(svc.db, request.chat_id))
+    topics = await svc.db.feeds.list_topics()
+    chosen = set(await svc.db.subscribers.topic_subscriptions(request.chat_id))
     name = request.user.first_name or ""
     await reply(request, context, t(request.lang, "start.welcome", name=name))
     await reply(

@@ -17,12 +17,10 @@ from handlers.common import (
     reply,
 )
 from handlers.keyboards import REMOVE, TOGGLE_TOPIC, removal_list, topic_picker
-from storage.feeds import list_topics
-from storage.subscribers import topic_subscriptions
 
 
 async def _topic_display(request: Request, slug: str) -> str:
-    for topic in await list_topics(request.services.db):
+    for topic in await request.services.db.feeds.list_topics():
         if topic.slug == slug:
             return topic_name(topic, request.lang)
     return slug
@@ -59,8 +57,8 @@ async def _describe(request: Request, change: Change) -> str:
 
 async def _picker(request: Request, context: Context) -> None:
     svc = request.services
-    topics = await list_topics(svc.db)
-    chosen = set(await topic_subscriptions(svc.db, request.chat_id))
+    topics = await svc.db.feeds.list_topics()
+    chosen = set(await svc.db.subscribers.topic_subscriptions(request.chat_id))
     await edit_or_reply(
         request,
         context,

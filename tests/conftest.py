@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.fetch import Fetcher, FetchLimits
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, feed_server
 
@@ -16,8 +16,8 @@ SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "newsbot.db")
+async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    database = await SqliteDatabase.open(tmp_path / "newsbot.db")
     try:
         yield database
     finally:

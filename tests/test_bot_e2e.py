@@ -22,8 +22,6 @@ from bot.readers.service import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_QUERY_CHARS
 from bot.runtime import logsafe
 from bot.text.i18n import MENU_COMMANDS, t
 from handlers.common import MAX_INPUT_CHARS
-from storage import outbox
-from storage import subscribers as store
 from tests.support.bot_world import BOT_USERNAME, TOKEN, BotWorld, open_world
 from tests.support.clock import ManualClock
 from tests.support.rss import Item
@@ -114,7 +112,7 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     edits = [m for m in world.sent_to(READER) if m.edited]
     assert edits and {m.message_id for m in edits} == {picker.message_id}
     assert [m.method for m in world.sent_to(READER) if not m.edited] == ["sendMessage"] * 2
-    assert sorted(await store.topic_subscriptions(db, READER)) == ["kinh-te", "thoi-su"]
+    assert sorted(await db.subscribers.topic_subscriptions(READER)) == ["kinh-te", "thoi-su"]
 
     gold = await world.reply(READER, "/subscribe giá vàng")
     assert gold.text == t("vi", "subscribe.keyword_added", phrase="giá vàng")
@@ -132,7 +130,7 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     await world.add_feed("/kinh-te", ["kinh-te"], old)
     first = await world.poll()
     assert (first.new_articles, first.alerts_queued) == (7, 0)
-    assert await outbox.rows_for_chat(db, READER) == []
+    assert await db.outbox.rows_for_chat(READER) == []
 
     clock.advance(hours=1)
     title = "Lãi suất cho vay giảm 0,5% & tỷ giá < 25.000"
@@ -150,10 +148,10 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     bold = [e for e in alert.entities if e["type"] == "bold"]
     assert bold[0]["offset"] == 0 and bold[0]["length"] == utf16_len(title)
     assert [e["url"] for e in alert.entities if e["type"] == "text_link"] == [new.link]
-    [row] = await outbox.rows_for_chat(db, READER)
+    [row] = await db.outbox.rows_for_chat(READER)
     assert (row.kind, row.status) == ("alert", "sent")
     # The digest reader gets nothing pushed at once.
-    assert await outbox.rows_for_chat(db, DIGEST_READER) == []
+    assert await db.outbox.rows_for_chat(DIGEST_READER) == []
     assert containing(world.sent_to(DIGEST_READER), "cho vay giảm") == []
 
     # /latest for a topic, named without accents.
@@ -203,9 +201,9 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     assert set(labels(world.current(READER, confirm.message_id))) == {"stop:yes", "stop:no"}
     await world.press(READER, confirm.message_id, "stop:yes")
     assert world.current(READER, confirm.message_id)["text"] == t("en", "stop.done")
-    assert await store.get_subscriber(db, READER) is None
-    assert await store.topic_subscriptions(db, READER) == []
-    assert await store.keyword_alerts(db, READER) == []
+    assert await db.subscribers.get_subscriber(READER) is None
+    assert await db.subscribers.topic_subscriptions(READER) == []
+    assert await db.subscribers.keyword_alerts(READER) == []
 
     # The next article reaches the English reader, and not the one who left.
     clock.advance(hours=1)
@@ -220,7 +218,7 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     assert t("en", "article.read_more") in en_alert.visible_text
     assert containing(world.sent_to(READER), later_title) == []
     # Forgotten means forgotten: not even the record of what was delivered is kept.
-    assert await outbox.rows_for_chat(db, READER) == []
+    assert await db.outbox.rows_for_chat(READER) == []
 
 
 async def test_double_tap_leaves_the_picker_matching_the_subscriptions(world: BotWorld) -> None:
@@ -230,7 +228,7 @@ async def test_double_tap_leaves_the_picker_matching_the_subscriptions(world: Bo
     await world.standin.wait_for(
         lambda: set(taps) <= {a["callback_query_id"] for a in world.standin.answered_callbacks}
     )
-    assert await store.topic_subscriptions(world.db, READER) == []
+    assert await world.db.subscribers.topic_subscriptions(READER) == []
     assert labels(world.current(READER, picker.message_id))["t:kinh-te"] == "Kinh tế"
 
 
@@ -261,7 +259,7 @@ async def test_settings_commands(world: BotWorld) -> None:
     quiet = await world.reply(READER, "/quiet 22-6")
     assert quiet.text == t("vi", "settings.quiet_set", start="22:00", end="06:00")
     assert (await world.reply(READER, "/lang fr")).text == t("vi", "settings.language_usage")
-    reader = await store.get_subscriber(db, READER)
+    reader = await db.subscribers.get_subscriber(READER)
     assert reader is not None
     assert (reader.mode, reader.digest_hour, reader.quiet_start, reader.quiet_end) == (
         "digest",
@@ -295,12 +293,12 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     db, clock = world.db, world.clock
     created = await world.reply(KEYWORD_READER, "/subscribe lãi suất")
     assert created.text == t("vi", "subscribe.keyword_added", phrase="lãi suất")
-    [alert_row] = await store.keyword_alerts(db, KEYWORD_READER)
+    [alert_row] = await db.subscribers.keyword_alerts(KEYWORD_READER)
     assert (alert_row.phrase, alert_row.folded) == ("lãi suất", "lai suat")
     # The same phrase in capitals and decomposed (NFD) is the same alert.
     again = await world.reply(KEYWORD_READER, "/subscribe LA\u0303I SUÂ\u0301T")
     assert again.text.startswith("Bạn đã có cảnh báo cho <b>")
-    assert await store.topic_subscriptions(db, KEYWORD_READER) == []
+    assert await db.subscribers.topic_subscriptions(KEYWORD_READER) == []
     other = await world.reply(OTHER_READER, "/subscribe chứng khoán")
     assert other.text == t("vi", "subscribe.keyword_added", phrase="chứng khoán")
 
@@ -312,7 +310,7 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     await world.outbox_settled()
     [alert] = containing(world.sent_to(KEYWORD_READER), "LAI SUAT")
     assert alert.text.startswith("<b>LAI SUAT tang</b>")
-    assert await outbox.rows_for_chat(db, OTHER_READER) == []
+    assert await db.outbox.rows_for_chat(OTHER_READER) == []
 
     # /mysubs lists topics and alerts with remove buttons (plain-text labels).
     rnd = await world.reply(KEYWORD_READER, "/subscribe R&D")
@@ -322,7 +320,7 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     subs = await world.reply(KEYWORD_READER, "/mysubs")
     assert "Chủ đề: Khoa học – Công nghệ" in subs.visible_text
     assert "Từ khóa: «lãi suất», «R&D»" in subs.visible_text
-    rate_id, rnd_id = (a.id for a in await store.keyword_alerts(db, KEYWORD_READER))
+    rate_id, rnd_id = (a.id for a in await db.subscribers.keyword_alerts(KEYWORD_READER))
     assert labels(world.current(KEYWORD_READER, subs.message_id)) == {
         "u:t:khoa-hoc-cong-nghe": "❌ Khoa học – Công nghệ",
         f"u:k:{rate_id}": "❌ lãi suất",
@@ -333,15 +331,15 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     assert answer["text"] == "Đã xóa cảnh báo R&D."
     answer = await world.press(KEYWORD_READER, subs.message_id, "u:t:khoa-hoc-cong-nghe")
     assert answer["text"] == "Đã bỏ chủ đề Khoa học – Công nghệ."
-    assert [a.phrase for a in await store.keyword_alerts(db, KEYWORD_READER)] == ["lãi suất"]
-    assert await store.topic_subscriptions(db, KEYWORD_READER) == []
+    assert [a.phrase for a in await db.subscribers.keyword_alerts(KEYWORD_READER)] == ["lãi suất"]
+    assert await db.subscribers.topic_subscriptions(KEYWORD_READER) == []
     assert set(labels(world.current(KEYWORD_READER, subs.message_id))) == {f"u:k:{rate_id}"}
     await world.press(KEYWORD_READER, subs.message_id, f"u:k:{rate_id}")
-    assert await store.keyword_alerts(db, KEYWORD_READER) == []
+    assert await db.subscribers.keyword_alerts(KEYWORD_READER) == []
     assert world.current(KEYWORD_READER, subs.message_id)["text"] == t("vi", "unsubscribe.nothing")
     gone = await world.reply(OTHER_READER, "/unsubscribe chung khoan")
     assert gone.text == t("vi", "unsubscribe.keyword_removed", phrase="chung khoan")
-    assert await store.keyword_alerts(db, OTHER_READER) == []
+    assert await db.subscribers.keyword_alerts(OTHER_READER) == []
 
 
 # ---- 3. groups --------------------------------------------------------------------------
@@ -357,12 +355,12 @@ async def test_groups_admins_and_addressing(world: BotWorld) -> None:
         GROUP, f"/subscribe@{BOT_USERNAME} lãi suất", user_id=MEMBER, chat_type="group"
     )
     assert refused.text == t("vi", "group.admins_only")
-    assert await store.topic_subscriptions(db, GROUP) == []
-    assert await store.keyword_alerts(db, GROUP) == []
+    assert await db.subscribers.topic_subscriptions(GROUP) == []
+    assert await db.subscribers.keyword_alerts(GROUP) == []
 
     done = await world.reply(GROUP, "/subscribe kinh-te", user_id=ADMIN, chat_type="group")
     assert done.text == t("vi", "subscribe.topic_added", topic="Kinh tế")
-    assert await store.topic_subscriptions(db, GROUP) == ["kinh-te"]
+    assert await db.subscribers.topic_subscriptions(GROUP) == ["kinh-te"]
 
     # Addressed to another bot, or not addressed at all: silence.
     before = len(world.sent_to(GROUP))
@@ -370,7 +368,7 @@ async def test_groups_admins_and_addressing(world: BotWorld) -> None:
         world.inject(GROUP, text, user_id=ADMIN, chat_type="group")
     await world.barrier()
     assert len(world.sent_to(GROUP)) == before
-    assert await store.topic_subscriptions(db, GROUP) == ["kinh-te"]
+    assert await db.subscribers.topic_subscriptions(GROUP) == ["kinh-te"]
 
     welcome, picker = await world.say(
         GROUP, f"/start@{BOT_USERNAME}", expect=2, user_id=MEMBER, chat_type="group"
@@ -382,10 +380,10 @@ async def test_groups_admins_and_addressing(world: BotWorld) -> None:
     answer = await world.press(GROUP, picker.message_id, "t:thoi-su", user_id=MEMBER)
     assert answer["text"] == t("vi", "group.admins_only")
     assert answer.get("show_alert") is True
-    assert await store.topic_subscriptions(db, GROUP) == ["kinh-te"]
+    assert await db.subscribers.topic_subscriptions(GROUP) == ["kinh-te"]
     assert not [m for m in world.sent_to(GROUP) if m.edited]
     await world.press(GROUP, picker.message_id, "t:thoi-su", user_id=ADMIN)
-    assert sorted(await store.topic_subscriptions(db, GROUP)) == ["kinh-te", "thoi-su"]
+    assert sorted(await db.subscribers.topic_subscriptions(GROUP)) == ["kinh-te", "thoi-su"]
 
     hint = await world.reply(GROUP, f"/foo@{BOT_USERNAME}", user_id=MEMBER, chat_type="group")
     assert hint.text == t("vi", "fallback.unknown_command")
@@ -410,14 +408,14 @@ async def test_hints_length_caps_and_keyword_cap(world: BotWorld) -> None:
     assert query_too_long.text == t("vi", "limit.too_long", limit=MAX_QUERY_CHARS)
     keyword = await world.reply(READER, "/subscribe " + "a" * (MAX_KEYWORD_CHARS + 1))
     assert keyword.text == t("vi", "limit.too_long", limit=MAX_KEYWORD_CHARS)
-    assert await store.keyword_alerts(db, READER) == []
+    assert await db.subscribers.keyword_alerts(READER) == []
 
     for n in range(1, MAX_KEYWORDS + 1):
         added = await world.reply(READER, f"/subscribe cụm từ số {n}")
         assert added.text == t("vi", "subscribe.keyword_added", phrase=f"cụm từ số {n}")
     refused = await world.reply(READER, "/subscribe cụm từ cuối cùng")
     assert refused.text == t("vi", "subscribe.too_many_keywords", limit=MAX_KEYWORDS)
-    assert len(await store.keyword_alerts(db, READER)) == MAX_KEYWORDS
+    assert len(await db.subscribers.keyword_alerts(READER)) == MAX_KEYWORDS
 
 
 # ---- 5. the per-user command rate limit -------------------------------------------------

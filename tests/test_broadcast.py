@@ -6,9 +6,6 @@ import dataclasses
 from pathlib import Path
 
 from bot.admin.broadcast import report_progress
-from storage import broadcasts as broadcast_store
-from storage import outbox
-from storage import subscribers as subscriber_store
 from tests.support.bot_world import BotWorld, open_world
 
 ADMIN = 4242
@@ -20,7 +17,7 @@ async def admin_world(world: BotWorld) -> None:
         world.services.settings, admin_ids=frozenset({ADMIN})
     )
     for chat in READERS:
-        await subscriber_store.ensure_subscriber(world.db, chat, now=world.clock.ts)
+        await world.db.subscribers.ensure_subscriber(chat, now=world.clock.ts)
 
 
 async def progress_text(world: BotWorld, broadcast_id: int) -> str:
@@ -31,7 +28,7 @@ async def progress_text(world: BotWorld, broadcast_id: int) -> str:
         return "vi"
 
     await report_progress(world.db, background.sender, now=world.clock.ts, language_of=vietnamese)
-    row = await broadcast_store.get(world.db, broadcast_id)
+    row = await world.db.broadcasts.get(broadcast_id)
     assert row is not None and row.progress_message_id is not None
     return str(world.current(ADMIN, row.progress_message_id)["text"])
 
@@ -42,7 +39,7 @@ async def test_non_admin_is_refused(tmp_path: Path) -> None:
         answer = await world.reply(READERS[0], "/broadcast Xin chào mọi người")
 
         assert answer.text == "Xin lỗi, lệnh này chỉ dành cho quản trị viên."
-        assert await broadcast_store.latest_running(world.db) is None
+        assert await world.db.broadcasts.latest_running() is None
 
 
 async def test_preview_confirm_deliver_and_report(tmp_path: Path) -> None:
@@ -64,20 +61,20 @@ async def test_preview_confirm_deliver_and_report(tmp_path: Path) -> None:
             assert [m.visible_text for m in world.sent_to(chat)] == [
                 "Bảo trì hệ thống lúc 22:00 & sau đó"
             ]
-        progress = await broadcast_store.progress(world.db, 1)
+        progress = await world.db.broadcasts.progress(1)
         assert progress.sent == progress.total >= 26
         report = await progress_text(world, 1)
         assert report.startswith(
             f"✅ Thông báo #1 đã gửi xong: {progress.total}/{progress.total} tới nơi"
         )
-        row = await broadcast_store.get(world.db, 1)
+        row = await world.db.broadcasts.get(1)
         assert row is not None and row.status == "done"
 
         # The confirmation's buttons are gone; a second confirm (a double tap that
         # raced the edit) queues no one twice.
         assert world.current(ADMIN, question.message_id).get("reply_markup") is None
-        again = await broadcast_store.confirm(
-            world.db, 1, progress_chat_id=ADMIN, progress_message_id=1, now=world.clock.ts
+        again = await world.db.broadcasts.confirm(
+            1, progress_chat_id=ADMIN, progress_message_id=1, now=world.clock.ts
         )
         assert again is None
 
@@ -87,7 +84,7 @@ async def test_topic_broadcast_reaches_only_its_readers(tmp_path: Path) -> None:
         await admin_world(world)
         followers = READERS[:3]
         for chat in followers:
-            await subscriber_store.subscribe_topic(world.db, chat, "kinh-te", now=world.clock.ts)
+            await world.db.subscribers.subscribe_topic(chat, "kinh-te", now=world.clock.ts)
 
         *_, question = await world.say(ADMIN, "/broadcast #kinh-te Hội thảo đầu tư", expect=3)
         assert "3 người (Kinh tế)" in question.text
@@ -103,8 +100,8 @@ async def test_cancel_before_confirming_sends_nothing(tmp_path: Path) -> None:
         *_, question = await world.say(ADMIN, "/broadcast Tin thử", expect=3)
 
         await world.press(ADMIN, question.message_id, "bc:no:1")
-        late_confirm = await broadcast_store.confirm(
-            world.db, 1, progress_chat_id=ADMIN, progress_message_id=1, now=world.clock.ts
+        late_confirm = await world.db.broadcasts.confirm(
+            1, progress_chat_id=ADMIN, progress_message_id=1, now=world.clock.ts
         )
         await world.outbox_settled()
 
@@ -112,7 +109,7 @@ async def test_cancel_before_confirming_sends_nothing(tmp_path: Path) -> None:
         assert "Đã hủy thông báo #1" in str(world.current(ADMIN, question.message_id)["text"])
 
         assert all(world.sent_to(chat) == [] for chat in READERS)
-        row = await broadcast_store.get(world.db, 1)
+        row = await world.db.broadcasts.get(1)
         assert row is not None and row.status == "cancelled"
 
 
@@ -126,23 +123,22 @@ async def test_blocked_readers_are_counted(tmp_path: Path) -> None:
         await world.press(ADMIN, question.message_id, "bc:yes:1")
         await world.outbox_settled()
 
-        progress = await broadcast_store.progress(world.db, 1)
+        progress = await world.db.broadcasts.progress(1)
         report = await progress_text(world, 1)
         assert (progress.blocked, progress.failed, progress.pending) == (2, 0, 0)
         assert f"{progress.total - 2}/{progress.total} tới nơi · bị chặn 2 · lỗi 0" in report
-        blocked = await subscriber_store.get_subscriber(world.db, READERS[0])
+        blocked = await world.db.subscribers.get_subscriber(READERS[0])
         assert blocked is not None and not blocked.active
 
 
 async def test_cancel_a_running_broadcast(tmp_path: Path) -> None:
     async with open_world(tmp_path) as world:
         await admin_world(world)
-        broadcast_id = await broadcast_store.create_draft(
-            world.db, admin_id=ADMIN, text="Tin", parse_mode="HTML", topic=None, now=world.clock.ts
+        broadcast_id = await world.db.broadcasts.create_draft(
+            admin_id=ADMIN, text="Tin", parse_mode="HTML", topic=None, now=world.clock.ts
         )
         # Queued for later, as a broadcast waits behind a long queue.
-        await broadcast_store.confirm(
-            world.db,
+        await world.db.broadcasts.confirm(
             broadcast_id,
             progress_chat_id=ADMIN,
             progress_message_id=1,
@@ -152,29 +148,28 @@ async def test_cancel_a_running_broadcast(tmp_path: Path) -> None:
         answer = await world.reply(ADMIN, "/cancel_broadcast")
 
         assert answer.text == "Đã hủy thông báo #1; 25 tin chưa gửi được bỏ qua."
-        assert (await outbox.counts_by_status(world.db)) == {"dropped": 25}
+        assert (await world.db.outbox.counts_by_status()) == {"dropped": 25}
 
 
 async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) -> None:
     async with open_world(tmp_path) as world:
         await admin_world(world)
         first_run_sent = READERS[:5]
-        broadcast_id = await broadcast_store.create_draft(
-            world.db, admin_id=ADMIN, text="Tin", parse_mode="HTML", topic=None, now=world.clock.ts
+        broadcast_id = await world.db.broadcasts.create_draft(
+            admin_id=ADMIN, text="Tin", parse_mode="HTML", topic=None, now=world.clock.ts
         )
         # The first process got this far before it was killed: 5 sent, 5 in flight.
         await world.app.bot_data["background"].close(world.services)
-        await broadcast_store.confirm(
-            world.db,
+        await world.db.broadcasts.confirm(
             broadcast_id,
             progress_chat_id=ADMIN,
             progress_message_id=1,
             now=world.clock.ts,
         )
-        claimed = await outbox.claim_due(world.db, now=world.clock.ts, limit=10)
+        claimed = await world.db.outbox.claim_due(now=world.clock.ts, limit=10)
         for row in claimed:
             if row.chat_id in first_run_sent:
-                await outbox.mark_sent(world.db, row.id, message_id=1, now=world.clock.ts)
+                await world.db.outbox.mark_sent(row.id, message_id=1, now=world.clock.ts)
 
     async with open_world(tmp_path) as restarted:
         await restarted.outbox_settled()
@@ -182,4 +177,4 @@ async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) 
         receivers = [chat for chat in READERS if restarted.sent_to(chat)]
         assert receivers == READERS[5:]
         assert all(len(restarted.sent_to(chat)) == 1 for chat in receivers)
-        assert (await outbox.counts_by_status(restarted.db)) == {"sent": 25}
+        assert (await restarted.db.outbox.counts_by_status()) == {"sent": 25}

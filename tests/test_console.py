@@ -300,9 +300,9 @@ def test_the_sample_feed_is_bundled_and_its_update_adds_two_items() -> None:
     first = parse_feed(sample_feed(SAMPLE_FEED), headers={}, base_url=None)
     update = parse_feed(sample_feed(SAMPLE_FEED_UPDATE), headers={}, base_url=None)
     assert 5 <= len(first.entries) <= 8
-    old_keys = {e.key for e in first.entries}
-    new = [e for e in update.entries if e.key not in old_keys]
-    assert len(new) == 2 and old_keys <= {e.key for e in update.entries}
+    old_keys = {e.item_key for e in first.entries}
+    new = [e for e in update.entries if e.item_key not in old_keys]
+    assert len(new) == 2 and old_keys <= {e.item_key for e in update.entries}
     assert min(e.published_at for e in new) > max(e.published_at for e in first.entries)
     for entry in update.entries:
         assert entry.url.startswith("https://example.vn/")

@@ -14,10 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.botapi_standin import BotApiStandIn
-from storage import broadcasts as broadcast_store
-from storage import outbox
-from storage import subscribers as subscriber_store
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 
 READERS = range(20_001, 20_401)
 NOW = 1_790_000_000
@@ -31,14 +28,14 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 
 async def queued_broadcast(path: Path) -> None:
-    async with await Database.open(path) as db:
+    async with await SqliteDatabase.open(path) as db:
         for chat in READERS:
-            await subscriber_store.ensure_subscriber(db, chat, now=NOW)
-        broadcast_id = await broadcast_store.create_draft(
-            db, admin_id=1, text="Thông báo bảo trì", parse_mode="HTML", topic=None, now=NOW
+            await db.subscribers.ensure_subscriber(chat, now=NOW)
+        broadcast_id = await db.broadcasts.create_draft(
+            admin_id=1, text="Thông báo bảo trì", parse_mode="HTML", topic=None, now=NOW
         )
-        await broadcast_store.confirm(
-            db, broadcast_id, progress_chat_id=1, progress_message_id=1, now=NOW
+        await db.broadcasts.confirm(
+            broadcast_id, progress_chat_id=1, progress_message_id=1, now=NOW
         )
 
 
@@ -89,5 +86,5 @@ async def test_kill_9_loses_nothing_and_repeats_at_most_the_in_flight(
     print(f"killed after {killed_after} sends; lost {len(lost)}, duplicated {len(duplicated)}")
     assert lost == []
     assert len(duplicated) <= concurrency
-    async with await Database.open(path) as db:
-        assert await outbox.counts_by_status(db) == {"sent": len(READERS)}
+    async with await SqliteDatabase.open(path) as db:
+        assert await db.outbox.counts_by_status() == {"sent": len(READERS)}

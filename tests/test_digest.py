@@ -10,11 +10,10 @@ import pytest
 from bot.delivery.digest import queue_due_digests, render_digest
 from bot.delivery.render import utf16_len
 from bot.text.vietnamese import fold
-from storage import outbox
-from storage import subscribers as subscriber_store
-from storage.articles import ArticleInput, ArticleRow, store_articles
-from storage.db import Database
-from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
+from storage.rows import ArticleInput, ArticleRow, FeedSpec, TopicRow
+from storage.sqlite import SqliteDatabase
+
+# FIXME storage.articles.store_articles
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 READER = 700
@@ -25,27 +24,26 @@ def at(day: int, hour: int, minute: int = 0, tz: ZoneInfo = HCM) -> datetime:
 
 
 @pytest.fixture
-async def world(db: Database) -> int:
-    await sync_topics(
-        db,
+async def world(db: SqliteDatabase) -> int:
+    await db.feeds.sync_topics(
         [
             TopicRow("kinh-te", "Kinh tế", "Business", ()),
             TopicRow("the-gioi", "Thế giới", "World", ()),
         ],
     )
-    feed_id, _ = await add_feed(
-        db, FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=int(at(1, 0).timestamp())
+    feed_id, _ = await db.feeds.add_feed(
+        FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=int(at(1, 0).timestamp())
     )
-    await subscriber_store.ensure_subscriber(db, READER, now=int(at(1, 0).timestamp()))
-    await subscriber_store.update_settings(
-        db, READER, mode="digest", digest_hour=7, now=int(at(1, 0).timestamp())
+    await db.subscribers.ensure_subscriber(READER, now=int(at(1, 0).timestamp()))
+    await db.subscribers.update_settings(
+        READER, mode="digest", digest_hour=7, now=int(at(1, 0).timestamp())
     )
-    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=int(at(1, 0).timestamp()))
+    await db.subscribers.subscribe_topic(READER, "kinh-te", now=int(at(1, 0).timestamp()))
     return feed_id
 
 
 async def publish(
-    db: Database, feed_id: int, key: str, title: str, topic: str, seen: datetime
+    db: SqliteDatabase, feed_id: int, key: str, title: str, topic: str, seen: datetime
 ) -> None:
     article = ArticleInput(
         key,
@@ -55,29 +53,29 @@ async def publish(
         "",
         None,
         None,
-        int(seen.timestamp()),
+        seen,
         (topic,),
         fold(title),
         "tom tat",
     )
-    async with db.write() as conn:
-        await store_articles(
-            conn,
-            feed_id,
-            [article],
-            now=int(seen.timestamp()),
-            alert_keys=frozenset(),
-            keyword_chats={},
-        )
+    await db.articles.store(
+        feed_id,
+        [article],
+        now=int(seen.timestamp()),
+        alert_keys=frozenset(),
+        keyword_chats={},
+    )
 
 
-async def digests(db: Database) -> list[str]:
+async def digests(db: SqliteDatabase) -> list[str]:
     return [
-        str(r.payload["text"]) for r in await outbox.pending(db) if r.kind == "digest" and r.payload
+        str(r.payload["text"])
+        for r in await db.outbox.pending()
+        if r.kind == "digest" and r.payload
     ]
 
 
-async def test_due_at_the_readers_hour_exactly_once(db: Database, world: int) -> None:
+async def test_due_at_the_readers_hour_exactly_once(db: SqliteDatabase, world: int) -> None:
     await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(2, 20))
     await publish(db, world, "w1", "Bầu cử ở Đức", "the-gioi", at(2, 21))
 
@@ -93,7 +91,7 @@ async def test_due_at_the_readers_hour_exactly_once(db: Database, world: int) ->
     assert "03/03/2026" in text
 
 
-async def test_next_day_has_only_what_is_new(db: Database, world: int) -> None:
+async def test_next_day_has_only_what_is_new(db: SqliteDatabase, world: int) -> None:
     await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(2, 20))
     await queue_due_digests(db, now=at(3, 7))
     await publish(db, world, "a2", "Lãi suất giảm", "kinh-te", at(3, 12))
@@ -106,7 +104,7 @@ async def test_next_day_has_only_what_is_new(db: Database, world: int) -> None:
     assert "Lãi suất giảm" in texts[1] and "Giá vàng" not in texts[1]
 
 
-async def test_nothing_new_sends_nothing(db: Database, world: int) -> None:
+async def test_nothing_new_sends_nothing(db: SqliteDatabase, world: int) -> None:
     run = await queue_due_digests(db, now=at(3, 7))
 
     assert (run.queued, run.empty) == (0, 1)
@@ -114,7 +112,7 @@ async def test_nothing_new_sends_nothing(db: Database, world: int) -> None:
     assert (await queue_due_digests(db, now=at(3, 8))).empty == 0  # recorded for the day
 
 
-async def test_late_start_still_sends_todays_digest(db: Database, world: int) -> None:
+async def test_late_start_still_sends_todays_digest(db: SqliteDatabase, world: int) -> None:
     await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 1))
 
     run = await queue_due_digests(db, now=at(3, 11, 30))
@@ -122,10 +120,8 @@ async def test_late_start_still_sends_todays_digest(db: Database, world: int) ->
     assert run.queued == 1
 
 
-async def test_keyword_alerts_join_the_digest(db: Database, world: int) -> None:
-    await subscriber_store.add_keyword_alert(
-        db, READER, "Đức", "duc", now=int(at(1, 0).timestamp())
-    )
+async def test_keyword_alerts_join_the_digest(db: SqliteDatabase, world: int) -> None:
+    await db.subscribers.add_keyword_alert(READER, "Đức", "duc", now=int(at(1, 0).timestamp()))
     await publish(db, world, "w1", "Bầu cử ở Đức", "the-gioi", at(2, 21))
 
     await queue_due_digests(db, now=at(3, 7))
@@ -134,10 +130,12 @@ async def test_keyword_alerts_join_the_digest(db: Database, world: int) -> None:
     assert "🔔 Đức" in text and "Bầu cử ở Đức" in text
 
 
-async def test_daylight_saving_change_elsewhere_still_once_a_day(db: Database, world: int) -> None:
+async def test_daylight_saving_change_elsewhere_still_once_a_day(
+    db: SqliteDatabase, world: int
+) -> None:
     berlin = ZoneInfo("Europe/Berlin")
-    await subscriber_store.update_settings(
-        db, READER, timezone="Europe/Berlin", now=int(at(1, 0).timestamp())
+    await db.subscribers.update_settings(
+        READER, timezone="Europe/Berlin", now=int(at(1, 0).timestamp())
     )
     # Europe springs forward on 29 March 2026 at 02:00 local time.
     sent_days = []

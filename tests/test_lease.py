@@ -5,25 +5,24 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from storage import leases
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 from tests.support.bot_world import open_world
 
 
-async def test_one_holder_at_a_time_until_it_expires(db: Database) -> None:
-    assert await leases.acquire(db, "background", holder="a", ttl=30, now=100)
-    assert not await leases.acquire(db, "background", holder="b", ttl=30, now=110)
-    assert await leases.acquire(db, "background", holder="a", ttl=30, now=120)  # renewal
-    assert not await leases.acquire(db, "background", holder="b", ttl=30, now=149)
-    assert await leases.acquire(db, "background", holder="b", ttl=30, now=150)  # a went quiet
-    assert not await leases.acquire(db, "background", holder="a", ttl=30, now=151)
+async def test_one_holder_at_a_time_until_it_expires(db: SqliteDatabase) -> None:
+    assert await db.leases.acquire("background", holder="a", ttl=30, now=100)
+    assert not await db.leases.acquire("background", holder="b", ttl=30, now=110)
+    assert await db.leases.acquire("background", holder="a", ttl=30, now=120)  # renewal
+    assert not await db.leases.acquire("background", holder="b", ttl=30, now=149)
+    assert await db.leases.acquire("background", holder="b", ttl=30, now=150)  # a went quiet
+    assert not await db.leases.acquire("background", holder="a", ttl=30, now=151)
 
 
-async def test_released_lease_is_free_at_once(db: Database) -> None:
-    await leases.acquire(db, "background", holder="a", ttl=30, now=100)
-    await leases.release(db, "background", holder="a")
+async def test_released_lease_is_free_at_once(db: SqliteDatabase) -> None:
+    await db.leases.acquire("background", holder="a", ttl=30, now=100)
+    await db.leases.release("background", holder="a")
 
-    assert await leases.acquire(db, "background", holder="b", ttl=30, now=101)
+    assert await db.leases.acquire("background", holder="b", ttl=30, now=101)
 
 
 async def test_second_bot_on_the_same_database_stays_idle(tmp_path: Path) -> None:

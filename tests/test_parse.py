@@ -13,9 +13,10 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.ingest.parse import NotAFeedError, ParsedEntry, ParsedFeed, _item_key, parse_feed
+from bot.ingest.parse import NotAFeedError, ParsedFeed, _item_key, parse_feed
 from bot.ingest.topics import TopicMatcher
 from bot.text.vietnamese import fold
+from storage.rows import ArticleInput
 
 # The shared samples live beside the repository clone (../shared); they are read in place
 # and never copied into the project.
@@ -101,13 +102,13 @@ def item(
 
 def parse_items(
     *items: str, feed_topics: Sequence[str] = (), matcher: TopicMatcher | None = None
-) -> tuple[ParsedEntry, ...]:
+) -> tuple[ArticleInput, ...]:
     body = rss("".join(items)).encode("utf-8")
     feed = parse_feed(body, fetched_at=FETCHED_AT, feed_topics=feed_topics, matcher=matcher)
     return feed.entries
 
 
-def only(entries: tuple[ParsedEntry, ...]) -> ParsedEntry:
+def only(entries: tuple[ArticleInput, ...]) -> ArticleInput:
     assert len(entries) == 1, entries
     return entries[0]
 
@@ -151,7 +152,7 @@ def test_real_feed_parses_into_clean_entries(name: str) -> None:
         assert entry.published_at <= FETCHED_AT
         assert entry.search_title == fold(entry.title)
         assert fold(entry.summary) in entry.search_body
-    assert len({e.key for e in feed.entries}) == len(feed.entries)
+    assert len({e.item_key for e in feed.entries}) == len(feed.entries)
 
 
 def test_vnexpress_thoi_su() -> None:
@@ -165,7 +166,7 @@ def test_vnexpress_thoi_su() -> None:
         "http://vnexpress.net/tin-tuc/thoi-su/"
         "bo-nong-nghiep-kiem-tra-vet-ran-nut-tren-than-dap-dang-o-ha-tinh-3560819.html"
     )
-    assert first.key == first.url  # the guid, once its wrapping white space is gone
+    assert first.item_key == first.url  # the guid, once its wrapping white space is gone
     # "Sat, 25 Mar 2017 19:40:38 +0700"
     assert first.published_at == datetime(2017, 3, 25, 12, 40, 38, tzinfo=UTC)
     assert first.summary.startswith("Sau khi thân đập dâng Vũ Quang (Hà Tĩnh) xuất hiện")
@@ -411,7 +412,7 @@ def test_unique_guids_are_the_keys() -> None:
         item(title="Bài một", link="https://bao.example.vn/1.html", guid="bao-1"),
         item(title="Bài hai", link="https://bao.example.vn/2.html", guid="bao-2"),
     )
-    assert [e.key for e in entries] == ["bao-1", "bao-2"]
+    assert [e.item_key for e in entries] == ["bao-1", "bao-2"]
 
 
 def test_duplicate_guids_fall_back_to_links() -> None:
@@ -421,7 +422,7 @@ def test_duplicate_guids_fall_back_to_links() -> None:
         item(title="Bài hai", link="https://bao.example.vn/2.html", guid="https://bao.example.vn/"),
         item(title="Bài ba", link="https://bao.example.vn/3.html", guid="bao-3"),
     )
-    assert [e.key for e in entries] == [
+    assert [e.item_key for e in entries] == [
         "https://bao.example.vn/1.html",
         "https://bao.example.vn/2.html",
         "bao-3",
@@ -431,7 +432,7 @@ def test_duplicate_guids_fall_back_to_links() -> None:
 def test_guid_permalink_serves_as_the_link() -> None:
     entry = only(parse_items(item(link=None, guid="https://bao.example.vn/chi-guid.html")))
     assert entry.url == "https://bao.example.vn/chi-guid.html"
-    assert entry.key == "https://bao.example.vn/chi-guid.html"
+    assert entry.item_key == "https://bao.example.vn/chi-guid.html"
 
 
 def test_item_without_guid_or_link_is_dropped() -> None:
@@ -660,7 +661,7 @@ def test_atom_html_content_and_relative_links() -> None:
     assert entry.image_url == "https://bao.example.vn/images/vang.jpg"
     assert entry.summary == "Giá vàng hôm nay tăng mạnh. Người dân đổ xô đi mua."
     assert "Đoạn thứ hai." in entry.content_text
-    assert entry.key == "urn:uuid:bai-1"
+    assert entry.item_key == "urn:uuid:bai-1"
     assert entry.author == "Minh Anh"
     assert entry.published_at == datetime(2026, 9, 24, 1, 0, tzinfo=UTC)
 

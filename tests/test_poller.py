@@ -8,17 +8,15 @@ from typing import Any
 
 import pytest
 
+import storage.sqlite.articles
 from bot.ingest.fetch import Fetcher
 from bot.ingest.freshness import PollPolicy
 from bot.ingest.poller import Poller, PollerOptions, parse_pool
 from bot.ingest.topics import TopicMatcher
 from bot.readers.search import search
 from bot.text.vietnamese import fold
-from storage import feeds as feed_store
-from storage import outbox as outbox_store
-from storage import subscribers as subscriber_store
-from storage.db import Database
-from storage.feeds import FeedRow, FeedSpec
+from storage.rows import FeedRow, FeedSpec
+from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.rss import Item, rss
@@ -41,7 +39,7 @@ def item(n: int, clock: ManualClock, **overrides: Any) -> Item:
 
 
 @pytest.fixture
-def poller(db: Database, fetcher: Fetcher, clock: ManualClock) -> Poller:
+def poller(db: SqliteDatabase, fetcher: Fetcher, clock: ManualClock) -> Poller:
     matcher = TopicMatcher.from_keywords({"khoa-hoc": ["chuyển đổi số"]})
     return Poller(
         db,
@@ -52,36 +50,36 @@ def poller(db: Database, fetcher: Fetcher, clock: ManualClock) -> Poller:
     )
 
 
-async def add_feed(db: Database, server: FeedServer, clock: ManualClock, path: str = "/rss") -> int:
-    feed_id, _ = await feed_store.add_feed(
-        db, FeedSpec(server.url(path), "Báo thử", ("kinh-te",)), now=clock.ts
+async def add_feed(
+    db: SqliteDatabase, server: FeedServer, clock: ManualClock, path: str = "/rss"
+) -> int:
+    feed_id, _ = await db.feeds.add_feed(
+        FeedSpec(server.url(path), "Báo thử", ("kinh-te",)), now=clock.ts
     )
     return feed_id
 
 
-async def feed(db: Database, feed_id: int) -> FeedRow:
-    row = await feed_store.get_feed(db, feed_id)
+async def feed(db: SqliteDatabase, feed_id: int) -> FeedRow:
+    row = await db.feeds.get_feed(feed_id)
     assert row is not None
     return row
 
 
-async def readers(db: Database, clock: ManualClock) -> None:
+async def readers(db: SqliteDatabase, clock: ManualClock) -> None:
     for chat in (READER, DIGEST_READER, KEYWORD_READER):
-        await subscriber_store.ensure_subscriber(db, chat, now=clock.ts)
-    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=clock.ts)
-    await subscriber_store.subscribe_topic(db, DIGEST_READER, "kinh-te", now=clock.ts)
-    await subscriber_store.set_mode(db, DIGEST_READER, "digest", now=clock.ts)
-    await subscriber_store.add_keyword_alert(
-        db, KEYWORD_READER, "Thủ Đô", fold("Thủ Đô"), now=clock.ts
-    )
+        await db.subscribers.ensure_subscriber(chat, now=clock.ts)
+    await db.subscribers.subscribe_topic(READER, "kinh-te", now=clock.ts)
+    await db.subscribers.subscribe_topic(DIGEST_READER, "kinh-te", now=clock.ts)
+    await db.subscribers.set_mode(DIGEST_READER, "digest", now=clock.ts)
+    await db.subscribers.add_keyword_alert(KEYWORD_READER, "Thủ Đô", fold("Thủ Đô"), now=clock.ts)
 
 
-async def queued(db: Database) -> list[tuple[int, int | None]]:
-    return sorted((row.chat_id, row.article_id) for row in await outbox_store.pending(db))
+async def queued(db: SqliteDatabase) -> list[tuple[int, int | None]]:
+    return sorted((row.chat_id, row.article_id) for row in await db.outbox.pending())
 
 
 async def test_first_poll_stores_everything_and_alerts_no_one(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     server.set_feed("/rss", rss([item(n, clock) for n in range(1, 6)]))
@@ -96,7 +94,7 @@ async def test_first_poll_stores_everything_and_alerts_no_one(
 
 
 async def test_new_article_alerts_instant_readers_once(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     server.set_feed("/rss", rss([item(1, clock)]))
@@ -120,11 +118,11 @@ async def test_new_article_alerts_instant_readers_once(
 
 
 async def test_reader_matching_topic_and_keyword_gets_one_message(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
-    await subscriber_store.ensure_subscriber(db, READER, now=clock.ts)
-    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=clock.ts)
-    await subscriber_store.add_keyword_alert(db, READER, "ha noi", "ha noi", now=clock.ts)
+    await db.subscribers.ensure_subscriber(READER, now=clock.ts)
+    await db.subscribers.subscribe_topic(READER, "kinh-te", now=clock.ts)
+    await db.subscribers.add_keyword_alert(READER, "ha noi", "ha noi", now=clock.ts)
     server.set_feed("/rss", rss([item(1, clock)]))
     await add_feed(db, server, clock)
     await poller.poll_due()
@@ -137,7 +135,7 @@ async def test_reader_matching_topic_and_keyword_gets_one_message(
 
 
 async def test_keyword_topics_join_feed_topics(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     server.set_feed("/rss", rss([item(1, clock)]))
     await add_feed(db, server, clock)
@@ -149,7 +147,7 @@ async def test_keyword_topics_join_feed_topics(
 
 
 async def test_not_modified_and_identical_bodies_cost_no_parse(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     server.set("/etag", Route(body=rss([item(1, clock)]), etag='"v1"'))
     server.set_feed("/plain", rss([item(2, clock)]))
@@ -168,7 +166,7 @@ async def test_not_modified_and_identical_bodies_cost_no_parse(
 
 
 async def test_edited_article_updates_silently(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     server.set_feed("/rss", rss([item(1, clock)]))
@@ -188,7 +186,7 @@ async def test_edited_article_updates_silently(
 
 
 async def test_flood_of_new_ids_alerts_only_the_newest_few(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     server.set_feed("/rss", rss([item(1, clock)]))
@@ -208,7 +206,7 @@ async def test_flood_of_new_ids_alerts_only_the_newest_few(
 
 
 async def test_old_item_surfacing_late_is_stored_not_alerted(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     server.set_feed("/rss", rss([item(1, clock)]))
@@ -225,7 +223,7 @@ async def test_old_item_surfacing_late_is_stored_not_alerted(
 
 
 async def test_failures_back_off_then_pause_and_success_resets(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     server.set("/rss", Route(status=500))
     feed_id = await add_feed(db, server, clock)
@@ -249,14 +247,14 @@ async def test_failures_back_off_then_pause_and_success_resets(
     assert (await poller.poll_due()).feeds == []
 
     server.set_feed("/rss", rss([item(1, clock)]))
-    await feed_store.resume_feed(db, str(feed_id), now=clock.ts)
+    await db.feeds.resume_feed(str(feed_id), now=clock.ts)
     await poller.poll_due()
     row = await feed(db, feed_id)
     assert (row.failures, row.paused_at, row.last_error_kind) == (0, None, None)
 
 
 async def test_html_page_instead_of_feed_is_recorded(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     page = b"<!doctype html><html><head><title>Trang chu</title></head><body>Xin chao</body></html>"
     server.set("/rss", Route(body=page, headers={"Content-Type": "text/html; charset=utf-8"}))
@@ -270,7 +268,7 @@ async def test_html_page_instead_of_feed_is_recorded(
 
 
 async def test_ttl_and_cache_headers_set_next_poll(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     server.set_feed("/ttl", rss([item(1, clock)], ttl=60))
     server.set(
@@ -287,7 +285,7 @@ async def test_ttl_and_cache_headers_set_next_poll(
 
 
 async def test_articles_and_alerts_commit_together(
-    db: Database,
+    db: SqliteDatabase,
     server: FeedServer,
     poller: Poller,
     clock: ManualClock,
@@ -303,7 +301,7 @@ async def test_articles_and_alerts_commit_together(
     async def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(feed_store, "record_poll_success", crash)
+    monkeypatch.setattr(storage.sqlite.articles, "record_poll_success", crash)
     failed = await poller.poll_due()
     monkeypatch.undo()
 
@@ -318,7 +316,7 @@ async def test_articles_and_alerts_commit_together(
 
 
 async def test_duplicate_guids_fall_back_to_links(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     items = [item(n, clock, guid="https://bao.example.vn/") for n in (1, 2, 3)]
     server.set_feed("/rss", rss(items))
@@ -331,14 +329,14 @@ async def test_duplicate_guids_fall_back_to_links(
 
 @pytest.fixture
 async def process_poller(
-    db: Database, fetcher: Fetcher, clock: ManualClock
+    db: SqliteDatabase, fetcher: Fetcher, clock: ManualClock
 ) -> AsyncIterator[Poller]:
     with parse_pool(1) as pool:
         yield Poller(db, fetcher, executor=pool, clock=clock)
 
 
 async def test_parsing_runs_in_worker_processes(
-    db: Database, server: FeedServer, process_poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, process_poller: Poller, clock: ManualClock
 ) -> None:
     server.set_feed("/rss", rss([item(n, clock) for n in range(1, 4)]))
     await add_feed(db, server, clock)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 
 import pytest
 
-from bot.delivery.ratelimit import PRIORITY_BROADCAST, PRIORITY_REPLY, TelegramRateLimiter
+from bot.delivery.ratelimit import TelegramRateLimiter
+from storage.rows import Priority
 from tests.support.virtual_time import VirtualTime
 
 
@@ -21,7 +23,7 @@ def limiter(time: VirtualTime, **kwargs: float) -> TelegramRateLimiter:
 
 
 async def grants(
-    time: VirtualTime, rate: TelegramRateLimiter, requests: list[tuple[int, int]]
+    time: VirtualTime, rate: TelegramRateLimiter, requests: Sequence[tuple[int, int]]
 ) -> list[tuple[int, float]]:
     """Acquire for each (priority, chat_id) at once; return (index, grant time) in grant order."""
     granted: list[tuple[int, float]] = []
@@ -39,7 +41,7 @@ async def grants(
 
 async def test_overall_rate_stays_just_under_thirty_per_second(time: VirtualTime) -> None:
     start = time.now
-    requests = [(PRIORITY_BROADCAST, chat) for chat in range(1, 301)]
+    requests = [(Priority.BROADCAST, chat) for chat in range(1, 301)]
     result = await grants(time, limiter(time), requests)
 
     times = [t for _, t in result]
@@ -64,7 +66,7 @@ async def test_a_late_wake_up_is_caught_up_not_carried_forward() -> None:
     granted: list[float] = []
 
     async def one(chat: int) -> None:
-        await rate.acquire(PRIORITY_BROADCAST, chat)
+        await rate.acquire(Priority.BROADCAST, chat)
         granted.append(late.now)
 
     async def all_of() -> None:
@@ -78,7 +80,7 @@ async def test_a_late_wake_up_is_caught_up_not_carried_forward() -> None:
 
 async def test_one_message_per_second_to_a_chat(time: VirtualTime) -> None:
     start = time.now
-    result = await grants(time, limiter(time), [(PRIORITY_BROADCAST, 7)] * 3)
+    result = await grants(time, limiter(time), [(Priority.BROADCAST, 7)] * 3)
 
     assert [round(t - start, 3) for _, t in result] == [0.0, 1.0, 2.0]
 
@@ -86,7 +88,7 @@ async def test_one_message_per_second_to_a_chat(time: VirtualTime) -> None:
 async def test_twenty_per_minute_to_a_group(time: VirtualTime) -> None:
     start = time.now
     result = await grants(
-        time, limiter(time, chat_interval=0.0), [(PRIORITY_BROADCAST, -100123)] * 22
+        time, limiter(time, chat_interval=0.0), [(Priority.BROADCAST, -100123)] * 22
     )
 
     times = sorted(t - start for _, t in result)
@@ -104,9 +106,9 @@ async def test_replies_overtake_a_queued_broadcast(time: VirtualTime) -> None:
         order.append(name)
 
     async def scenario() -> None:
-        bulk = [asyncio.create_task(send(f"b{i}", PRIORITY_BROADCAST, i)) for i in range(1, 61)]
+        bulk = [asyncio.create_task(send(f"b{i}", Priority.BROADCAST, i)) for i in range(1, 61)]
         await time.sleep(0.5)  # the broadcast is well under way
-        reply = asyncio.create_task(send("reply", PRIORITY_REPLY, 999))
+        reply = asyncio.create_task(send("reply", Priority.REPLY, 999))
         await asyncio.gather(*bulk, reply)
 
     await time.run(scenario())
@@ -120,6 +122,6 @@ async def test_pause_after_flood_error_holds_everyone(time: VirtualTime) -> None
     start = time.now
     rate.pause(5.0)
 
-    result = await grants(time, rate, [(PRIORITY_REPLY, 1)])
+    result = await grants(time, rate, [(Priority.REPLY, 1)])
 
     assert result[0][1] - start >= 5.0

@@ -13,10 +13,8 @@ from zoneinfo import ZoneInfo
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poller import Poller
 from bot.readers.search import search
-from storage import articles as article_store
-from storage import feeds as feed_store
-from storage.db import Database
-from storage.feeds import FeedSpec
+from storage.rows import FeedSpec
+from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.rss import Item, rss
@@ -47,11 +45,11 @@ def shtt_feed(samples: Path) -> bytes:
 
 
 async def test_sample_article_summary_and_accent_free_search(
-    db: Database, server: FeedServer, fetcher: Fetcher, clock: ManualClock, samples: Path
+    db: SqliteDatabase, server: FeedServer, fetcher: Fetcher, clock: ManualClock, samples: Path
 ) -> None:
     server.set_feed("/shtt.rss", shtt_feed(samples))
-    await feed_store.add_feed(
-        db, FeedSpec(server.url("/shtt.rss"), "Sở hữu trí tuệ", ("so-huu-tri-tue",)), now=clock.ts
+    await db.feeds.add_feed(
+        FeedSpec(server.url("/shtt.rss"), "Sở hữu trí tuệ", ("so-huu-tri-tue",)), now=clock.ts
     )
 
     report = await Poller(db, fetcher, clock=clock).poll_due()
@@ -66,7 +64,7 @@ async def test_sample_article_summary_and_accent_free_search(
     # Words only in the body (not the lead) are found without accents.
     [body_hit] = await search(db, "san giao dich cong nghe techfest vung thu do")
     assert body_hit.id == hit.id
-    [by_topic] = await article_store.latest_articles(db, topic="so-huu-tri-tue")
+    [by_topic] = await db.articles.latest_articles(topic="so-huu-tri-tue")
     assert by_topic.id == hit.id
 
 
@@ -81,12 +79,12 @@ FEEDS = {
 
 
 async def test_every_real_feed_polls_over_http(
-    db: Database, server: FeedServer, fetcher: Fetcher, clock: ManualClock, samples: Path
+    db: SqliteDatabase, server: FeedServer, fetcher: Fetcher, clock: ManualClock, samples: Path
 ) -> None:
     for name in FEEDS:
         body = (samples / "feeds" / name).read_bytes()
         server.set(f"/{name}", Route(body=body, headers={"Content-Type": "application/rss+xml"}))
-        await feed_store.add_feed(db, FeedSpec(server.url(f"/{name}"), name, ()), now=clock.ts)
+        await db.feeds.add_feed(FeedSpec(server.url(f"/{name}"), name, ()), now=clock.ts)
 
     report = await Poller(db, fetcher, clock=clock).poll_due()
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.readers.search import search
 from bot.text.vietnamese import fold
-from storage import feeds as feed_store
-from storage.articles import ArticleInput, store_articles
-from storage.db import Database
-from storage.feeds import FeedSpec
+from storage.rows import ArticleInput, FeedSpec
+from storage.sqlite import SqliteDatabase
+
+# FIXME storage.articles.store_articles
 
 NOW = 1_790_000_000
 
@@ -25,7 +26,7 @@ def article(key: str, title: str, body: str, published_at: int) -> ArticleInput:
         content_text=body,
         author=None,
         image_url=None,
-        published_at=published_at,
+        published_at=datetime.fromtimestamp(published_at, UTC),
         topics=(),
         search_title=fold(title),
         search_body=fold(body),
@@ -33,10 +34,8 @@ def article(key: str, title: str, body: str, published_at: int) -> ArticleInput:
 
 
 @pytest.fixture
-async def stored(db: Database) -> Database:
-    feed_id, _ = await feed_store.add_feed(
-        db, FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=NOW
-    )
+async def stored(db: SqliteDatabase) -> SqliteDatabase:
+    feed_id, _ = await db.feeds.add_feed(FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=NOW)
     articles = [
         article(
             "thuy-dien",
@@ -53,10 +52,7 @@ async def stored(db: Database) -> Database:
         article("body-only", "Tin vắn buổi sáng", "Tin ngắn: thủy điện mùa khô.", NOW - 100),
         article("older-same", "Tin vắn buổi sáng", "Tin ngắn: thủy điện mùa khô.", NOW - 5000),
     ]
-    async with db.write() as conn:
-        await store_articles(
-            conn, feed_id, articles, now=NOW, alert_keys=frozenset(), keyword_chats={}
-        )
+    await db.articles.store(feed_id, articles, now=NOW, alert_keys=frozenset(), keyword_chats={})
     return db
 
 
@@ -72,32 +68,32 @@ async def stored(db: Database) -> Database:
         "thuy dien hoa binh",
     ],
 )
-async def test_accent_and_form_insensitive(stored: Database, query: str) -> None:
+async def test_accent_and_form_insensitive(stored: SqliteDatabase, query: str) -> None:
     results = await search(stored, query)
 
     assert results[0].item_key == "thuy-dien"
 
 
 @pytest.mark.parametrize("query", ["dang uy", "Đảng ủy", "DANG UY", "đảng uỷ"])
-async def test_d_with_stroke_folds_to_d(stored: Database, query: str) -> None:
+async def test_d_with_stroke_folds_to_d(stored: SqliteDatabase, query: str) -> None:
     [hit] = await search(stored, query)
 
     assert hit.item_key == "dang-uy"
 
 
-async def test_body_text_is_searched(stored: Database) -> None:
+async def test_body_text_is_searched(stored: SqliteDatabase) -> None:
     [hit] = await search(stored, "doi moi sang tao ho chi minh")
 
     assert hit.item_key == "dang-uy"
 
 
-async def test_title_match_ranks_first_then_recency(stored: Database) -> None:
+async def test_title_match_ranks_first_then_recency(stored: SqliteDatabase) -> None:
     results = await search(stored, "thuy dien")
 
     assert [r.item_key for r in results] == ["thuy-dien", "body-only", "older-same"]
 
 
-async def test_all_words_must_match(stored: Database) -> None:
+async def test_all_words_must_match(stored: SqliteDatabase) -> None:
     assert await search(stored, "thuy dien tau ngam") == []
 
 
@@ -125,18 +121,18 @@ async def test_all_words_must_match(stored: Database) -> None:
         "\x00\u202e",
     ],
 )
-async def test_no_input_breaks_the_query(stored: Database, query: str) -> None:
+async def test_no_input_breaks_the_query(stored: SqliteDatabase, query: str) -> None:
     results = await search(stored, query)
 
     assert isinstance(results, list)
 
 
-async def test_operator_words_are_plain_words(stored: Database) -> None:
+async def test_operator_words_are_plain_words(stored: SqliteDatabase) -> None:
     assert [r.item_key for r in await search(stored, "KH&CN")] == ["dang-uy"]
     assert [r.item_key for r in await search(stored, "hoa AND binh")] == []
 
 
-async def test_paging(stored: Database) -> None:
+async def test_paging(stored: SqliteDatabase) -> None:
     first = await search(stored, "thuy dien", limit=2)
     second = await search(stored, "thuy dien", limit=2, offset=2)
 

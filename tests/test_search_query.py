@@ -1,4 +1,5 @@
-"""User text → a safe FTS5 MATCH expression (bot.readers.search.match_expression)."""
+"""User text → folded words (bot.readers.search.query_words) → a safe FTS5 MATCH
+expression (storage.sqlite.articles.match_all)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.readers.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, match_expression
+from bot.readers.search import MAX_QUERY_WORDS, MAX_WORD_CHARS, query_words
 from bot.text.vietnamese import fold
+from storage.sqlite.articles import match_all
 
 # Only double-quoted, non-empty, ASCII-folded words separated by single spaces.
 _EXPRESSION = re.compile(r'"[^"\s]+"(?: "[^"\s]+")*')
@@ -23,6 +25,12 @@ DOCUMENTS = [
     "Đà Nẵng đón khách quốc tế",
     "C++ and NOT operators in title: near the AND gate",
 ]
+
+
+def match_expression(query: str) -> str | None:
+    """What the SQLite backend runs for a reader's query; None when nothing is searchable."""
+    words = query_words(query)
+    return match_all(words) if words else None
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,11 +14,10 @@ from bot.botapi_standin import BotApiStandIn
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
-from storage import outbox
-from storage import subscribers as subscriber_store
-from storage.articles import ArticleInput, store_articles
-from storage.db import Database
-from storage.feeds import FeedSpec, TopicRow, add_feed, sync_topics
+from storage.rows import ArticleInput, FeedSpec, OutboxRow, TopicRow
+from storage.sqlite import SqliteDatabase
+
+# FIXME storage.articles.store_articles
 from tests.support.clock import ManualClock
 
 READER = 501
@@ -38,18 +37,20 @@ async def bot(standin: BotApiStandIn) -> AsyncIterator[NewsBot]:
 
 
 @pytest.fixture
-def sender(db: Database, bot: NewsBot, clock: ManualClock) -> Sender:
+def sender(db: SqliteDatabase, bot: NewsBot, clock: ManualClock) -> Sender:
     return Sender(db, bot, clock=clock, max_attempts=3)
 
 
-async def reader(db: Database, clock: ManualClock, chat_id: int = READER, **settings: Any) -> None:
-    await subscriber_store.ensure_subscriber(db, chat_id, now=clock.ts)
+async def reader(
+    db: SqliteDatabase, clock: ManualClock, chat_id: int = READER, **settings: Any
+) -> None:
+    await db.subscribers.ensure_subscriber(chat_id, now=clock.ts)
     if settings:
-        await subscriber_store.update_settings(db, chat_id, now=clock.ts, **settings)
+        await db.subscribers.update_settings(chat_id, now=clock.ts, **settings)
 
 
 async def queue_text(
-    db: Database,
+    db: SqliteDatabase,
     clock: ManualClock,
     text: str,
     *,
@@ -58,8 +59,7 @@ async def queue_text(
     kind: str = "broadcast",
     parse_mode: str | None = "HTML",
 ) -> None:
-    await outbox.enqueue(
-        db,
+    await db.outbox.enqueue(
         chat_id=chat_id,
         kind=kind,
         priority=40,
@@ -69,13 +69,13 @@ async def queue_text(
     )
 
 
-async def row_of(db: Database, chat_id: int = READER) -> outbox.OutboxRow:
-    [row] = await outbox.rows_for_chat(db, chat_id)
+async def row_of(db: SqliteDatabase, chat_id: int = READER) -> OutboxRow:
+    [row] = await db.outbox.rows_for_chat(chat_id)
     return row
 
 
-async def status_of(db: Database, chat_id: int = READER) -> tuple[str, str | None]:
-    async with db.reader.execute(
+async def status_of(db: SqliteDatabase, chat_id: int = READER) -> tuple[str, str | None]:
+    async with db.sql.reader.execute(
         "SELECT status, last_error FROM outbox WHERE chat_id = ?", (chat_id,)
     ) as cursor:
         row = await cursor.fetchone()
@@ -84,13 +84,13 @@ async def status_of(db: Database, chat_id: int = READER) -> tuple[str, str | Non
 
 
 async def test_alert_is_rendered_in_the_readers_language_and_sent(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
-    await sync_topics(db, [TopicRow("kinh-te", "Kinh tế", "Business", ())])
+    await db.feeds.sync_topics([TopicRow("kinh-te", "Kinh tế", "Business", ())])
     await reader(db, clock, language="en")
-    await subscriber_store.subscribe_topic(db, READER, "kinh-te", now=clock.ts)
-    feed_id, _ = await add_feed(
-        db, FeedSpec("https://bao.example.vn/rss", "Báo", ("kinh-te",)), now=clock.ts
+    await db.subscribers.subscribe_topic(READER, "kinh-te", now=clock.ts)
+    feed_id, _ = await db.feeds.add_feed(
+        FeedSpec("https://bao.example.vn/rss", "Báo", ("kinh-te",)), now=clock.ts
     )
     published = int(datetime(2026, 9, 24, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp())
     article = ArticleInput(
@@ -101,15 +101,14 @@ async def test_alert_is_rendered_in_the_readers_language_and_sent(
         "",
         None,
         None,
-        published,
+        datetime.fromtimestamp(published, UTC),
         ("kinh-te",),
         "lai suat giam",
         "tom tat",
     )
-    async with db.write() as conn:
-        await store_articles(
-            conn, feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}), keyword_chats={}
-        )
+    await db.articles.store(
+        feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}), keyword_chats={}
+    )
 
     assert await sender.drain() == 1
 
@@ -122,7 +121,7 @@ async def test_alert_is_rendered_in_the_readers_language_and_sent(
 
 
 async def test_blocked_reader_is_deactivated_and_their_queue_dropped(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     standin.block(READER)
@@ -133,19 +132,19 @@ async def test_blocked_reader_is_deactivated_and_their_queue_dropped(
     await sender.drain()
 
     # Both rows were in flight together: each ends failed or dropped, none is retried.
-    async with db.reader.execute("SELECT status, last_error FROM outbox") as cursor:
+    async with db.sql.reader.execute("SELECT status, last_error FROM outbox") as cursor:
         rows = list(await cursor.fetchall())
     assert len(rows) == 2
     assert all(r["status"] in ("failed", "dropped") for r in rows)
     assert all(r["last_error"].startswith("chat gone:") for r in rows)
-    subscriber = await subscriber_store.get_subscriber(db, READER)
+    subscriber = await db.subscribers.get_subscriber(READER)
     assert subscriber is not None and not subscriber.active
     assert subscriber.inactive_reason and "blocked" in subscriber.inactive_reason
     assert await sender.drain() == 0  # nothing left to try
 
 
 async def test_chat_not_found_deactivates(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     standin.chat_not_found(READER)
@@ -155,16 +154,16 @@ async def test_chat_not_found_deactivates(
 
     status, reason = await status_of(db)
     assert status == "failed" and reason is not None and reason.startswith("chat gone:")
-    subscriber = await subscriber_store.get_subscriber(db, READER)
+    subscriber = await db.subscribers.get_subscriber(READER)
     assert subscriber is not None and not subscriber.active
 
 
 async def test_group_upgraded_to_supergroup_moves_and_resends(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     group, supergroup = -4001, -1001234567890
     await reader(db, clock, chat_id=group)
-    await subscriber_store.subscribe_topic(db, group, "kinh-te", now=clock.ts)
+    await db.subscribers.subscribe_topic(group, "kinh-te", now=clock.ts)
     standin.migrate(group, supergroup)
     await queue_text(db, clock, "Thông báo", chat_id=group)
 
@@ -172,14 +171,14 @@ async def test_group_upgraded_to_supergroup_moves_and_resends(
     await sender.drain()
 
     assert [m.text for m in standin.messages_to(supergroup)] == ["Thông báo"]
-    assert await subscriber_store.get_subscriber(db, group) is None
-    moved = await subscriber_store.get_subscriber(db, supergroup)
+    assert await db.subscribers.get_subscriber(group) is None
+    moved = await db.subscribers.get_subscriber(supergroup)
     assert moved is not None and moved.chat_type == "supergroup"
-    assert await subscriber_store.topic_subscriptions(db, supergroup) == ["kinh-te"]
+    assert await db.subscribers.topic_subscriptions(supergroup) == ["kinh-te"]
 
 
 async def test_bad_html_is_resent_as_plain_text(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     await queue_text(db, clock, "<b>Tin nóng &amp; mới<i>")
@@ -193,7 +192,7 @@ async def test_bad_html_is_resent_as_plain_text(
 
 
 async def test_too_long_message_is_resent_shortened(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     await queue_text(db, clock, "Tin dài. " * 700, parse_mode=None)
@@ -207,7 +206,7 @@ async def test_too_long_message_is_resent_shortened(
 
 
 async def test_server_errors_retry_with_backoff_then_give_up(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     standin.fail_next("sendMessage", status=502, description="Bad Gateway", count=10)
@@ -229,7 +228,7 @@ async def test_server_errors_retry_with_backoff_then_give_up(
 
 
 async def test_flood_limit_waits_and_loses_nothing(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     standin.fail_next("sendMessage", status=429, description="Too Many Requests", retry_after=7)
@@ -247,21 +246,21 @@ async def test_flood_limit_waits_and_loses_nothing(
 
 
 async def test_rows_in_flight_at_a_crash_are_sent_after_restart(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     await queue_text(db, clock, "Thông báo")
-    claimed = await outbox.claim_due(db, now=clock.ts, limit=10)
+    claimed = await db.outbox.claim_due(now=clock.ts, limit=10)
     assert [r.status for r in claimed] == ["sending"]  # then the process dies
 
-    assert await outbox.release_in_flight(db) == 1
+    assert await db.outbox.release_in_flight() == 1
     await sender.drain()
 
     assert [m.text for m in standin.messages_to(READER)] == ["Thông báo"]
 
 
 async def test_alerts_wait_for_quiet_hours_to_end(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     clock.now = datetime(2026, 9, 24, 23, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     await reader(db, clock, quiet_start=22, quiet_end=6)
@@ -270,7 +269,7 @@ async def test_alerts_wait_for_quiet_hours_to_end(
     await sender.drain()
 
     morning = datetime(2026, 9, 25, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-    async with db.reader.execute("SELECT status, not_before FROM outbox") as cursor:
+    async with db.sql.reader.execute("SELECT status, not_before FROM outbox") as cursor:
         row = await cursor.fetchone()
     assert row is not None
     assert (row["status"], row["not_before"]) == ("pending", int(morning.timestamp()))
@@ -278,10 +277,10 @@ async def test_alerts_wait_for_quiet_hours_to_end(
 
 
 async def test_inactive_reader_is_not_sent_to(
-    db: Database, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
-    await subscriber_store.deactivate(db, READER, "blocked", now=clock.ts)
+    await db.subscribers.deactivate(READER, "blocked", now=clock.ts)
     await queue_text(db, clock, "Thông báo")
 
     await sender.drain()
@@ -291,7 +290,7 @@ async def test_inactive_reader_is_not_sent_to(
 
 
 async def test_stopping_mid_broadcast_is_prompt_and_leaves_the_rest_queued(
-    db: Database, standin: BotApiStandIn, clock: ManualClock
+    db: SqliteDatabase, standin: BotApiStandIn, clock: ManualClock
 ) -> None:
     slow = TelegramRateLimiter(per_second=30, chat_interval=0.0)
     async with NewsBot(standin.token, base_url=standin.base_url, rate_limiter=slow) as slow_bot:
@@ -306,7 +305,7 @@ async def test_stopping_mid_broadcast_is_prompt_and_leaves_the_rest_queued(
         stop.set()
         await asyncio.wait_for(running, timeout=3)  # not the 10 s the rest would take
 
-    counts = await outbox.counts_by_status(db)
+    counts = await db.outbox.counts_by_status()
     assert counts.get("sending", 0) == 0
     assert counts["sent"] == len(standin.sent)
     assert counts["pending"] == 300 - len(standin.sent)

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.runtime.feeds_config import FeedsConfigError, load_feeds_config
-from storage import feeds as feed_store
-from storage.db import Database
-from storage.feeds import FeedSpec, PollSuccess
+from storage.rows import FeedSpec, PollSuccess
+from storage.sqlite import SqliteDatabase
 
 REPO = Path(__file__).resolve().parents[1]
 TOPIC = "[[topics]]\nslug = 'shtt'\nname_vi = 'Sở hữu trí tuệ'\n"
@@ -71,20 +70,22 @@ def test_shipped_feeds_toml_has_a_site_source() -> None:
     assert sites[0].topics == ("so-huu-tri-tue",)
 
 
-async def test_changed_rules_make_the_next_poll_read_the_listing_afresh(db: Database) -> None:
+async def test_changed_rules_make_the_next_poll_read_the_listing_afresh(db: SqliteDatabase) -> None:
     spec = FeedSpec("https://a.example.vn/tin-tuc", "A", (), kind="site")
-    await feed_store.sync_config_feeds(db, [spec], now=1)
-    [feed] = await feed_store.list_feeds(db)
-    async with db.write() as conn:
-        await feed_store.record_poll_success(
-            conn, feed.id, PollSuccess('"v1"', None, "hash", None, 100, 0), now=2
-        )
-        await feed_store.save_site_links(conn, feed.id, {"https://a.example.vn/x-d1.html": "b"})
+    await db.feeds.sync_config_feeds([spec], now=1)
+    [feed] = await db.feeds.list_feeds()
+    await db.articles.store(
+        feed.id,
+        [],
+        now=2,
+        poll=PollSuccess('"v1"', None, "hash", None, 100),
+        site_links={"https://a.example.vn/x-d1.html": "b"},
+    )
 
-    await feed_store.sync_config_feeds(db, [spec], now=3)  # same rules: nothing forgotten
-    [same] = await feed_store.list_feeds(db)
-    await feed_store.sync_config_feeds(db, [replace(spec, link_selector="h3")], now=4)
-    [changed] = await feed_store.list_feeds(db)
+    await db.feeds.sync_config_feeds([spec], now=3)  # same rules: nothing forgotten
+    [same] = await db.feeds.list_feeds()
+    await db.feeds.sync_config_feeds([replace(spec, link_selector="h3")], now=4)
+    [changed] = await db.feeds.list_feeds()
 
     assert (same.etag, same.body_hash) == ('"v1"', "hash")
     assert same.site_links == {"https://a.example.vn/x-d1.html": "b"}

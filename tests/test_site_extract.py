@@ -126,7 +126,7 @@ def test_sample_article_with_and_without_metadata(samples: Path) -> None:
 
         assert entry is not None
         assert entry.title == sample.title
-        assert entry.key == entry.url == url
+        assert entry.item_key == entry.url == url
         assert entry.published_at == datetime(2023, 6, 3, 23, 23, tzinfo=UTC)
         assert entry.author == "Khánh An"
         assert entry.summary.startswith("Năm 2023 là năm bản lề")
@@ -188,7 +188,7 @@ def test_foreign_canonical_is_ignored_and_title_loses_the_site_name() -> None:
     entry = extract_article(body, url=url, fetched_at=FETCHED)
 
     assert entry is not None
-    assert (entry.title, entry.key) == ("Khai mạc hội chợ", url)
+    assert (entry.title, entry.item_key) == ("Khai mạc hội chợ", url)
 
 
 def test_windows_1258_declared_in_the_page() -> None:

@@ -15,11 +15,8 @@ from bot.ingest.poller import Poller, PollerOptions, parse_pool
 from bot.ingest.sites.crawl import SiteOptions
 from bot.ingest.topics import TopicMatcher
 from bot.readers.search import search
-from storage import feeds as feed_store
-from storage import outbox as outbox_store
-from storage import subscribers as subscriber_store
-from storage.db import Database
-from storage.feeds import FeedRow, FeedSpec
+from storage.rows import FeedRow, FeedSpec
+from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.site import (
@@ -42,7 +39,7 @@ MOVED = "/bai-cu-d30001.html"
 
 
 def make_poller(
-    db: Database, fetcher: Fetcher, clock: ManualClock, *, max_articles_per_poll: int = 20
+    db: SqliteDatabase, fetcher: Fetcher, clock: ManualClock, *, max_articles_per_poll: int = 20
 ) -> Poller:
     return Poller(
         db,
@@ -59,35 +56,35 @@ def make_poller(
 
 
 @pytest.fixture
-def poller(db: Database, fetcher: Fetcher, clock: ManualClock) -> Poller:
+def poller(db: SqliteDatabase, fetcher: Fetcher, clock: ManualClock) -> Poller:
     return make_poller(db, fetcher, clock)
 
 
 async def add_site(
-    db: Database, server: FeedServer, clock: ManualClock, path: str = "/tin-tuc", **rules: str
+    db: SqliteDatabase, server: FeedServer, clock: ManualClock, path: str = "/tin-tuc", **rules: str
 ) -> int:
     spec = FeedSpec(server.url(path), "Sở hữu trí tuệ", (TOPIC,), kind="site", **rules)
-    feed_id, _ = await feed_store.add_feed(db, spec, now=clock.ts)
+    feed_id, _ = await db.feeds.add_feed(spec, now=clock.ts)
     return feed_id
 
 
-async def feed(db: Database, feed_id: int) -> FeedRow:
-    row = await feed_store.get_feed(db, feed_id)
+async def feed(db: SqliteDatabase, feed_id: int) -> FeedRow:
+    row = await db.feeds.get_feed(feed_id)
     assert row is not None
     return row
 
 
-async def readers(db: Database, clock: ManualClock) -> None:
+async def readers(db: SqliteDatabase, clock: ManualClock) -> None:
     for chat in (READER, OTHER_READER):
-        await subscriber_store.ensure_subscriber(db, chat, now=clock.ts)
-    await subscriber_store.subscribe_topic(db, READER, TOPIC, now=clock.ts)
-    await subscriber_store.subscribe_topic(db, OTHER_READER, "kinh-te", now=clock.ts)
+        await db.subscribers.ensure_subscriber(chat, now=clock.ts)
+    await db.subscribers.subscribe_topic(READER, TOPIC, now=clock.ts)
+    await db.subscribers.subscribe_topic(OTHER_READER, "kinh-te", now=clock.ts)
 
 
-async def alerted_titles(db: Database) -> list[tuple[int, str]]:
+async def alerted_titles(db: SqliteDatabase) -> list[tuple[int, str]]:
     rows = []
-    for row in await outbox_store.pending(db):
-        async with db.reader.execute(
+    for row in await db.outbox.pending():
+        async with db.sql.reader.execute(
             "SELECT title FROM articles WHERE id = ?", (row.article_id,)
         ) as cursor:
             found = await cursor.fetchone()
@@ -96,8 +93,8 @@ async def alerted_titles(db: Database) -> list[tuple[int, str]]:
     return sorted(rows)
 
 
-async def content_text(db: Database, article_id: int) -> str:
-    async with db.reader.execute(
+async def content_text(db: SqliteDatabase, article_id: int) -> str:
+    async with db.sql.reader.execute(
         "SELECT content_text FROM articles WHERE id = ?", (article_id,)
     ) as cursor:
         row = await cursor.fetchone()
@@ -115,7 +112,7 @@ def article_hits(server: FeedServer) -> list[str]:
 
 @pytest.mark.parametrize("meta", [True, False], ids=["with-meta", "text-only"])
 async def test_sample_article_arrives_clean_from_its_web_page(
-    db: Database,
+    db: SqliteDatabase,
     server: FeedServer,
     poller: Poller,
     clock: ManualClock,
@@ -166,7 +163,7 @@ async def test_sample_article_arrives_clean_from_its_web_page(
 
 
 async def test_listing_change_alerts_only_the_new_article(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     stories = [fresh(clock, 1), fresh(clock, 2)]
@@ -200,7 +197,7 @@ async def test_listing_change_alerts_only_the_new_article(
 
 
 async def test_first_poll_over_the_cap_takes_the_rest_quietly_later(
-    db: Database, fetcher: Fetcher, server: FeedServer, clock: ManualClock
+    db: SqliteDatabase, fetcher: Fetcher, server: FeedServer, clock: ManualClock
 ) -> None:
     poller = make_poller(db, fetcher, clock, max_articles_per_poll=2)
     await readers(db, clock)
@@ -236,7 +233,7 @@ async def test_first_poll_over_the_cap_takes_the_rest_quietly_later(
 
 
 async def test_missing_and_moved_articles(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     kept = fresh(clock, 1)
@@ -273,7 +270,7 @@ async def test_missing_and_moved_articles(
 
 
 async def test_a_new_article_that_404s_alerts_once_it_is_online(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     kept = fresh(clock, 1)
@@ -299,7 +296,7 @@ async def test_a_new_article_that_404s_alerts_once_it_is_online(
 
 
 async def test_server_errors_leave_the_article_for_the_next_poll(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     await readers(db, clock)
     kept = fresh(clock, 1)
@@ -328,7 +325,7 @@ async def test_server_errors_leave_the_article_for_the_next_poll(
 
 
 async def test_a_site_that_is_down_backs_off_like_a_failing_feed(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     server.set("/tin-tuc", Route(status=503, body=b"<html>Bao tri</html>", headers=HTML))
     feed_id = await add_site(db, server, clock)
@@ -349,7 +346,7 @@ async def test_a_site_that_is_down_backs_off_like_a_failing_feed(
     server.set("/robots.txt", Route(status=500))
     serve_listing(server, "/tin-tuc", [fresh(clock, 1)])
     clock.advance(days=1)  # past the lifetime of the robots.txt answer cached so far
-    await feed_store.resume_feed(db, str(feed_id), now=clock.ts)
+    await db.feeds.resume_feed(str(feed_id), now=clock.ts)
     report = await poller.poll_due()
     assert report.feeds[0].error_kind == "http_status"
     assert str(report.feeds[0].error).startswith("robots.txt: HTTP 500")
@@ -357,7 +354,7 @@ async def test_a_site_that_is_down_backs_off_like_a_failing_feed(
 
 
 async def test_robots_txt_is_honoured(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     allowed = fresh(clock, 1)
     private = replace(fresh(clock, 2), path="/noi-bo/bai-rieng-d50001.html")
@@ -397,7 +394,7 @@ async def test_robots_txt_is_honoured(
 
 
 async def test_link_selector_and_pattern_choose_the_links(
-    db: Database, server: FeedServer, poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
 ) -> None:
     stories = [fresh(clock, n) for n in (1, 2, 3)]
     for story in stories:
@@ -417,7 +414,7 @@ async def test_link_selector_and_pattern_choose_the_links(
 
 @pytest.fixture
 async def process_poller(
-    db: Database, fetcher: Fetcher, clock: ManualClock
+    db: SqliteDatabase, fetcher: Fetcher, clock: ManualClock
 ) -> AsyncIterator[Poller]:
     with parse_pool(1) as pool:
         yield Poller(
@@ -430,7 +427,7 @@ async def process_poller(
 
 
 async def test_pages_are_read_in_worker_processes(
-    db: Database, server: FeedServer, process_poller: Poller, clock: ManualClock
+    db: SqliteDatabase, server: FeedServer, process_poller: Poller, clock: ManualClock
 ) -> None:
     stories = [fresh(clock, 1), fresh(clock, 2)]
     for story in stories:

@@ -15,8 +15,8 @@ from bot.runtime.background import Background
 from bot.runtime.context import BotServices
 from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import load_settings
-from storage.db import Database
-from storage.feeds import TopicRow, sync_topics
+from storage.rows import TopicRow
+from storage.sqlite import SqliteDatabase
 
 SECRET = "hook-Secret_123"
 
@@ -44,9 +44,9 @@ def start_update(update_id: int, chat_id: int) -> dict[str, object]:
 
 @pytest.fixture
 async def webhook_bot(tmp_path: Path) -> AsyncIterator[tuple[BotApiStandIn, Webhook]]:
-    async with await Database.open(tmp_path / "newsbot.db") as db, BotApiStandIn() as standin:
+    async with await SqliteDatabase.open(tmp_path / "newsbot.db") as db, BotApiStandIn() as standin:
         topics = (TopicRow("kinh-te", "Kinh tế", "Business", ()),)
-        await sync_topics(db, topics)
+        await db.feeds.sync_topics(topics)
         services = BotServices(
             settings=load_settings({}, env_file=None), db=db, config=FeedsConfig(topics, ())
         )

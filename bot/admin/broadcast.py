@@ -19,10 +19,8 @@ from bot.delivery.render import MESSAGE_LIMIT, utf16_len
 from bot.delivery.sender import Sender
 from bot.readers.service import find_topic, topic_name
 from bot.text.i18n import t
-from storage import broadcasts as store
-from storage.broadcasts import BroadcastRow, Progress
-from storage.db import Database
-from storage.feeds import TopicRow, list_topics
+from storage import Database
+from storage.rows import BroadcastRow, Progress, TopicRow
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +53,19 @@ def split_topic(text_html: str, topics: Sequence[TopicRow]) -> tuple[TopicRow | 
 
 
 async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> Draft:
-    topic, body = split_topic(text_html, await list_topics(db))
+    topic, body = split_topic(text_html, await db.feeds.list_topics())
     if not body:
         raise BroadcastError("broadcast.usage")
     if utf16_len(body) > MESSAGE_LIMIT:
         raise BroadcastError("limit.too_long", limit=MESSAGE_LIMIT)
-    broadcast_id = await store.create_draft(
-        db,
+    broadcast_id = await db.broadcasts.create_draft(
         admin_id=admin_id,
         text=body,
         parse_mode="HTML",
         topic=topic.slug if topic else None,
         now=now,
     )
-    recipients = await store.count_recipients(db, topic.slug if topic else None)
+    recipients = await db.broadcasts.count_recipients(topic.slug if topic else None)
     return Draft(broadcast_id, recipients, topic)
 
 
@@ -96,15 +93,15 @@ async def report_progress(
     Returns how many broadcasts are still running.
     """
     running = 0
-    for row in await store.active(db):
-        progress = await store.progress(db, row.id)
+    for row in await db.broadcasts.active():
+        progress = await db.broadcasts.progress(row.id)
         language = await language_of(row.admin_id)
         if progress.finished:
-            await store.set_status(db, row.id, "done", now=now)
+            await db.broadcasts.set_status(row.id, "done", now=now)
         else:
             running += 1
             if row.status == "queued" and progress.sent:
-                await store.set_status(db, row.id, "sending", now=now)
+                await db.broadcasts.set_status(row.id, "sending", now=now)
         if row.progress_chat_id is not None and row.progress_message_id is not None:
             await sender.edit_text(
                 row.progress_chat_id,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.delivery.ratelimit import PRIORITY_STATUS
 from bot.text.i18n import t
-from storage import outbox
-from storage.db import Database
-from storage.feeds import list_feeds
+from storage import Database
+from storage.rows import Priority
 
 
 async def notify_paused_feeds(
@@ -16,7 +14,7 @@ async def notify_paused_feeds(
 ) -> int:
     """Queue one notice per admin per pause (the dedup key holds the pause time)."""
     queued = 0
-    paused = [f for f in await list_feeds(db) if f.enabled and f.paused_at is not None]
+    paused = [f for f in await db.feeds.list_feeds() if f.enabled and f.paused_at is not None]
     for feed in paused:
         text = t(
             language,
@@ -28,11 +26,10 @@ async def notify_paused_feeds(
             id=feed.id,
         )
         for admin_id in admin_ids:
-            queued += await outbox.enqueue(
-                db,
+            queued += await db.outbox.enqueue(
                 chat_id=admin_id,
                 kind="reply",
-                priority=PRIORITY_STATUS,
+                priority=Priority.STATUS,
                 dedup_key=f"feed-paused:{feed.id}:{feed.paused_at}",
                 payload={"text": text, "parse_mode": "HTML"},
                 now=now,

@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from storage import articles as article_store
-from storage import feeds as feed_store
-from storage import outbox as outbox_store
-from storage import subscribers as subscriber_store
-from storage.db import Database
-from storage.feeds import FeedRow
+from storage import Database
+from storage.rows import FeedRow
 
 
 def feed_health(feed: FeedRow) -> str:
@@ -39,14 +35,14 @@ class Figures:
 
 
 async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
-    feeds = await feed_store.list_feeds(db)
+    feeds = await db.feeds.list_feeds()
     midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return Figures(
-        articles=await article_store.count_articles(db),
-        readers=await subscriber_store.count_subscribers(db),
-        topics=await subscriber_store.topic_counts(db),
+        articles=await db.articles.count_articles(),
+        readers=await db.subscribers.count_subscribers(),
+        topics=await db.subscribers.topic_counts(),
         feeds=dict(Counter(feed_health(f) for f in feeds)),
-        outbox=await outbox_store.counts_by_status(db),
-        sent_today=await outbox_store.sent_since(db, int(midnight.timestamp())),
+        outbox=await db.outbox.counts_by_status(),
+        sent_today=await db.outbox.sent_since(int(midnight.timestamp())),
         paused_feeds=[f for f in feeds if f.enabled and f.paused_at is not None],
     )

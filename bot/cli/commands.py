@@ -24,7 +24,7 @@ from bot.cli.console import run_console
 from bot.delivery.render import ArticleView, render_article
 from bot.ingest.extract import extract_article
 from bot.ingest.fetch import Fetcher, FetchError
-from bot.ingest.parse import NotAFeedError, ParsedEntry, parse_feed
+from bot.ingest.parse import NotAFeedError, parse_feed
 from bot.ingest.poller import system_clock
 from bot.ingest.sites.crawl import SiteOptions, SitePages
 from bot.ingest.sites.links import PatternError, check_selector, compile_pattern
@@ -33,11 +33,10 @@ from bot.ingest.topics import TopicMatcher
 from bot.readers.search import search
 from bot.runtime.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
 from bot.runtime.runner import run_until_stopped
-from bot.runtime.service import fetch_limits, open_database, open_service, sync_config
+from bot.runtime.service import fetch_limits, open_service, opened_database, sync_config
 from bot.runtime.settings import Settings
 from bot.text.htmltext import safe_http_url
-from storage import feeds as feed_store
-from storage.feeds import FeedSpec
+from storage.rows import ArticleInput, FeedRow, FeedSpec
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +125,7 @@ class _EntryPrinter:
         self.language = language
         self.as_json = as_json
 
-    def entry(self, entry: ParsedEntry, source_name: str) -> None:
+    def entry(self, entry: ArticleInput, source_name: str) -> None:
         message = render_article(
             _view(entry, source_name),
             language=self.language,
@@ -137,7 +136,7 @@ class _EntryPrinter:
             _emit(
                 json.dumps(
                     {
-                        "key": entry.key,
+                        "key": entry.item_key,
                         "title": entry.title,
                         "url": entry.url,
                         "summary": entry.summary,
@@ -256,7 +255,7 @@ async def _read_source(settings: Settings, source: str) -> tuple[bytes, dict[str
         raise OperatorError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
-def _view(entry: ParsedEntry, source: str) -> ArticleView:
+def _view(entry: ArticleInput, source: str) -> ArticleView:
     return ArticleView(
         title=entry.title,
         url=entry.url,
@@ -277,7 +276,7 @@ def _topic_names(config: FeedsConfig | None, language: str) -> dict[str, str]:
 async def poll_once(settings: Settings, *, every_feed: bool) -> int:
     async with open_service(settings) as service:
         if every_feed:
-            feeds = await feed_store.list_feeds(service.db, include_disabled=False)
+            feeds = await service.db.feeds.list_feeds(include_disabled=False)
             report = await service.poller.poll_feeds([f for f in feeds if f.paused_at is None])
         else:
             report = await service.poller.poll_due()
@@ -297,7 +296,7 @@ async def poll_once(settings: Settings, *, every_feed: bool) -> int:
 
 async def search_command(settings: Settings, query: str, limit: int, as_json: bool) -> int:
     tz = settings.timezone
-    async with open_database(settings) as db:
+    async with opened_database(settings) as db:
         results = await search(db, query, limit=limit)
     for i, row in enumerate(results, 1):
         published = datetime.fromtimestamp(row.published_at, UTC)
@@ -327,12 +326,12 @@ async def search_command(settings: Settings, query: str, limit: int, as_json: bo
 async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
     action = args.feeds_command
     now = int(datetime.now(UTC).timestamp())
-    async with open_database(settings) as db:
+    async with opened_database(settings) as db:
         config = _optional_config(settings)
         if config is not None:
             await sync_config(db, config)
         if action == "list":
-            for feed in await feed_store.list_feeds(db):
+            for feed in await db.feeds.list_feeds():
                 _emit(
                     _feed_line(feed)
                     if not args.json
@@ -343,25 +342,25 @@ async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
             url = safe_http_url(args.url)
             if url is None:
                 raise OperatorError(f"{args.url}: a feed URL must start with http:// or https://")
-            known = {t.slug for t in await feed_store.list_topics(db)}
+            known = {t.slug for t in await db.feeds.list_topics()}
             unknown = [t for t in args.topic if t not in known]
             if unknown:
                 choices = ", ".join(sorted(known)) or "none"
                 raise OperatorError(f"unknown topic {unknown[0]!r}; topics are: {choices}")
             name = args.name or urlsplit(url).hostname or url
-            feed_id, created = await feed_store.add_feed(
-                db, FeedSpec(url, name, tuple(args.topic), *_site_rules(args)), now=now
+            feed_id, created = await db.feeds.add_feed(
+                FeedSpec(url, name, tuple(args.topic), *_site_rules(args)), now=now
             )
             what = "site" if args.site else "feed"
             _emit(f"{'added' if created else 'updated'} {what} {feed_id}: {url}")
             return 0
         if action == "remove":
-            if not await feed_store.disable_feed(db, args.feed):
+            if not await db.feeds.disable_feed(args.feed):
                 raise OperatorError(f"no feed {args.feed!r} (see `newsbot feeds list`)")
             _emit(f"feed {args.feed} will no longer be polled; its articles are kept")
             return 0
         if action == "resume":
-            if not await feed_store.resume_feed(db, args.feed, now=now):
+            if not await db.feeds.resume_feed(args.feed, now=now):
                 raise OperatorError(f"no feed {args.feed!r} (see `newsbot feeds list`)")
             _emit(f"feed {args.feed} resumed; it will be polled on the next cycle")
             return 0
@@ -384,7 +383,7 @@ def _site_rules(args: argparse.Namespace) -> tuple[str, str | None, str | None]:
     return "site", args.pattern or None, args.selector or None
 
 
-def _feed_line(feed: feed_store.FeedRow) -> str:
+def _feed_line(feed: FeedRow) -> str:
     error = f" last error {feed.last_error_kind}: {feed.last_error}" if feed.last_error_kind else ""
     return (
         f"{feed.id:>4} {feed_health(feed):<8} {feed.articles_total:>6} articles  "
@@ -392,7 +391,7 @@ def _feed_line(feed: feed_store.FeedRow) -> str:
     )
 
 
-def _feed_json(feed: feed_store.FeedRow) -> dict[str, Any]:
+def _feed_json(feed: FeedRow) -> dict[str, Any]:
     return {
         "id": feed.id,
         "url": feed.url,
@@ -409,7 +408,7 @@ def _feed_json(feed: feed_store.FeedRow) -> dict[str, Any]:
 
 
 async def stats_command(settings: Settings, *, as_json: bool) -> int:
-    async with open_database(settings) as db:
+    async with opened_database(settings) as db:
         collected = await stats.collect(db, now=datetime.now(UTC), tz=settings.timezone)
     figures: dict[str, Any] = {
         "articles": collected.articles,

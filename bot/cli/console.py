@@ -37,11 +37,9 @@ from bot.ingest.poller import FeedPollReport, Poller
 from bot.runtime.app import AnyApplication
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.runner import bot_running
-from bot.runtime.service import open_database
+from bot.runtime.service import opened_database
 from bot.runtime.settings import Settings
-from storage import feeds as feed_store
-from storage.feeds import FeedRow, FeedSpec
-from storage.subscribers import topic_subscriptions
+from storage.rows import FeedRow, FeedSpec
 
 log = logging.getLogger(__name__)
 
@@ -326,10 +324,10 @@ def _is_demo_feed(url: str) -> bool:
 
 async def retire_demo_feeds(settings: Settings) -> None:
     """Disable sample feeds a previous console session left behind (its port is gone)."""
-    async with open_database(settings) as db:
-        for feed in await feed_store.list_feeds(db, include_disabled=False):
+    async with opened_database(settings) as db:
+        for feed in await db.feeds.list_feeds(include_disabled=False):
             if _is_demo_feed(feed.url):
-                await feed_store.disable_feed(db, str(feed.id))
+                await db.feeds.disable_feed(str(feed.id))
 
 
 # ---- the session ----------------------------------------------------------------------------
@@ -602,7 +600,7 @@ class ConsoleSession:
         while not self.demo_requested:
             feeds = [
                 f
-                for f in await feed_store.list_feeds(db, include_disabled=False)
+                for f in await db.feeds.list_feeds(include_disabled=False)
                 if not _is_demo_feed(f.url)
             ]
             if any(f.last_success_at is not None for f in feeds):
@@ -640,7 +638,7 @@ class ConsoleSession:
         if poller is None:
             self.note("Bộ lấy tin không chạy. (The poller is not running.)")
             return
-        topics = await feed_store.list_topics(db)
+        topics = await db.feeds.list_topics()
         names = {t.slug: t.name_vi for t in topics}
         chosen = [slug for slug in DEMO_TOPICS if slug in names]
         chosen += [t.slug for t in topics if t.slug not in chosen][: max(0, 2 - len(chosen))]
@@ -655,8 +653,8 @@ class ConsoleSession:
         self.demo = SampleFeedServer(shift_feed_dates(first, delta))
         await self.demo.start()
         now = int(time.time())
-        self.demo_feed_id, _ = await feed_store.add_feed(
-            db, FeedSpec(self.demo.url, DEMO_FEED_NAME, tuple(chosen)), now=now
+        self.demo_feed_id, _ = await db.feeds.add_feed(
+            FeedSpec(self.demo.url, DEMO_FEED_NAME, tuple(chosen)), now=now
         )
         self.note(
             f"Nguồn tin mẫu chạy tại {self.demo.url} (chủ đề: {topic_names}). Đang tải…\n"
@@ -692,7 +690,7 @@ class ConsoleSession:
 
     async def _poll_demo(self, poller: Poller) -> FeedPollReport | None:
         assert self.demo_feed_id is not None
-        feed = await feed_store.get_feed(self._services().db, self.demo_feed_id)
+        feed = await self._services().db.feeds.get_feed(self.demo_feed_id)
         assert feed is not None
         cycle = await poller.poll_feeds([feed])
         report = cycle.feeds[0] if cycle.feeds else None
@@ -706,7 +704,7 @@ class ConsoleSession:
         """Wait until the reader follows a topic of the sample feed, with a hint once."""
         db = self._services().db
         hinted = False
-        while not set(await topic_subscriptions(db, CHAT_ID)) & set(topics):
+        while not set(await db.subscribers.topic_subscriptions(CHAT_ID)) & set(topics):
             if not hinted:
                 self.demo_settled.set()  # a script may subscribe next
                 self.note(
@@ -723,7 +721,7 @@ class ConsoleSession:
         if self.demo_feed_id is not None and self.application is not None:
             # The next run serves the sample on another port; this address is dead.
             try:
-                await feed_store.disable_feed(self._services().db, str(self.demo_feed_id))
+                await self._services().db.feeds.disable_feed(str(self.demo_feed_id))
             except Exception:
                 log.warning("could not disable the sample feed", exc_info=True)
 

@@ -17,17 +17,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery.render import MESSAGE_LIMIT, truncate_utf16, utf16_len
-from bot.readers.search import phrase_expression
+from bot.readers.search import phrase_words
 from bot.readers.service import topic_name
 from bot.text.htmltext import safe_http_url
 from bot.text.i18n import t
 from bot.text.vietnamese import clean_line
-from storage import digests as store
-from storage.articles import ArticleRow
-from storage.db import Database
-from storage.digests import DigestReader
-from storage.feeds import TopicRow, list_topics
-from storage.subscribers import keyword_alerts, topic_subscriptions
+from storage import Database
+from storage.rows import ArticleRow, DigestReader, TopicRow
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +41,15 @@ class DigestRun:
 async def queue_due_digests(db: Database, *, now: datetime) -> DigestRun:
     """Queue every digest that is due at `now`. Safe to call as often as you like."""
     queued = empty = 0
-    topics = await list_topics(db)
-    for tz_name in await store.digest_timezones(db):
+    topics = await db.feeds.list_topics()
+    for tz_name in await db.digests.digest_timezones():
         local = now.astimezone(ZoneInfo(tz_name))
-        due = await store.due_readers(
-            db, timezone=tz_name, local_date=local.date().isoformat(), local_hour=local.hour
+        due = await db.digests.due_readers(
+            timezone=tz_name, local_date=local.date().isoformat(), local_hour=local.hour
         )
         for reader in due:
             parts, count = await _compose(db, reader, topics, now=now, local=local)
-            recorded = await store.record_digest(
-                db,
+            recorded = await db.digests.record_digest(
                 reader.chat_id,
                 local_date=local.date().isoformat(),
                 parts=parts if count else [],
@@ -83,9 +78,9 @@ async def _compose(
     names = {topic.slug: topic_name(topic, reader.language) for topic in topics}
     groups: dict[str, list[ArticleRow]] = {}
     seen: set[int] = set()
-    followed = await topic_subscriptions(db, reader.chat_id)
-    articles = await store.topic_articles(
-        db, reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC * len(followed)
+    followed = await db.subscribers.topic_subscriptions(reader.chat_id)
+    articles = await db.digests.topic_articles(
+        reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC * len(followed)
     )
     for slug in followed:
         group = [a for a in articles if slug in a.topics and a.id not in seen]
@@ -93,12 +88,12 @@ async def _compose(
         seen.update(a.id for a in group)
         if group:
             groups[names.get(slug, slug)] = group
-    for alert in await keyword_alerts(db, reader.chat_id):
-        expression = phrase_expression(alert.phrase)
-        if expression is None:
+    for alert in await db.subscribers.keyword_alerts(reader.chat_id):
+        words = phrase_words(alert.phrase)
+        if not words:
             continue
-        found = await store.phrase_articles(
-            db, expression, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC
+        found = await db.digests.phrase_articles(
+            words, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC
         )
         fresh = [a for a in found if a.id not in seen]
         seen.update(a.id for a in fresh)

@@ -21,11 +21,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-PRIORITY_REPLY = 0
-PRIORITY_STATUS = 10  # progress messages an admin is watching
-PRIORITY_ALERT = 20
-PRIORITY_DIGEST = 30
-PRIORITY_BROADCAST = 40
+from storage.rows import Priority
 
 # Methods that deliver something to a chat and count against Telegram's limits.
 _LIMITED = frozenset(
@@ -50,7 +46,7 @@ WINDOW_MARGIN = 0.01
 
 
 class TelegramRateLimiter(BaseRateLimiter[int]):
-    """rate_limit_args is the priority: PRIORITY_REPLY (default) … PRIORITY_BROADCAST."""
+    """rate_limit_args is the priority: Priority.REPLY (default) … Priority.BROADCAST."""
 
     def __init__(
         self,
@@ -109,7 +105,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint not in _LIMITED:
             return await callback(*args, **kwargs)
-        priority = PRIORITY_REPLY if rate_limit_args is None else rate_limit_args
+        priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
         chat_id = data.get("chat_id")
         attempts = 0
         while True:
@@ -123,7 +119,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 self.pause(retry_after_seconds(exc))
                 # Replies are retried here, the user is waiting; the outbox sender
                 # reschedules its own rows, so bulk traffic gets the error back.
-                if priority != PRIORITY_REPLY or attempts >= self._reply_retries:
+                if priority != Priority.REPLY or attempts >= self._reply_retries:
                     raise
                 attempts += 1
             finally:

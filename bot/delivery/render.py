@@ -21,7 +21,7 @@ from bot.text.dates import format_local
 from bot.text.htmltext import safe_http_url
 from bot.text.i18n import t
 from bot.text.vietnamese import clean_line, clean_paragraphs
-from storage.articles import ArticleRow
+from storage.rows import ArticleRow
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024

@@ -26,23 +26,19 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 
-from bot.delivery.ratelimit import PRIORITY_STATUS, retry_after_seconds
+from bot.delivery.ratelimit import retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
+from bot.readers.quiet_hours import quiet_until
 from bot.readers.service import topic_name
-from storage import outbox
-from storage import subscribers as subscriber_store
-from storage.articles import ArticleRow, get_article
-from storage.db import Database
-from storage.feeds import list_topics
-from storage.outbox import OutboxRow
-from storage.subscribers import SubscriberRow
+from storage import Database
+from storage.rows import ArticleRow, FailureKind, OutboxRow, Priority, SubscriberRow
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +87,7 @@ class _SentLog:
         await asyncio.sleep(0)  # let the other workers' deliveries join this write
         batch, self._pending, self._written = self._pending, [], None
         try:
-            await outbox.mark_sent_many(self._db, batch, now=self._now())
+            await self._db.outbox.mark_sent_many(batch, now=self._now())
         except BaseException as exc:
             written.set_exception(exc)
             raise
@@ -125,7 +121,7 @@ class Sender:
         return int(self._clock().timestamp())
 
     async def run_forever(self, stop: asyncio.Event, *, idle: float = 2.0) -> None:
-        released = await outbox.release_in_flight(self._db)
+        released = await self._db.outbox.release_in_flight()
         if released:
             log.warning("re-queued %d messages that were in flight at the last stop", released)
         while not stop.is_set():
@@ -158,9 +154,7 @@ class Sender:
         async def claim() -> None:
             nonlocal handled
             while handled < max_rows and not stopping.is_set():
-                rows = await outbox.claim_due(
-                    self._db, now=self._now(), limit=self._concurrency * 2
-                )
+                rows = await self._db.outbox.claim_due(now=self._now(), limit=self._concurrency * 2)
                 if not rows:
                     break
                 handled += len(rows)
@@ -189,17 +183,15 @@ class Sender:
             for _ in range(self._concurrency):
                 group.create_task(worker())
         if unsent:
-            await outbox.release(self._db, unsent)
+            await self._db.outbox.release(unsent)
         if len(self._render_cache) > 10_000:
             self._render_cache.clear()
         return handled - len(unsent)
 
     async def _batch(self, rows: Sequence[OutboxRow]) -> _Batch:
         """What a batch of rows needs from the database, read once for all of them."""
-        readers = await subscriber_store.get_subscribers(
-            self._db, sorted({r.chat_id for r in rows})
-        )
-        topics = await list_topics(self._db)
+        readers = await self._db.subscribers.get_subscribers(sorted({r.chat_id for r in rows}))
+        topics = await self._db.feeds.list_topics()
         names = {
             lang: {topic.slug: topic_name(topic, lang) for topic in topics} for lang in ("vi", "en")
         }
@@ -208,7 +200,7 @@ class Sender:
     async def _articles(self, rows: Sequence[OutboxRow]) -> dict[int, ArticleRow]:
         found = {}
         for article_id in {r.article_id for r in rows if r.article_id is not None}:
-            article = await get_article(self._db, article_id)
+            article = await self._db.articles.get_article(article_id)
             if article is not None:
                 found[article_id] = article
         return found
@@ -254,18 +246,20 @@ class Sender:
         names: dict[str, dict[str, str]],
     ) -> None:
         if row.kind != "reply" and (reader is None or not reader.active):
-            await outbox.mark_failed(
-                self._db, row.id, "chat gone: reader inactive", now=self._now()
+            await self._db.outbox.mark_failed(
+                row.id, "chat gone: reader inactive", kind=FailureKind.CHAT_GONE, now=self._now()
             )
             return
         if reader is not None and row.kind == "alert":
-            resume_at = _quiet_until(reader, self._clock())
+            resume_at = quiet_until(reader, self._clock())
             if resume_at is not None:
-                await outbox.retry_later(self._db, row.id, "quiet hours", not_before=resume_at)
+                await self._db.outbox.retry_later(row.id, "quiet hours", not_before=resume_at)
                 return
         message = self._build(row, reader, articles, names)
         if message is None:
-            await outbox.mark_failed(self._db, row.id, "article no longer stored", now=self._now())
+            await self._db.outbox.mark_failed(
+                row.id, "article no longer stored", kind=FailureKind.ARTICLE_GONE, now=self._now()
+            )
             return
         await self._send(row, message)
 
@@ -276,13 +270,11 @@ class Sender:
             wait = retry_after_seconds(exc)
             reason = f"flood limit, retry after {wait:g}s"
             later = self._now() + int(wait) + 1
-            await outbox.retry_later(self._db, row.id, reason, not_before=later)
+            await self._db.outbox.retry_later(row.id, reason, not_before=later)
             return
         except ChatMigrated as exc:
-            await subscriber_store.move_chat(
-                self._db, row.chat_id, exc.new_chat_id, now=self._now()
-            )
-            await outbox.retry_later(self._db, row.id, "chat migrated", not_before=self._now())
+            await self._db.subscribers.move_chat(row.chat_id, exc.new_chat_id, now=self._now())
+            await self._db.outbox.retry_later(row.id, "chat migrated", not_before=self._now())
             return
         except Forbidden as exc:
             await self._chat_gone(row, str(exc))
@@ -326,7 +318,7 @@ class Sender:
                 chat_id=chat_id,
                 message_id=message_id,
                 parse_mode="HTML",
-                rate_limit_args=PRIORITY_STATUS,
+                rate_limit_args=Priority.STATUS,
             )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
@@ -354,42 +346,34 @@ class Sender:
             shortened = truncate_utf16(plain.text, MESSAGE_LIMIT - 96)
             await self._send(row, Outgoing(shortened, None, plain.reply_markup, None))
             return
-        await outbox.mark_failed(self._db, row.id, f"rejected: {exc}"[:200], now=self._now())
+        await self._db.outbox.mark_failed(
+            row.id, f"rejected: {exc}"[:200], kind=FailureKind.REJECTED, now=self._now()
+        )
 
     async def _chat_gone(self, row: OutboxRow, reason: str) -> None:
         now = self._now()
-        await outbox.mark_failed(self._db, row.id, f"chat gone: {reason}"[:200], now=now)
-        dropped = await subscriber_store.deactivate(self._db, row.chat_id, reason[:100], now=now)
+        await self._db.outbox.mark_failed(
+            row.id, f"chat gone: {reason}"[:200], kind=FailureKind.CHAT_GONE, now=now
+        )
+        dropped = await self._db.subscribers.deactivate(row.chat_id, reason[:100], now=now)
         log.info(
             "chat %s deactivated (%s); %d queued messages dropped", row.chat_id, reason, dropped
         )
 
     async def _retry_or_fail(self, row: OutboxRow, reason: str) -> None:
         if row.attempts >= self._max_attempts:
-            await outbox.mark_failed(
-                self._db, row.id, f"gave up after {row.attempts} tries: {reason}", now=self._now()
+            await self._db.outbox.mark_failed(
+                row.id,
+                f"gave up after {row.attempts} tries: {reason}",
+                kind=FailureKind.GAVE_UP,
+                now=self._now(),
             )
             return
         backoff = min(300, 5 * 2 ** (row.attempts - 1))
-        await outbox.retry_later(self._db, row.id, reason, not_before=self._now() + backoff)
+        await self._db.outbox.retry_later(row.id, reason, not_before=self._now() + backoff)
 
 
 def _plain(message: Outgoing) -> Outgoing:
     """The message without formatting: tags removed, entities decoded."""
     text = html.unescape(_TAG.sub("", message.text)) if message.parse_mode else message.text
     return Outgoing(text, None, message.reply_markup, message.preview_url)
-
-
-def _quiet_until(reader: SubscriberRow, now: datetime) -> int | None:
-    """When the reader's quiet hours end, if they are in them now."""
-    if reader.quiet_start is None or reader.quiet_end is None:
-        return None
-    local = now.astimezone(ZoneInfo(reader.timezone))
-    start, end, hour = reader.quiet_start, reader.quiet_end, local.hour
-    inside = start <= hour < end if start < end else hour >= start or hour < end
-    if not inside:
-        return None
-    resume = local.replace(hour=end, minute=0, second=0, microsecond=0)
-    if resume <= local:
-        resume += timedelta(days=1)
-    return int(resume.timestamp())

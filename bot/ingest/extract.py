@@ -1,4 +1,4 @@
-"""An article page → the same `ParsedEntry` a feed item becomes. Pure and CPU-bound:
+"""An article page → the same `ArticleInput` a feed item becomes. Pure and CPU-bound:
 the poller runs it in its worker processes, like parse_feed.
 
 The page's own metadata comes first (Open Graph, article:*, JSON-LD,
@@ -26,7 +26,7 @@ import regex
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.ingest.parse import CONTENT_MAX_CHARS, ParsedEntry
+from bot.ingest.parse import CONTENT_MAX_CHARS
 from bot.ingest.sites.links import site_of
 from bot.ingest.sites.meta import PageMeta, read_meta
 from bot.ingest.sites.page import decode_html, parse_html
@@ -35,6 +35,7 @@ from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
 from bot.text.htmltext import HtmlDigest, digest_html
 from bot.text.vietnamese import clean_line, clean_paragraphs, fold
+from storage.rows import ArticleInput
 
 # Lines that are buttons and share bars, compared folded and without punctuation.
 _CHROME_LINES = frozenset(
@@ -83,7 +84,7 @@ def extract_article(
     fetched_at: datetime | None = None,
     feed_topics: Sequence[str] = (),
     matcher: TopicMatcher | None = None,
-) -> ParsedEntry | None:
+) -> ArticleInput | None:
     """The article on a page fetched from `url` (its final URL), or None when the
     page holds no article (no title, or neither a lead nor text).
 
@@ -123,8 +124,9 @@ def extract_article(
     if matcher is not None:
         topics |= matcher.match(title, summary)
     canonical = _canonical(meta.canonical, url)
-    return ParsedEntry(
-        key=canonical or "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest(),
+    return ArticleInput(
+        item_key=canonical
+        or "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest(),
         url=canonical,
         title=title,
         summary=summary,

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from bot.text.vietnamese import contains_phrase, fold_words
-from storage.subscribers import KeywordAlertRow
+from storage.rows import KeywordAlertRow
 
 
 class KeywordIndex:

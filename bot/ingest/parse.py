@@ -21,6 +21,7 @@ from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
 from bot.text.htmltext import digest_html, safe_http_url
 from bot.text.vietnamese import clean_line, fold
+from storage.rows import ArticleInput
 
 # The index keeps enough of an article to find it by any phrase of its body;
 # beyond this a feed is pasting whole books into <content:encoded>.
@@ -32,26 +33,11 @@ class NotAFeedError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class ParsedEntry:
-    key: str
-    url: str
-    title: str
-    summary: str
-    content_text: str
-    author: str | None
-    image_url: str | None
-    published_at: datetime
-    topics: tuple[str, ...]
-    search_title: str
-    search_body: str
-
-
-@dataclass(frozen=True, slots=True)
 class ParsedFeed:
     title: str
     link: str | None
     ttl_minutes: int | None
-    entries: tuple[ParsedEntry, ...]
+    entries: tuple[ArticleInput, ...]
     recovered_error: str | None  # feedparser's complaint when it had to recover
 
 
@@ -107,7 +93,7 @@ def _entry(
     fetched_at: datetime,
     feed_topics: Sequence[str],
     matcher: TopicMatcher | None,
-) -> ParsedEntry | None:
+) -> ArticleInput | None:
     description = str(raw.get("summary") or raw.get("description") or "")
     content_html = _content_html(raw)
     lead = digest_html(description, base_url=base)
@@ -132,8 +118,8 @@ def _entry(
     if matcher is not None:
         topics |= matcher.match(title, summary)
     author = clean_line(str(raw.get("author") or "")) or None
-    return ParsedEntry(
-        key=_item_key(raw, guid_counts, url, title, summary),
+    return ArticleInput(
+        item_key=_item_key(raw, guid_counts, url, title, summary),
         url=url,
         title=title,
         summary=summary,
@@ -200,12 +186,12 @@ def _ttl(value: object) -> int | None:
     return minutes if 0 < minutes <= 7 * 24 * 60 else None
 
 
-def _unique(entries: list[ParsedEntry]) -> list[ParsedEntry]:
+def _unique(entries: list[ArticleInput]) -> list[ArticleInput]:
     """Keep the first entry of each key (a feed listing one story twice)."""
     seen: set[str] = set()
     result = []
     for entry in entries:
-        if entry.key not in seen:
-            seen.add(entry.key)
+        if entry.item_key not in seen:
+            seen.add(entry.item_key)
             result.append(entry)
     return result

@@ -26,14 +26,13 @@ from bot.clock import sleep_or_stop
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.freshness import PollPolicy, failure_delay, next_poll_delay, should_pause
 from bot.ingest.keyword_alerts import KeywordIndex
-from bot.ingest.parse import NotAFeedError, ParsedEntry, ParsedFeed, parse_feed
+from bot.ingest.parse import NotAFeedError, ParsedFeed, parse_feed
 from bot.ingest.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
 from bot.ingest.topics import TopicMatcher
-from storage import feeds as feed_store
-from storage.articles import ArticleInput, StoreOutcome, existing_keys, store_articles
-from storage.db import Database
-from storage.feeds import FeedRow, PollFailure, PollSuccess
-from storage.subscribers import instant_keyword_alerts
+from storage import Database
+from storage.rows import ArticleInput, FeedRow, PollFailure, PollSuccess
+
+# FIXME storage.articles.store_articles
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +122,14 @@ class Poller:
 
     async def poll_due(self) -> CycleReport:
         """Poll every feed that is due now, concurrently, and report what happened."""
-        due = await feed_store.due_feeds(self._db, now=_ts(self._clock()))
+        due = await self._db.feeds.due_feeds(now=_ts(self._clock()))
         return await self.poll_feeds(due)
 
     async def poll_feeds(self, feeds: Sequence[FeedRow]) -> CycleReport:
         report = CycleReport()
         if not feeds:
             return report
-        keywords = KeywordIndex(await instant_keyword_alerts(self._db))
+        keywords = KeywordIndex(await self._db.subscribers.instant_keyword_alerts())
         queue: asyncio.Queue[FeedRow] = asyncio.Queue()
         for feed in feeds:
             queue.put_nowait(feed)
@@ -228,39 +227,29 @@ class Poller:
         if parsed.recovered_error:
             log.info("feed %s: recovered from malformed XML (%s)", feed.id, parsed.recovered_error)
         first_poll = feed.first_polled_at is None
-        alertable = [e for e in parsed.entries if e.key not in quiet_keys]
+        alertable = [e for e in parsed.entries if e.item_key not in quiet_keys]
         alert_keys = frozenset() if first_poll else await self._alert_keys(feed, alertable, now)
         keyword_chats = {
-            e.key: keywords.chats_matching(e.title, e.summary)
+            e.item_key: keywords.chats_matching(e.title, e.summary)
             for e in parsed.entries
-            if keywords and e.key in alert_keys
+            if keywords and e.item_key in alert_keys
         }
         next_at = now + timedelta(seconds=self._next_delay(fetched, parsed.ttl_minutes, now))
-        articles = [_article_input(e) for e in parsed.entries]
-        async with self._db.write() as conn:
-            outcome: StoreOutcome = await store_articles(
-                conn,
-                feed.id,
-                articles,
-                now=_ts(now),
-                alert_keys=alert_keys,
-                keyword_chats=keyword_chats,
-            )
-            await feed_store.record_poll_success(
-                conn,
-                feed.id,
-                PollSuccess(
-                    etag=fetched.etag,
-                    last_modified=fetched.last_modified,
-                    body_hash=body_hash,
-                    ttl_minutes=parsed.ttl_minutes,
-                    next_poll_at=_ts(next_at),
-                    new_articles=len(outcome.new_ids),
-                ),
-                now=_ts(now),
-            )
-            if site_links is not None:
-                await feed_store.save_site_links(conn, feed.id, site_links)
+        outcome = await self._db.articles.store(
+            feed.id,
+            parsed.entries,
+            now=_ts(now),
+            alert_keys=alert_keys,
+            keyword_chats=keyword_chats,
+            poll=PollSuccess(
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                body_hash=body_hash,
+                ttl_minutes=parsed.ttl_minutes,
+                next_poll_at=_ts(next_at),
+            ),
+            site_links=site_links,
+        )
         if first_poll and outcome.new_ids:
             log.info(
                 "feed %s: first poll stored %d articles, alerted no one",
@@ -277,11 +266,11 @@ class Poller:
         )
 
     async def _alert_keys(
-        self, feed: FeedRow, entries: Sequence[ParsedEntry], now: datetime
+        self, feed: FeedRow, entries: Sequence[ArticleInput], now: datetime
     ) -> frozenset[str]:
-        known = await existing_keys(self._db, feed.id, [e.key for e in entries])
+        known = await self._db.articles.existing_keys(feed.id, [e.item_key for e in entries])
         oldest = now - self._options.max_alert_age
-        fresh = [e for e in entries if e.key not in known and e.published_at >= oldest]
+        fresh = [e for e in entries if e.item_key not in known and e.published_at >= oldest]
         limit = self._options.max_alerts_per_poll
         if len(fresh) > limit:
             log.warning(
@@ -292,7 +281,7 @@ class Poller:
                 limit,
             )
             fresh = sorted(fresh, key=lambda e: e.published_at, reverse=True)[:limit]
-        return frozenset(e.key for e in fresh)
+        return frozenset(e.item_key for e in fresh)
 
     def _next_delay(self, fetched: FetchResult, ttl: int | None, now: datetime) -> float:
         return next_poll_delay(
@@ -308,20 +297,17 @@ class Poller:
         now: datetime,
     ) -> FeedPollReport:
         next_at = now + timedelta(seconds=self._next_delay(fetched, None, now))
-        async with self._db.write() as conn:
-            await feed_store.record_poll_success(
-                conn,
-                feed.id,
-                PollSuccess(
-                    etag=fetched.etag or feed.etag,
-                    last_modified=fetched.last_modified or feed.last_modified,
-                    body_hash=body_hash,
-                    ttl_minutes=None,
-                    next_poll_at=_ts(next_at),
-                    new_articles=0,
-                ),
-                now=_ts(now),
-            )
+        await self._db.feeds.record_poll_success(
+            feed.id,
+            PollSuccess(
+                etag=fetched.etag or feed.etag,
+                last_modified=fetched.last_modified or feed.last_modified,
+                body_hash=body_hash,
+                ttl_minutes=None,
+                next_poll_at=_ts(next_at),
+            ),
+            now=_ts(now),
+        )
         return FeedPollReport(feed.id, feed.url, outcome)
 
     async def _fail(
@@ -331,8 +317,7 @@ class Poller:
         failures = feed.failures + 1
         delay = failure_delay(failures=failures, retry_after=retry_after, policy=policy)
         pause = should_pause(failures, policy)
-        await feed_store.record_poll_failure(
-            self._db,
+        await self._db.feeds.record_poll_failure(
             feed.id,
             PollFailure(kind, detail, _ts(now + timedelta(seconds=delay)), pause),
             now=_ts(now),
@@ -373,22 +358,6 @@ class Poller:
                 # One bad cycle (a full disk, a bug) must not end the service.
                 log.exception("poll cycle failed")
             await sleep_or_stop(stop, idle)
-
-
-def _article_input(e: ParsedEntry) -> ArticleInput:
-    return ArticleInput(
-        item_key=e.key,
-        url=e.url,
-        title=e.title,
-        summary=e.summary,
-        content_text=e.content_text,
-        author=e.author,
-        image_url=e.image_url,
-        published_at=_ts(e.published_at),
-        topics=e.topics,
-        search_title=e.search_title,
-        search_body=e.search_body,
-    )
 
 
 def _ts(moment: datetime) -> int:

@@ -1,40 +1,35 @@
-"""Accent-insensitive search: user text → a safe FTS5 expression → ranked articles."""
+"""Accent-insensitive search: what a reader typed → folded words → ranked articles."""
 
 from __future__ import annotations
 
 from bot.text.vietnamese import fold_words
-from storage.articles import ArticleRow, search_articles
-from storage.db import Database
+from storage import Database
+from storage.rows import ArticleRow
 
 MAX_QUERY_WORDS = 12
 MAX_WORD_CHARS = 48
 
 
-def match_expression(query: str) -> str | None:
-    """An FTS5 MATCH expression for what the user typed, or None when nothing is searchable.
+def query_words(query: str) -> list[str]:
+    """The words to look for, folded like the index (no marks, đ → d, lower case).
 
-    Every word is folded (no marks, đ → d, lower case) like the index, then
-    quoted, so FTS5 operators and syntax the user typed (AND, NOT, *, -, ", :,
-    parentheses) are only ever words. All words must occur (implicit AND).
+    Only word characters survive, so search syntax a reader typed (AND, NOT,
+    *, -, ", :, parentheses) is never more than a word; repeats are dropped
+    and long input is bounded. An empty list: nothing is searchable.
     """
-    words = [w[:MAX_WORD_CHARS] for w in fold_words(query[:2000]) if w.strip("_")]
-    if not words:
-        return None
-    unique = list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
-    return " ".join(f'"{w}"' for w in unique)
+    words = _words(query)
+    return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
 
 
-def phrase_expression(phrase: str) -> str | None:
-    """An FTS5 expression for the words of phrase, consecutive and in order."""
-    words = [w[:MAX_WORD_CHARS] for w in fold_words(phrase[:2000]) if w.strip("_")]
-    if not words:
-        return None
-    return '"' + " ".join(words[:MAX_QUERY_WORDS]) + '"'
+def phrase_words(phrase: str) -> list[str]:
+    """The folded words of a keyword alert's phrase, in order (repeats kept)."""
+    return _words(phrase)[:MAX_QUERY_WORDS]
+
+
+def _words(text: str) -> list[str]:
+    return [w[:MAX_WORD_CHARS] for w in fold_words(text[:2000]) if w.strip("_")]
 
 
 async def search(db: Database, query: str, *, limit: int = 10, offset: int = 0) -> list[ArticleRow]:
     """The best matches for a reader's query; an empty list when nothing matches."""
-    expression = match_expression(query)
-    if expression is None:
-        return []
-    return await search_articles(db, expression, limit=limit, offset=offset)
+    return await db.articles.search_articles(query_words(query), limit=limit, offset=offset)

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 
 from bot.text.i18n import LANGUAGES, normalize_language
 from bot.text.vietnamese import clean_line, fold, fold_words
-from storage import subscribers as store
-from storage.db import Database
-from storage.feeds import TopicRow, list_topics
-from storage.subscribers import KeywordAlertRow, SubscriberRow
+from storage import Database
+from storage.rows import KeywordAlertRow, SubscriberRow, TopicRow
 
 MAX_TOPICS = 20
 MAX_KEYWORDS = 20
@@ -62,17 +60,16 @@ async def start_reader(
     now: int,
 ) -> SubscriberRow:
     """The reader for this chat, created (or reactivated) on first contact."""
-    reader = await store.get_subscriber(db, chat_id)
+    reader = await db.subscribers.get_subscriber(chat_id)
     if reader is None or not reader.active:
-        await store.ensure_subscriber(
-            db,
+        await db.subscribers.ensure_subscriber(
             chat_id,
             now=now,
             chat_type=chat_type,
             language=normalize_language(language_code),
             timezone=default_timezone,
         )
-        reader = await store.get_subscriber(db, chat_id)
+        reader = await db.subscribers.get_subscriber(chat_id)
     assert reader is not None
     return reader
 
@@ -94,23 +91,23 @@ def find_topic(topics: Sequence[TopicRow], words: str) -> TopicRow | None:
 
 
 async def toggle_topic(db: Database, chat_id: int, slug: str, *, now: int) -> Change:
-    topics = {t.slug: t for t in await list_topics(db)}
+    topics = {t.slug: t for t in await db.feeds.list_topics()}
     topic = topics.get(slug)
     if topic is None:
         return Change(Outcome.NOT_FOUND, slug)
-    if slug in await store.topic_subscriptions(db, chat_id):
-        await store.unsubscribe_topic(db, chat_id, slug)
+    if slug in await db.subscribers.topic_subscriptions(chat_id):
+        await db.subscribers.unsubscribe_topic(chat_id, slug)
         return Change(Outcome.TOPIC_REMOVED, slug)
     return await _add_topic(db, chat_id, topic, now=now)
 
 
 async def _add_topic(db: Database, chat_id: int, topic: TopicRow, *, now: int) -> Change:
-    current = await store.topic_subscriptions(db, chat_id)
+    current = await db.subscribers.topic_subscriptions(chat_id)
     if topic.slug in current:
         return Change(Outcome.TOPIC_ALREADY, topic.slug)
     if len(current) >= MAX_TOPICS:
         return Change(Outcome.TOO_MANY_TOPICS, topic.slug)
-    await store.subscribe_topic(db, chat_id, topic.slug, now=now)
+    await db.subscribers.subscribe_topic(chat_id, topic.slug, now=now)
     return Change(Outcome.TOPIC_ADDED, topic.slug)
 
 
@@ -119,56 +116,56 @@ async def subscribe_words(db: Database, chat_id: int, words: str, *, now: int) -
     phrase = clean_line(words)
     if len(phrase) > MAX_KEYWORD_CHARS:
         return Change(Outcome.TOO_LONG, phrase[:MAX_KEYWORD_CHARS])
-    topic = find_topic(await list_topics(db), phrase)
+    topic = find_topic(await db.feeds.list_topics(), phrase)
     if topic is not None:
         return await _add_topic(db, chat_id, topic, now=now)
     folded = " ".join(fold_words(phrase))
     if not folded:
         return Change(Outcome.KEYWORD_TOO_SHORT, phrase)
-    existing = await store.keyword_alerts(db, chat_id)
+    existing = await db.subscribers.keyword_alerts(chat_id)
     if any(alert.folded == folded for alert in existing):
         return Change(Outcome.KEYWORD_EXISTS, phrase)
     if len(existing) >= MAX_KEYWORDS:
         return Change(Outcome.TOO_MANY_KEYWORDS, phrase)
-    await store.add_keyword_alert(db, chat_id, phrase, folded, now=now)
+    await db.subscribers.add_keyword_alert(chat_id, phrase, folded, now=now)
     return Change(Outcome.KEYWORD_ADDED, phrase)
 
 
 async def unsubscribe_words(db: Database, chat_id: int, words: str) -> Change:
     phrase = clean_line(words)[:MAX_KEYWORD_CHARS]
-    topic = find_topic(await list_topics(db), phrase)
+    topic = find_topic(await db.feeds.list_topics(), phrase)
     if topic is not None:
-        if await store.unsubscribe_topic(db, chat_id, topic.slug):
+        if await db.subscribers.unsubscribe_topic(chat_id, topic.slug):
             return Change(Outcome.TOPIC_REMOVED, topic.slug)
         return Change(Outcome.NOT_FOUND, topic.slug)
     folded = " ".join(fold_words(phrase))
-    if folded and await store.remove_keyword_alert(db, chat_id, folded=folded):
+    if folded and await db.subscribers.remove_keyword_alert(chat_id, folded=folded):
         return Change(Outcome.KEYWORD_REMOVED, phrase)
     return Change(Outcome.NOT_FOUND, phrase)
 
 
 async def remove_keyword(db: Database, chat_id: int, alert_id: int) -> Change:
-    alerts = {a.id: a for a in await store.keyword_alerts(db, chat_id)}
+    alerts = {a.id: a for a in await db.subscribers.keyword_alerts(chat_id)}
     alert = alerts.get(alert_id)
     if alert is None:
         return Change(Outcome.NOT_FOUND, str(alert_id))
-    await store.remove_keyword_alert(db, chat_id, alert_id=alert_id)
+    await db.subscribers.remove_keyword_alert(chat_id, alert_id=alert_id)
     return Change(Outcome.KEYWORD_REMOVED, alert.phrase)
 
 
 async def subscriptions(db: Database, reader: SubscriberRow) -> Subscriptions:
-    topics = {t.slug: t for t in await list_topics(db)}
+    topics = {t.slug: t for t in await db.feeds.list_topics()}
     followed = [
-        topics[s] for s in await store.topic_subscriptions(db, reader.chat_id) if s in topics
+        topics[s] for s in await db.subscribers.topic_subscriptions(reader.chat_id) if s in topics
     ]
-    return Subscriptions(reader, followed, await store.keyword_alerts(db, reader.chat_id))
+    return Subscriptions(reader, followed, await db.subscribers.keyword_alerts(reader.chat_id))
 
 
 async def set_language(db: Database, chat_id: int, language: str, *, now: int) -> bool:
     language = language.strip().lower()
     if language not in LANGUAGES:
         return False
-    await store.update_settings(db, chat_id, language=language, now=now)
+    await db.subscribers.update_settings(chat_id, language=language, now=now)
     return True
 
 
@@ -178,7 +175,7 @@ async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> bool:
     )
     if not mode:
         return False
-    await store.update_settings(db, chat_id, mode=mode, now=now)
+    await db.subscribers.update_settings(chat_id, mode=mode, now=now)
     return True
 
 
@@ -197,7 +194,7 @@ def parse_hour(text: str) -> int | None:
 async def set_digest_hour(db: Database, chat_id: int, hour: int, *, now: int) -> bool:
     if not 0 <= hour <= 23:
         return False
-    await store.update_settings(db, chat_id, digest_hour=hour, now=now)
+    await db.subscribers.update_settings(chat_id, digest_hour=hour, now=now)
     return True
 
 
@@ -219,11 +216,11 @@ async def set_quiet_hours(
     db: Database, chat_id: int, hours: tuple[int, int] | None, *, now: int
 ) -> None:
     start, end = hours if hours else (None, None)
-    await store.update_settings(db, chat_id, quiet_start=start, quiet_end=end, now=now)
+    await db.subscribers.update_settings(chat_id, quiet_start=start, quiet_end=end, now=now)
 
 
 async def forget_reader(db: Database, chat_id: int) -> None:
-    await store.forget(db, chat_id)
+    await db.subscribers.forget(chat_id)
 
 
 def clip_query(text: str) -> str | None:

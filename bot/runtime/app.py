@@ -21,7 +21,6 @@ from bot.runtime.background import Background
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.text.i18n import LANGUAGES, MENU_COMMANDS, t
 from handlers import all_handlers
-from storage.subscribers import get_subscriber
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services: BotServices = context.application.bot_data[BOT_DATA_KEY]
     chat_id = update.effective_chat.id
-    reader = await get_subscriber(services.db, chat_id)
+    reader = await services.db.subscribers.get_subscriber(chat_id)
     user = update.effective_user
     if reader is not None:
         language = reader.language

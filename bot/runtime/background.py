@@ -25,8 +25,6 @@ from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
 from bot.ingest.poller import Poller
 from bot.runtime.context import BotServices
-from storage import leases
-from storage.subscribers import get_subscriber
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +74,13 @@ class Background:
             self._supervisor = None
         await self._stop_work()
         if self.holds_lease:
-            await leases.release(services.db, LEASE_NAME, holder=self.holder)
+            await services.db.leases.release(LEASE_NAME, holder=self.holder)
             self.holds_lease = False
 
     async def _supervise(self, services: BotServices) -> None:
         while not self.stop.is_set():
             try:
-                held = await leases.acquire(
-                    services.db,
+                held = await services.db.leases.acquire(
                     LEASE_NAME,
                     holder=self.holder,
                     ttl=self.lease_ttl,
@@ -158,7 +155,7 @@ async def run_housekeeping(services: BotServices, now: datetime) -> None:
 
 def _admin_language(services: BotServices) -> Callable[[int], Awaitable[str]]:
     async def language_of(admin_id: int) -> str:
-        reader = await get_subscriber(services.db, admin_id)
+        reader = await services.db.subscribers.get_subscriber(admin_id)
         return reader.language if reader else services.settings.default_language
 
     return language_of

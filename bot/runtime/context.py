@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import Settings
 from bot.runtime.throttle import CommandThrottle
-from storage.db import Database
+from storage import Database
 
 BOT_DATA_KEY = "newsbot"
 

@@ -11,7 +11,7 @@ from bot.ingest.sites.links import PatternError, check_selector, compile_pattern
 from bot.ingest.topics import TopicMatcher
 from bot.text.htmltext import safe_http_url
 from bot.text.vietnamese import clean_line
-from storage.feeds import FeedSpec, TopicRow
+from storage.rows import FeedSpec, TopicRow
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 

@@ -8,13 +8,13 @@ from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import storage
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.freshness import PollPolicy
 from bot.ingest.poller import Poller, PollerOptions, parse_pool, system_clock
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
 from bot.runtime.settings import Settings
-from storage import feeds as feed_store
-from storage.db import Database
+from storage import Database
 
 
 @dataclass(slots=True)
@@ -35,8 +35,9 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[Database]:
-    db = await Database.open(settings.db_path)
+async def opened_database(settings: Settings) -> AsyncIterator[Database]:
+    """The database settings name, closed when the block exits."""
+    db = await storage.open_database(settings.db_path)
     try:
         yield db
     finally:
@@ -45,8 +46,8 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 
 async def sync_config(db: Database, config: FeedsConfig) -> int:
     """Bring feeds.toml's topics and feeds into the database; returns feeds added."""
-    await feed_store.sync_topics(db, config.topics)
-    return await feed_store.sync_config_feeds(db, config.feeds, now=int(system_clock().timestamp()))
+    await db.feeds.sync_topics(config.topics)
+    return await db.feeds.sync_config_feeds(config.feeds, now=int(system_clock().timestamp()))
 
 
 @asynccontextmanager
@@ -56,7 +57,7 @@ async def open_service(
     """Everything the poller needs, opened in order and closed in reverse."""
     config = load_feeds_config(settings.feeds_path)
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(open_database(settings))
+        db = await stack.enter_async_context(opened_database(settings))
         await sync_config(db, config)
         fetcher = await stack.enter_async_context(Fetcher(fetch_limits(settings)))
         if executor is None:

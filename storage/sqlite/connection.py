@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.migrations import MIGRATIONS
+from storage.sqlite.migrations import MIGRATIONS
 
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -29,8 +29,8 @@ _PRAGMAS = (
 )
 
 
-class Database:
-    """An open newsbot database. Create with `await Database.open(path)`."""
+class Connection:
+    """The SQLite file, open: one writer connection behind a lock, one read-only reader."""
 
     def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         self.path = path
@@ -39,7 +39,7 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path) -> Connection:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,7 @@ class Database:
         async with self._write_lock:
             await self._writer.close()
 
-    async def __aenter__(self) -> Database:
+    async def __aenter__(self) -> Connection:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -176,4 +176,13 @@ MIGRATIONS: list[str] = [
     -- under their own URL are known from articles.item_key and are not listed.
     ALTER TABLE feeds ADD COLUMN site_links TEXT;
     """,
+    # 3: why a push failed, as a kind instead of a prefix matched in last_error.
+    """
+    ALTER TABLE outbox ADD COLUMN failure_kind TEXT
+        CHECK (failure_kind IN ('chat_gone', 'gave_up', 'rejected', 'article_gone'));
+    UPDATE outbox SET failure_kind = 'chat_gone'
+        WHERE status IN ('failed', 'dropped') AND last_error LIKE 'chat gone:%';
+    UPDATE outbox SET failure_kind = 'gave_up'
+        WHERE status = 'failed' AND failure_kind IS NULL;
+    """,
 ]

@@ -31,9 +31,8 @@ from bot.runtime.context import BotServices
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
 from bot.runtime.settings import load_settings
 from bot.runtime.throttle import CommandThrottle
-from storage import feeds as feed_store
-from storage.db import Database
-from storage.feeds import FeedSpec
+from storage.rows import FeedSpec
+from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer
 from tests.support.rss import Item, rss
@@ -64,7 +63,7 @@ class TickClock:
 @dataclass
 class BotWorld:
     standin: BotApiStandIn
-    db: Database
+    db: SqliteDatabase
     services: BotServices
     poller: Poller
     feeds: FeedServer
@@ -164,8 +163,7 @@ class BotWorld:
 
     async def add_feed(self, path: str, topics: Sequence[str], items: list[Item]) -> int:
         self.feeds.set_feed(path, rss(items))
-        feed_id, _ = await feed_store.add_feed(
-            self.db,
+        feed_id, _ = await self.db.feeds.add_feed(
             FeedSpec(self.feeds.url(path), f"Báo thử {path}", tuple(topics)),
             now=self.clock.ts,
         )
@@ -181,7 +179,7 @@ class BotWorld:
         row moving from pending to sending between two reads cannot look settled."""
         async with asyncio.timeout(within):
             while True:
-                async with self.db.reader.execute(
+                async with self.db.sql.reader.execute(
                     """SELECT count(*) FROM outbox WHERE status = 'sending'
                        OR (status = 'pending' AND not_before <= ?)""",
                     (self.clock.ts,),
@@ -214,9 +212,9 @@ async def open_world(
     clock = ManualClock()
     throttle_clock = TickClock()
     async with AsyncExitStack() as stack:
-        db = await Database.open(tmp_path / "newsbot.db")
+        db = await SqliteDatabase.open(tmp_path / "newsbot.db")
         stack.push_async_callback(db.close)
-        await feed_store.sync_topics(db, config.topics)
+        await db.feeds.sync_topics(config.topics)
         feeds = await stack.enter_async_context(FeedServer())
         fetcher = await stack.enter_async_context(
             Fetcher(FetchLimits(allow_private=True, total_timeout=5.0))

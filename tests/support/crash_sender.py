@@ -12,16 +12,15 @@ import sys
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
-from storage import outbox
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 
 
 async def main(db_path: str, api_root: str, token: str, concurrency: int) -> None:
-    async with await Database.open(db_path) as db:
+    async with await SqliteDatabase.open(db_path) as db:
         rate = TelegramRateLimiter(per_second=10_000, chat_interval=0.0)
         async with NewsBot(token, base_url=f"{api_root}/bot", rate_limiter=rate) as bot:
             sender = Sender(db, bot, concurrency=concurrency)
-            await outbox.release_in_flight(db)  # what Sender.run_forever does at start
+            await db.outbox.release_in_flight()  # what Sender.run_forever does at start
             print("ready", flush=True)
             while await sender.drain():
                 pass

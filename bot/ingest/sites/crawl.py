@@ -37,13 +37,11 @@ from typing import TypeVar
 
 from bot.ingest.extract import extract_article
 from bot.ingest.fetch import Fetcher, FetchError, FetchErrorKind, FetchResult
-from bot.ingest.parse import ParsedEntry
 from bot.ingest.robots import DEFAULT_TTL, RobotsCache, RobotsUnavailable, Verdict
 from bot.ingest.sites.links import read_listing, site_of
 from bot.ingest.topics import TopicMatcher
-from storage.articles import existing_keys
-from storage.db import Database
-from storage.feeds import FeedRow
+from storage import Database
+from storage.rows import ArticleInput, FeedRow
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -84,7 +82,7 @@ class SiteCrawl:
     listing: FetchResult  # validators stripped when work is left for the next poll
     body_hash: str | None  # None when work is left, so the same listing is read again
     unchanged: str | None = None  # "not_modified" or "unchanged": nothing was done
-    entries: tuple[ParsedEntry, ...] = ()
+    entries: tuple[ArticleInput, ...] = ()
     quiet_keys: frozenset[str] = frozenset()  # stored without alerts (the baseline)
     links: Mapping[str, str] = field(default_factory=dict)  # the new feeds.site_links
 
@@ -99,7 +97,7 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class ArticleFetch:
     outcome: Outcome
-    entry: ParsedEntry | None = None
+    entry: ArticleInput | None = None
     reason: str | None = None
     retry_after: float | None = None
 
@@ -237,7 +235,7 @@ class SiteReader(SitePages):
     ) -> SiteCrawl:
         first_poll = feed.first_polled_at is None
         memory = {link: _State.read(feed.site_links.get(link)) for link in links}
-        known = await existing_keys(self._db, feed.id, links)
+        known = await self._db.articles.existing_keys(feed.id, links)
         todo = [link for link in links if link not in known and memory[link].letter != DONE]
         for link in todo:
             if first_poll or memory[link].letter == BASELINE:
@@ -246,7 +244,7 @@ class SiteReader(SitePages):
         order = {link: i for i, link in enumerate(links)}
         todo.sort(key=lambda x: (memory[x].letter == BASELINE, memory[x].tries, order[x]))
 
-        entries: dict[str, ParsedEntry] = {}
+        entries: dict[str, ArticleInput] = {}
         quiet: set[str] = set()
         pending: set[str] = {link for link in todo if memory[link].tries < self._options.max_tries}
         started = asyncio.get_running_loop().time()
@@ -267,13 +265,13 @@ class SiteReader(SitePages):
             if result.outcome is Outcome.SKIPPED:
                 continue  # not remembered: tried again when the listing changes
             entry = result.entry
-            if entry is None or entry.key in entries:
+            if entry is None or entry.item_key in entries:
                 memory[link] = _State(DONE)  # not an article, off the site, or a duplicate
                 continue
-            entries[entry.key] = entry
+            entries[entry.item_key] = entry
             if memory[link].letter == BASELINE:
-                quiet.add(entry.key)
-            memory[link] = _State(DONE) if entry.key != link else _State(FRESH, forget=True)
+                quiet.add(entry.item_key)
+            memory[link] = _State(DONE) if entry.item_key != link else _State(FRESH, forget=True)
         complete = not pending
         return SiteCrawl(
             listing=listing if complete else _without_validators(listing),

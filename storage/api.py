@@ -1,0 +1,327 @@
+"""The storage interface: what the bot may ask of a database, whatever the backend.
+
+Every method takes and returns plain values and the frozen rows of
+`storage.rows`; none exposes a driver type, a connection or query syntax
+(search takes accent-folded words). A backend (`storage.sqlite`, and any
+other beside it) implements these Protocols; the contract tests in
+`tests/storage/` hold every backend to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from storage.rows import (
+    ArticleInput,
+    ArticleRow,
+    BroadcastRow,
+    DigestReader,
+    FailureKind,
+    FeedRow,
+    FeedSpec,
+    KeywordAlertRow,
+    OutboxRow,
+    PollFailure,
+    PollSuccess,
+    Progress,
+    StoreOutcome,
+    SubscriberRow,
+    TopicRow,
+)
+
+
+class Database(Protocol):
+    """An open newsbot database: one store per area, closed with `close()`."""
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, safe to print (a path; a URL without its password)."""
+
+    @property
+    def articles(self) -> ArticleStore: ...
+    @property
+    def feeds(self) -> FeedStore: ...
+    @property
+    def subscribers(self) -> SubscriberStore: ...
+    @property
+    def outbox(self) -> OutboxStore: ...
+    @property
+    def digests(self) -> DigestStore: ...
+    @property
+    def broadcasts(self) -> BroadcastStore: ...
+    @property
+    def leases(self) -> LeaseStore: ...
+
+    async def close(self) -> None: ...
+
+
+class ArticleStore(Protocol):
+    """Articles, their topics and search index, and the alerts new ones queue."""
+
+    async def store(
+        self,
+        feed_id: int,
+        articles: Sequence[ArticleInput],
+        *,
+        now: int,
+        alert_keys: frozenset[str] = frozenset(),
+        keyword_chats: Mapping[str, frozenset[int]] | None = None,
+        poll: PollSuccess | None = None,
+        site_links: Mapping[str, str] | None = None,
+    ) -> StoreOutcome:
+        """Store a poll's articles, queue their alerts and record the poll, in one transaction.
+
+        A crash never leaves an article stored with its alerts unqueued, nor
+        the feed's validators advanced past articles that were not stored.
+        """
+
+    async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of these item keys the feed already has."""
+
+    async def get_article(self, article_id: int) -> ArticleRow | None: ...
+
+    async def latest_articles(
+        self, *, topic: str | None = None, limit: int = 10, offset: int = 0
+    ) -> list[ArticleRow]: ...
+
+    async def search_articles(
+        self, words: Sequence[str], *, limit: int = 10, offset: int = 0
+    ) -> list[ArticleRow]:
+        """Articles containing every one of these folded words (none: no articles).
+
+        Ranked by bm25 (title counts three times the body), then newest first,
+        among the newest SEARCH_WINDOW matching articles.
+        """
+
+    async def count_articles(self) -> int: ...
+
+
+class FeedStore(Protocol):
+    """Topics and sources (feeds and sites): configuration, polling state, health."""
+
+    async def record_poll_success(self, feed_id: int, result: PollSuccess, *, now: int) -> None:
+        """A poll that found nothing to store (304, same bytes): the feed's state only."""
+
+    async def sync_topics(self, topics: Sequence[TopicRow]) -> None:
+        """Make the topics table match the configuration (the file is the truth for topics)."""
+
+    async def list_topics(self) -> list[TopicRow]: ...
+
+    async def sync_config_feeds(self, feeds: Iterable[FeedSpec], *, now: int) -> int:
+        """Add configured feeds that are new and refresh names and topics of known ones.
+
+        A feed an operator disabled or removed stays so: the flag is never touched here.
+        Returns how many feeds were added.
+        """
+
+    async def add_feed(self, spec: FeedSpec, *, now: int) -> tuple[int, bool]:
+        """Add (or re-enable) a feed by operator command. Returns (feed id, was it new)."""
+
+    async def disable_feed(self, url_or_id: str) -> bool:
+        """Stop polling a feed, keeping its articles. Returns False when no such feed."""
+
+    async def list_feeds(self, *, include_disabled: bool = True) -> list[FeedRow]: ...
+
+    async def get_feed(self, feed_id: int) -> FeedRow | None: ...
+
+    async def due_feeds(self, *, now: int, limit: int | None = None) -> list[FeedRow]:
+        """Enabled, unpaused feeds whose next poll time has come, most overdue first."""
+
+    async def record_poll_failure(
+        self, feed_id: int, failure: PollFailure, *, now: int
+    ) -> None: ...
+
+    async def resume_feed(self, url_or_id: str, *, now: int) -> bool:
+        """Unpause a feed paused for failing and poll it at once."""
+
+
+class SubscriberStore(Protocol):
+    """Readers (chats), their settings, topics and keyword alerts."""
+
+    async def ensure_subscriber(
+        self,
+        chat_id: int,
+        *,
+        now: int,
+        chat_type: str = "private",
+        language: str = "vi",
+        timezone: str = "Asia/Ho_Chi_Minh",
+    ) -> bool:
+        """Create the reader if unknown, reactivating one who had left. True if created
+        or reactivated."""
+
+    async def get_subscriber(self, chat_id: int) -> SubscriberRow | None: ...
+
+    async def get_subscribers(self, chat_ids: list[int]) -> dict[int, SubscriberRow]: ...
+
+    async def update_settings(self, chat_id: int, *, now: int, **values: object) -> None:
+        """Change some of a reader's settings: language, mode, digest hour, quiet hours, zone."""
+
+    async def set_mode(self, chat_id: int, mode: str, *, now: int) -> None: ...
+
+    async def deactivate(self, chat_id: int, reason: str, *, now: int) -> int:
+        """Mark a reader inactive (blocked the bot, chat gone) and drop their pending pushes.
+
+        Returns how many pending outbox rows were dropped.
+        """
+
+    async def forget(self, chat_id: int) -> None:
+        """Delete everything we keep about a reader (/stop): settings, topics, alerts,
+        digests and every message queued or sent to them."""
+
+    async def topic_subscriptions(self, chat_id: int) -> list[str]: ...
+
+    async def subscribe_topic(self, chat_id: int, topic_slug: str, *, now: int) -> bool: ...
+
+    async def unsubscribe_topic(self, chat_id: int, topic_slug: str) -> bool: ...
+
+    async def add_keyword_alert(
+        self, chat_id: int, phrase: str, folded: str, *, now: int
+    ) -> bool: ...
+
+    async def remove_keyword_alert(
+        self, chat_id: int, *, alert_id: int | None = None, folded: str | None = None
+    ) -> bool:
+        """Remove one of the reader's alerts, by id or by folded phrase."""
+
+    async def keyword_alerts(self, chat_id: int) -> list[KeywordAlertRow]: ...
+
+    async def instant_keyword_alerts(self) -> list[KeywordAlertRow]:
+        """Keyword alerts of active instant-mode readers: what a new article is matched against."""
+
+    async def count_subscribers(self) -> dict[str, int]: ...
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int, *, now: int) -> None:
+        """A group became a supergroup: its settings, topics, alerts and queue follow it."""
+
+    async def topic_counts(self) -> dict[str, int]:
+        """Active readers per topic."""
+
+
+class OutboxStore(Protocol):
+    """Every pushed message, one row per (chat, message): claimed, sent or failed."""
+
+    async def enqueue(
+        self,
+        *,
+        chat_id: int,
+        kind: str,
+        priority: int,
+        dedup_key: str,
+        payload: Mapping[str, Any] | None,
+        now: int,
+        article_id: int | None = None,
+        broadcast_id: int | None = None,
+    ) -> bool:
+        """Queue one message; False when (chat, dedup_key) was queued before."""
+
+    async def claim_due(self, *, now: int, limit: int) -> list[OutboxRow]:
+        """Take up to limit due rows, best priority first, and mark them 'sending'."""
+
+    async def next_due_at(self) -> int | None: ...
+
+    async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None: ...
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int | None]], *, now: int) -> None:
+        """Mark several rows sent in one transaction: (row id, Telegram message id) pairs."""
+
+    async def mark_failed(
+        self, row_id: int, reason: str, *, kind: FailureKind, now: int
+    ) -> None: ...
+
+    async def retry_later(self, row_id: int, reason: str, *, not_before: int) -> None: ...
+
+    async def release(self, row_ids: Sequence[int]) -> None:
+        """Claimed rows that were never sent go back to the queue as they were."""
+
+    async def release_in_flight(self) -> int:
+        """After a crash: rows left 'sending' go back to the queue."""
+
+    async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
+        """Pending rows in the order the sender will take them."""
+
+    async def rows_for_chat(self, chat_id: int) -> list[OutboxRow]: ...
+
+    async def counts_by_status(self) -> dict[str, int]: ...
+
+    async def sent_since(self, since: int) -> int: ...
+
+
+class DigestStore(Protocol):
+    """Daily digests: who is due, what they cover, queued once per reader and day."""
+
+    async def digest_timezones(self) -> list[str]: ...
+
+    async def due_readers(
+        self, *, timezone: str, local_date: str, local_hour: int
+    ) -> list[DigestReader]:
+        """Digest readers in this time zone whose hour has come and who have no digest today."""
+
+    async def topic_articles(
+        self, chat_id: int, *, since: int, until: int, limit: int
+    ) -> list[ArticleRow]:
+        """Articles first seen in (since, until] in the reader's topics, newest first."""
+
+    async def phrase_articles(
+        self, words: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[ArticleRow]:
+        """Articles first seen in (since, until] holding these folded words as a phrase."""
+
+    async def record_digest(
+        self,
+        chat_id: int,
+        *,
+        local_date: str,
+        parts: Sequence[str],
+        article_count: int,
+        now: int,
+    ) -> bool:
+        """Queue a reader's digest for the day, once. False when it was already recorded.
+
+        The digests row, the reader's last_digest_on and the outbox rows commit
+        together, so a crash can neither lose a digest nor queue it twice.
+        """
+
+
+class BroadcastStore(Protocol):
+    """Admin broadcasts: drafts, recipients queued at once, progress."""
+
+    async def create_draft(
+        self, *, admin_id: int, text: str, parse_mode: str | None, topic: str | None, now: int
+    ) -> int: ...
+
+    async def get(self, broadcast_id: int) -> BroadcastRow | None: ...
+
+    async def active(self) -> list[BroadcastRow]:
+        """Broadcasts queued or sending: the ones whose progress is still being reported."""
+
+    async def count_recipients(self, topic: str | None) -> int: ...
+
+    async def confirm(
+        self, broadcast_id: int, *, progress_chat_id: int, progress_message_id: int, now: int
+    ) -> int | None:
+        """Queue the broadcast to every recipient, once. None when it was not a draft.
+
+        The status change and every outbox row commit together; the unique
+        (chat, 'broadcast:<id>') key means a second confirm queues no one twice.
+        """
+
+    async def cancel(self, broadcast_id: int, *, now: int) -> int | None:
+        """Stop a draft or a running broadcast; returns how many queued messages were dropped."""
+
+    async def latest_running(self, admin_id: int | None = None) -> BroadcastRow | None: ...
+
+    async def progress(self, broadcast_id: int) -> Progress:
+        """Counts by outcome; blocked counts readers who left (blocked the bot, chat gone)."""
+
+    async def set_status(self, broadcast_id: int, status: str, *, now: int) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """Named expiring leases, so one process at a time does a kind of work."""
+
+    async def acquire(self, name: str, *, holder: str, ttl: int, now: int) -> bool:
+        """Take or renew the lease; False while another holder's lease is unexpired."""
+
+    async def release(self, name: str, *, holder: str) -> None: ...

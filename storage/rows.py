@@ -1,0 +1,235 @@
+"""The rows storage hands out and takes in: frozen, typed, the same for every backend."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Priority(enum.IntEnum):
+    """Send priority, lowest first: the sender and the shared rate limiter both order by it."""
+
+    REPLY = 0  # a reader's answer to their own command
+    STATUS = 10  # progress messages an admin is watching, feed-health notices
+    ALERT = 20
+    DIGEST = 30
+    BROADCAST = 40
+
+
+class FailureKind(enum.StrEnum):
+    """Why a push ended without being sent; recorded with the outbox row."""
+
+    CHAT_GONE = "chat_gone"  # blocked, kicked, deactivated, chat not found: the reader left
+    GAVE_UP = "gave_up"  # retried until the limit
+    REJECTED = "rejected"  # Telegram refused the message itself
+    ARTICLE_GONE = "article_gone"  # the alert's article was deleted before it was sent
+
+
+# articles
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInput:
+    """An article as a feed item or a web page gives it, ready to store.
+
+    item_key identifies it within its feed; search_* are accent-folded copies
+    of its text for the search index.
+    """
+
+    item_key: str
+    url: str
+    title: str
+    summary: str
+    content_text: str
+    author: str | None
+    image_url: str | None
+    published_at: datetime
+    topics: tuple[str, ...]
+    search_title: str
+    search_body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    id: int
+    feed_id: int
+    feed_name: str
+    item_key: str
+    url: str
+    title: str
+    summary: str
+    author: str | None
+    image_url: str | None
+    published_at: int
+    fetched_at: int
+    topics: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class StoreOutcome:
+    new_ids: list[int] = field(default_factory=list)
+    updated: int = 0
+    alerts_queued: int = 0
+    alerted_articles: int = 0
+
+
+# broadcasts
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastRow:
+    id: int
+    admin_id: int
+    text: str
+    parse_mode: str | None
+    topic_slug: str | None
+    status: str
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    total: int
+    sent: int
+    blocked: int  # the reader left (blocked the bot, chat gone): dropped or failed as such
+    failed: int
+    pending: int
+
+    @property
+    def finished(self) -> bool:
+        return self.pending == 0
+
+
+# digests
+
+
+@dataclass(frozen=True, slots=True)
+class DigestReader:
+    chat_id: int
+    language: str
+    timezone: str
+    digest_hour: int
+    last_digest_at: int | None  # when the previous digest was queued
+
+
+# feeds
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    slug: str
+    name_vi: str
+    name_en: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    url: str
+    name: str
+    kind: str
+    origin: str
+    enabled: bool
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    first_polled_at: int | None
+    last_polled_at: int | None
+    last_success_at: int | None
+    next_poll_at: int
+    failures: int
+    last_error_kind: str | None
+    last_error: str | None
+    paused_at: int | None
+    articles_total: int
+    topics: tuple[str, ...]
+    # Site sources only (kind 'site'): link rules, and the listing links the
+    # reader remembers ('b' seen on the first poll, not fetched yet; 'd' done).
+    article_pattern: str | None = None
+    link_selector: str | None = None
+    site_links: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A feed as configured (feeds.toml or an operator command).
+
+    kind 'site' is a section page whose article links are followed; its
+    article_pattern (a regex on article URLs) and link_selector (CSS) are optional.
+    """
+
+    url: str
+    name: str
+    topics: tuple[str, ...]
+    kind: str = "feed"
+    article_pattern: str | None = None
+    link_selector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollSuccess:
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    ttl_minutes: int | None
+    next_poll_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollFailure:
+    kind: str
+    detail: str
+    next_poll_at: int
+    pause: bool
+
+
+# leases
+
+
+# outbox
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    kind: str
+    priority: int
+    dedup_key: str
+    article_id: int | None
+    broadcast_id: int | None
+    payload: dict[str, Any] | None
+    status: str
+    attempts: int
+
+
+# subscribers
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordAlertRow:
+    id: int
+    chat_id: int
+    phrase: str
+    folded: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRow:
+    chat_id: int
+    chat_type: str
+    language: str
+    timezone: str
+    mode: str
+    digest_hour: int
+    quiet_start: int | None
+    quiet_end: int | None
+    active: bool
+    inactive_reason: str | None
+    last_digest_on: str | None

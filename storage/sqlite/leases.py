@@ -1,0 +1,26 @@
+"""Leases: one bot process at a time polls and sends, even with several on one database."""
+
+from __future__ import annotations
+
+from storage.sqlite.connection import Connection
+
+
+class SqliteLeases:
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def acquire(self, name: str, *, holder: str, ttl: int, now: int) -> bool:
+        """Take or renew the lease; False while another holder's lease is unexpired."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+                   ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                       expires_at = excluded.expires_at
+                   WHERE leases.holder = excluded.holder OR leases.expires_at <= ?""",
+                (name, holder, now + ttl, now),
+            )
+            return cursor.rowcount > 0
+
+    async def release(self, name: str, *, holder: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

@@ -1,0 +1,177 @@
+"""The outbox: every message the bot pushes, one row per (chat, message).
+
+A row goes pending → sending → sent, or ends failed (with its reason) or
+dropped (the chat left). Claiming marks rows 'sending' before any network
+call; rows still 'sending' at start-up were in flight during a crash and are
+released, so at most those are sent twice."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from storage.rows import (
+    FailureKind,
+    OutboxRow,
+)
+from storage.sqlite.connection import Connection
+
+
+def _row(r: sqlite3.Row) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"],
+        chat_id=r["chat_id"],
+        kind=r["kind"],
+        priority=r["priority"],
+        dedup_key=r["dedup_key"],
+        article_id=r["article_id"],
+        broadcast_id=r["broadcast_id"],
+        payload=json.loads(r["payload"]) if r["payload"] else None,
+        status=r["status"],
+        attempts=r["attempts"],
+    )
+
+
+_COLUMNS = (
+    "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts"
+)
+
+
+class SqliteOutbox:
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        *,
+        chat_id: int,
+        kind: str,
+        priority: int,
+        dedup_key: str,
+        payload: Mapping[str, Any] | None,
+        now: int,
+        article_id: int | None = None,
+        broadcast_id: int | None = None,
+    ) -> bool:
+        """Queue one message; False when (chat, dedup_key) was queued before."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
+                       broadcast_id, payload, not_before, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    chat_id,
+                    kind,
+                    priority,
+                    dedup_key,
+                    article_id,
+                    broadcast_id,
+                    json.dumps(payload, ensure_ascii=False) if payload is not None else None,
+                    now,
+                    now,
+                ),
+            )
+            return cursor.rowcount > 0
+
+    async def claim_due(self, *, now: int, limit: int) -> list[OutboxRow]:
+        """Take up to limit due rows, best priority first, and mark them 'sending'."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1
+                   WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?
+                                ORDER BY priority, not_before, id LIMIT ?)
+                   RETURNING {_COLUMNS}""",  # noqa: S608 - constant SQL
+                (now, limit),
+            )
+            rows = [_row(r) for r in await cursor.fetchall()]
+            await cursor.close()
+        rows.sort(key=lambda r: (r.priority, r.id))
+        return rows
+
+    async def next_due_at(self) -> int | None:
+        async with self._db.reader.execute(
+            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                """UPDATE outbox SET status = 'sent', telegram_message_id = ?, finished_at = ?,
+                       last_error = NULL WHERE id = ?""",
+                (message_id, now, row_id),
+            )
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int | None]], *, now: int) -> None:
+        """Mark several rows sent in one transaction: (row id, Telegram message id) pairs."""
+        async with self._db.write() as conn:
+            await conn.executemany(
+                """UPDATE outbox SET status = 'sent', telegram_message_id = ?, finished_at = ?,
+                       last_error = NULL WHERE id = ?""",
+                [(message_id, now, row_id) for row_id, message_id in sent],
+            )
+
+    async def mark_failed(self, row_id: int, reason: str, *, kind: FailureKind, now: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                """UPDATE outbox SET status = 'failed', failure_kind = ?, last_error = ?,
+                       finished_at = ? WHERE id = ?""",
+                (kind.value, reason, now, row_id),
+            )
+
+    async def retry_later(self, row_id: int, reason: str, *, not_before: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                """UPDATE outbox SET status = 'pending', last_error = ?, not_before = ?
+                   WHERE id = ? AND status = 'sending'""",
+                (reason, not_before, row_id),
+            )
+
+    async def release(self, row_ids: Sequence[int]) -> None:
+        """Claimed rows that were never sent go back to the queue as they were."""
+        async with self._db.write() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1 "
+                "WHERE id = ? AND status = 'sending'",
+                [(row_id,) for row_id in row_ids],
+            )
+
+    async def release_in_flight(self) -> int:
+        """After a crash: rows left 'sending' go back to the queue."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending'"
+            )
+            return cursor.rowcount
+
+    async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
+        """Pending rows in the order the sender will take them."""
+        async with self._db.reader.execute(
+            f"""SELECT {_COLUMNS} FROM outbox WHERE status = 'pending'
+                ORDER BY priority, not_before, id LIMIT ?""",  # noqa: S608 - constant SQL
+            (limit,),
+        ) as cursor:
+            return [_row(r) for r in await cursor.fetchall()]
+
+    async def rows_for_chat(self, chat_id: int) -> list[OutboxRow]:
+        async with self._db.reader.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = ? ORDER BY id",  # noqa: S608
+            (chat_id,),
+        ) as cursor:
+            return [_row(r) for r in await cursor.fetchall()]
+
+    async def counts_by_status(self) -> dict[str, int]:
+        async with self._db.reader.execute(
+            "SELECT status, count(*) AS n FROM outbox GROUP BY status"
+        ) as cursor:
+            return {r["status"]: r["n"] for r in await cursor.fetchall()}
+
+    async def sent_since(self, since: int) -> int:
+        async with self._db.reader.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'sent' AND finished_at >= ?", (since,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
