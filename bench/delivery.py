@@ -47,6 +47,7 @@ from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import load_settings
 from bot.runtime.throttle import CommandThrottle
 from bot.text.vietnamese import fold
+from handlers.app import install as install_handlers
 from storage.rows import ArticleInput, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
 
@@ -271,6 +272,7 @@ async def search_during_broadcast(readers: int, report: Report, samples: int = 4
             )
             app = build_application(
                 services,
+                install_handlers=install_handlers,
                 token=standin.token,
                 api_base_url=standin.base_url.removesuffix("/bot"),
                 background=Background(poller=None, housekeeping_interval=3600),

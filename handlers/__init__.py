@@ -1,19 +1,6 @@
-"""Telegram command and button handlers, one module per feature."""
+"""Telegram command and button handlers, one module per user-facing feature.
 
-from __future__ import annotations
-
-from handlers import admin, fallback, search, settings, start, stop, subscribe
-from handlers.common import Handlers
-
-
-def all_handlers() -> Handlers:
-    """Every handler, the catch-all fallback last."""
-    return [
-        *start.handlers(),
-        *subscribe.handlers(),
-        *search.handlers(),
-        *settings.handlers(),
-        *stop.handlers(),
-        *admin.handlers(),
-        *fallback.handlers(),
-    ]
+Each parses a reader's input, calls a service of `bot`, and renders its outcome; no
+handler imports `storage`. `handlers.app` registers them all; `handlers.main` is the
+`newsbot` entry point that hands them to the runtime.
+"""

@@ -27,6 +27,7 @@ from bot.cli.console import (
 )
 from bot.ingest.parse import parse_feed
 from bot.runtime.settings import Settings, load_settings
+from handlers.app import install as install_handlers
 
 FEEDS_TOML = """
 [[topics]]
@@ -129,7 +130,12 @@ async def test_a_reader_chats_subscribes_searches_and_gets_demo_alerts(settings:
     stop = asyncio.Event()
     task = asyncio.create_task(
         run_console(
-            settings, stop, input_lines=term.lines(), output=term.out, demo_update_delay=0.05
+            settings,
+            stop,
+            install_handlers=install_handlers,
+            input_lines=term.lines(),
+            output=term.out,
+            demo_update_delay=0.05,
         )
     )
     try:
@@ -198,7 +204,13 @@ async def test_end_of_input_ends_the_session_and_restores_logging(settings: Sett
     root = logging.getLogger()
     before = root.level
     task = asyncio.create_task(
-        run_console(settings, asyncio.Event(), input_lines=term.lines(), output=term.out)
+        run_console(
+            settings,
+            asyncio.Event(),
+            install_handlers=install_handlers,
+            input_lines=term.lines(),
+            output=term.out,
+        )
     )
     await term.expect("Sẵn sàng")
     assert root.level == logging.WARNING  # log lines stay out of the chat
@@ -212,7 +224,13 @@ async def test_the_stop_event_ends_the_session(settings: Settings) -> None:
     term = Terminal()
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_console(settings, stop, input_lines=term.lines(), output=term.out)
+        run_console(
+            settings,
+            stop,
+            install_handlers=install_handlers,
+            input_lines=term.lines(),
+            output=term.out,
+        )
     )
     await term.expect("Sẵn sàng")
     term.type("/start")
@@ -228,7 +246,7 @@ async def _newsbot_run(tmp_path: Path, stdin: bytes | None) -> tuple[int, str, s
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli.main",
+        "handlers.main",
         "run",
         cwd=tmp_path,
         env=environ,

@@ -15,6 +15,7 @@ from bot.runtime.background import Background
 from bot.runtime.context import BotServices
 from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import load_settings
+from handlers.app import install as install_handlers
 from storage.rows import TopicRow
 from storage.sqlite import SqliteDatabase
 
@@ -52,6 +53,7 @@ async def webhook_bot(tmp_path: Path) -> AsyncIterator[tuple[BotApiStandIn, Webh
         )
         app = build_application(
             services,
+            install_handlers=install_handlers,
             token=standin.token,
             api_base_url=standin.base_url.removesuffix("/bot"),
             background=Background(poller=None, housekeeping_interval=3600),

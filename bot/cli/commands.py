@@ -31,6 +31,7 @@ from bot.ingest.sites.links import PatternError, check_selector, compile_pattern
 from bot.ingest.sites.preview import read_page
 from bot.ingest.topics import TopicMatcher
 from bot.readers.search import search
+from bot.runtime.app import HandlerInstaller
 from bot.runtime.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
 from bot.runtime.runner import run_until_stopped
 from bot.runtime.service import fetch_limits, open_service, opened_database, sync_config
@@ -45,7 +46,9 @@ class OperatorError(Exception):
     """Bad input or an unreadable source; the message is the whole explanation."""
 
 
-async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+async def dispatch(
+    args: argparse.Namespace, settings: Settings, *, install_handlers: HandlerInstaller
+) -> int:
     command = args.command
     if command == "preview":
         return await preview(
@@ -60,7 +63,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "stats":
         return await stats_command(settings, as_json=args.json)
     if command == "run":
-        return await run(settings)
+        return await run(settings, install_handlers)
     raise OperatorError(f"unknown command {command!r}")
 
 
@@ -429,7 +432,7 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
     return 0
 
 
-async def run(settings: Settings) -> int:
+async def run(settings: Settings, install_handlers: HandlerInstaller) -> int:
     """The long-running service until SIGINT/SIGTERM: the real bot with a token,
     console mode (a local Bot API stand-in and a terminal chat) without one."""
     stop = asyncio.Event()
@@ -437,9 +440,9 @@ async def run(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if settings.telegram_bot_token:
-        await run_until_stopped(settings, stop)
+        await run_until_stopped(settings, stop, install_handlers=install_handlers)
     else:
-        await run_console(settings, stop)
+        await run_console(settings, stop, install_handlers=install_handlers)
     log.debug("newsbot stopped")
     return 0
 

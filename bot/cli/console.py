@@ -34,7 +34,7 @@ from aiohttp import web
 
 from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.ingest.poller import FeedPollReport, Poller
-from bot.runtime.app import AnyApplication
+from bot.runtime.app import AnyApplication, HandlerInstaller
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.runner import bot_running
 from bot.runtime.service import opened_database
@@ -93,6 +93,7 @@ async def run_console(
     settings: Settings,
     stop: asyncio.Event,
     *,
+    install_handlers: HandlerInstaller,
     input_lines: AsyncIterator[str] | None = None,
     output: TextIO | None = None,
     demo_update_delay: float = DEMO_UPDATE_DELAY,
@@ -118,6 +119,7 @@ async def run_console(
         session = ConsoleSession(
             settings,
             out,
+            install_handlers=install_handlers,
             # https://no-color.org: styles only on a terminal that wants them.
             color=_isatty(out) and not os.environ.get("NO_COLOR"),
             echo=echo,
@@ -341,6 +343,7 @@ class ConsoleSession:
         settings: Settings,
         out: TextIO,
         *,
+        install_handlers: HandlerInstaller,
         color: bool = False,
         echo: bool = True,
         paced: bool = False,
@@ -353,6 +356,7 @@ class ConsoleSession:
         # the reader at the terminal cannot point the bot anywhere.
         self.settings = dataclasses.replace(settings, allow_private_feeds=True)
         self.out = out
+        self.install_handlers = install_handlers
         self.color = color
         self.echo = echo
         self.paced = paced
@@ -439,7 +443,10 @@ class ConsoleSession:
         try:
             root_url = self.standin.base_url.removesuffix("/bot")
             async with bot_running(
-                self.settings, token=self.standin.token, api_base_url=root_url
+                self.settings,
+                token=self.standin.token,
+                api_base_url=root_url,
+                install_handlers=self.install_handlers,
             ) as application:
                 self.application = application
                 await self._converse(lines, stop)

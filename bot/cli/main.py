@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot.cli import commands
 from bot.runtime import logsafe
+from bot.runtime.app import HandlerInstaller
 from bot.runtime.feeds_config import FeedsConfigError
 from bot.runtime.settings import SettingsError, load_settings
 
@@ -87,7 +88,8 @@ def _seconds(value: str) -> float:
     return number
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, install_handlers: HandlerInstaller) -> int:
+    """The `newsbot` command; install_handlers registers the Telegram handlers (handlers.main)."""
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -97,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
         )
         logsafe.install([settings.telegram_bot_token or ""])
-        return asyncio.run(commands.dispatch(args, settings))
+        return asyncio.run(commands.dispatch(args, settings, install_handlers=install_handlers))
     except (SettingsError, FeedsConfigError, commands.OperatorError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
@@ -109,7 +111,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

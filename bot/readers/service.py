@@ -74,6 +74,12 @@ async def start_reader(
     return reader
 
 
+async def known_language(db: Database, chat_id: int, *, fallback: str) -> str:
+    """The chat's language when it is a reader, else fallback; creates no one."""
+    reader = await db.subscribers.get_subscriber(chat_id)
+    return reader.language if reader is not None else fallback
+
+
 def topic_name(topic: TopicRow, language: str) -> str:
     return topic.name_vi if language == "vi" else topic.name_en
 

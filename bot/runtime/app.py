@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.delivery.ratelimit import TelegramRateLimiter
@@ -20,13 +20,15 @@ from bot.delivery.telegram_http import AiohttpRequest
 from bot.runtime.background import Background
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.text.i18n import LANGUAGES, MENU_COMMANDS, t
-from handlers import all_handlers
 
 log = logging.getLogger(__name__)
 
 SEND_CONNECTIONS = 48
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+# Registers the Telegram handlers. The composition root (handlers.main) passes it in,
+# so the runtime never imports the handlers that import it.
+HandlerInstaller = Callable[[AnyApplication], None]
 
 
 def build_application(
@@ -34,6 +36,7 @@ def build_application(
     *,
     token: str,
     api_base_url: str,
+    install_handlers: HandlerInstaller,
     background: Background | None = None,
     rate_limiter: TelegramRateLimiter | None = None,
 ) -> AnyApplication:
@@ -53,8 +56,9 @@ def build_application(
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = services
     application.bot_data["background"] = background or Background(poller=None)
-    application.add_handlers(all_handlers())
-    application.add_error_handler(_on_error)
+    # Logged first: a handler that fails while telling the reader is still on record.
+    application.add_error_handler(_log_error)
+    install_handlers(application)
     return application
 
 
@@ -81,25 +85,9 @@ async def set_menu(application: AnyApplication) -> None:
     await application.bot.set_my_commands(commands)
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The message goes through the root handlers' secret filter (bot.runtime.logsafe).
     log.error("update handling failed: %r", context.error, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    services: BotServices = context.application.bot_data[BOT_DATA_KEY]
-    chat_id = update.effective_chat.id
-    reader = await services.db.subscribers.get_subscriber(chat_id)
-    user = update.effective_user
-    if reader is not None:
-        language = reader.language
-    elif user is not None and user.language_code:
-        language = user.language_code
-    else:
-        language = services.settings.default_language
-    try:
-        await context.bot.send_message(chat_id, t(language, "error.generic"))
-    except Exception:
-        log.debug("could not tell the user about the error")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.delivery.ratelimit import TelegramRateLimiter
-from bot.runtime.app import AnyApplication, Webhook, build_application, running
+from bot.runtime.app import (
+    AnyApplication,
+    HandlerInstaller,
+    Webhook,
+    build_application,
+    running,
+)
 from bot.runtime.background import Background
 from bot.runtime.context import BotServices
 from bot.runtime.service import open_service
@@ -20,7 +26,12 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def bot_running(
-    settings: Settings, *, token: str, api_base_url: str, poll_feeds: bool = True
+    settings: Settings,
+    *,
+    token: str,
+    api_base_url: str,
+    install_handlers: HandlerInstaller,
+    poll_feeds: bool = True,
 ) -> AsyncIterator[AnyApplication]:
     """The bot, started and polling Telegram (or a stand-in) until the block exits."""
     async with open_service(settings) as service:
@@ -30,6 +41,7 @@ async def bot_running(
             services,
             token=token,
             api_base_url=api_base_url,
+            install_handlers=install_handlers,
             background=background,
             rate_limiter=TelegramRateLimiter(per_second=settings.send_rate),
         )
@@ -43,11 +55,16 @@ async def bot_running(
             yield application
 
 
-async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
+async def run_until_stopped(
+    settings: Settings, stop: asyncio.Event, *, install_handlers: HandlerInstaller
+) -> None:
     """`newsbot run` with a token: the real bot, long polling."""
     assert settings.telegram_bot_token is not None
     async with bot_running(
-        settings, token=settings.telegram_bot_token, api_base_url=settings.telegram_api_base_url
+        settings,
+        token=settings.telegram_bot_token,
+        api_base_url=settings.telegram_api_base_url,
+        install_handlers=install_handlers,
     ) as application:
         log.info("newsbot is running as @%s", application.bot.username)
         await stop.wait()

@@ -31,6 +31,7 @@ from bot.runtime.context import BotServices
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
 from bot.runtime.settings import load_settings
 from bot.runtime.throttle import CommandThrottle
+from handlers.app import install as install_handlers
 from storage.rows import FeedSpec
 from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
@@ -232,6 +233,7 @@ async def open_world(
         )
         app = build_application(
             services,
+            install_handlers=install_handlers,
             token=standin.token,
             api_base_url=standin.base_url.removesuffix("/bot"),
             # Digests and feed-health notices run once at start-up, then not again

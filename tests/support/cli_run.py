@@ -35,7 +35,7 @@ async def run_newsbot(workdir: Path, *args: str, env: dict[str, str] | None = No
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli.main",
+        "handlers.main",
         *args,
         cwd=workdir,
         env=environ,
