@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.admin import broadcast, stats
 from bot.admin.broadcast import BroadcastError
-from bot.readers.service import topic_name
+from bot.readers.service import topic_names
 from bot.text.i18n import t
 from handlers.common import (
     Context,
@@ -73,8 +73,6 @@ async def broadcast_command(request: Request, context: Context) -> None:
         await reply(request, context, t(lang, exc.key, **exc.values))
         return
     audience = broadcast.topic_label(draft.topic, lang)
-    row = await svc.db.broadcasts.get(draft.broadcast_id)
-    assert row is not None
     await reply(
         request,
         context,
@@ -86,7 +84,7 @@ async def broadcast_command(request: Request, context: Context) -> None:
             audience=audience,
         ),
     )
-    await reply(request, context, row.text)
+    await reply(request, context, draft.text)
     buttons = InlineKeyboardMarkup(
         [
             [
@@ -123,22 +121,23 @@ async def confirm(request: Request, context: Context) -> str | None:
     svc = request.services
     broadcast_id = int(id_text)
     if answer != "yes":
-        dropped = await svc.db.broadcasts.cancel(broadcast_id, now=svc.now)
+        cancelled = await broadcast.cancel(svc.db, broadcast_id, now=svc.now)
         text = (
-            t(lang, "broadcast.cancelled", id=broadcast_id, dropped=dropped or 0)
-            if dropped is not None
+            t(lang, "broadcast.cancelled", id=broadcast_id, dropped=cancelled.dropped)
+            if cancelled is not None
             else t(lang, "broadcast.already", id=broadcast_id)
         )
         await edit_or_reply(request, context, text)
         return None
-    count = await svc.db.broadcasts.count_recipients(await _row_topic(request, broadcast_id))
+    count = await broadcast.recipient_count(svc.db, broadcast_id)
     await edit_or_reply(
         request, context, t(lang, "broadcast.started", id=broadcast_id, count=count)
     )
     progress_message = request.query.message
     if progress_message is None:
         return None
-    queued = await svc.db.broadcasts.confirm(
+    queued = await broadcast.start(
+        svc.db,
         broadcast_id,
         progress_chat_id=request.chat_id,
         progress_message_id=progress_message.message_id,
@@ -151,24 +150,21 @@ async def confirm(request: Request, context: Context) -> str | None:
     return None
 
 
-async def _row_topic(request: Request, broadcast_id: int) -> str | None:
-    row = await request.services.db.broadcasts.get(broadcast_id)
-    return row.topic_slug if row else None
-
-
 @admin_command
 async def cancel_broadcast(request: Request, context: Context) -> None:
     lang = request.lang
     svc = request.services
-    if request.args.lstrip("#").isdigit():
-        row = await svc.db.broadcasts.get(int(request.args.lstrip("#")))
-    else:
-        row = await svc.db.broadcasts.latest_running()
-    dropped = await svc.db.broadcasts.cancel(row.id, now=svc.now) if row else None
-    if row is None or dropped is None:
+    wanted = request.args.lstrip("#")
+    cancelled = await broadcast.cancel(
+        svc.db, int(wanted) if wanted.isdigit() else None, now=svc.now
+    )
+    if cancelled is None:
         await reply(request, context, t(lang, "broadcast.not_running"))
         return
-    await reply(request, context, t(lang, "broadcast.cancelled", id=row.id, dropped=dropped))
+    reply_text = t(
+        lang, "broadcast.cancelled", id=cancelled.broadcast_id, dropped=cancelled.dropped
+    )
+    await reply(request, context, reply_text)
 
 
 @admin_command
@@ -176,7 +172,7 @@ async def stats_command(request: Request, context: Context) -> None:
     lang = request.lang
     svc = request.services
     figures = await stats.collect(svc.db, now=svc.clock(), tz=ZoneInfo(request.reader.timezone))
-    names = {topic.slug: topic_name(topic, lang) for topic in await svc.db.feeds.list_topics()}
+    names = await topic_names(svc.db, lang)
     topics = ", ".join(f"{names.get(slug, slug)} {n}" for slug, n in figures.topics.items()) or "—"
     feeds = ", ".join(f"{health} {n}" for health, n in sorted(figures.feeds.items())) or "—"
     text = t(

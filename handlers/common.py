@@ -22,11 +22,10 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
-from bot.readers.service import start_reader
+from bot.readers.service import SubscriberRow, known_language, start_reader
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.throttle import Verdict
 from bot.text.i18n import normalize_language, t
-from storage.rows import SubscriberRow
 
 # Longer input is not a command anyone means; it is answered, not processed.
 MAX_INPUT_CHARS = 1000
@@ -162,8 +161,7 @@ async def _request(
     if verdict is not Verdict.ALLOW:
         # Throttled updates write nothing: the warning goes out in whatever
         # language we already know for the chat.
-        known = await svc.db.subscribers.get_subscriber(chat.id)
-        language = known.language if known else _language(svc, user)
+        language = await known_language(svc.db, chat.id, fallback=_language(svc, user))
         if verdict is Verdict.WARN:
             warning = t(language, "limit.slow_down")
             if query is not None:

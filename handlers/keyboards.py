@@ -7,13 +7,12 @@ subscription · "sp:<offset>" search page · "set:mode:<m>", "set:lang:<l>",
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.readers.service import Subscriptions, topic_name
+from bot.readers.service import Subscriptions, TopicRow, topic_name
 from bot.text.i18n import hour_label, t, t_plain
-from storage.rows import TopicRow
 
 TOGGLE_TOPIC = "t:"
 REMOVE = "u:"
@@ -22,7 +21,7 @@ SETTINGS = "set:"
 STOP = "stop:"
 
 
-def topic_picker(topics: Sequence[TopicRow], chosen: set[str], lang: str) -> InlineKeyboardMarkup:
+def topic_picker(topics: Sequence[TopicRow], chosen: Set[str], lang: str) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
             ("✅ " if topic.slug in chosen else "") + topic_name(topic, lang),

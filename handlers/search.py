@@ -9,8 +9,9 @@ from telegram import Message
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.delivery.render import render_article_list
+from bot.readers.search import latest as latest_articles
 from bot.readers.search import search
-from bot.readers.service import MAX_QUERY_CHARS, clip_query, find_topic, topic_name
+from bot.readers.service import MAX_QUERY_CHARS, clip_query, topic_name
 from bot.text.i18n import t
 from handlers.common import (
     Context,
@@ -91,28 +92,25 @@ async def page(request: Request, context: Context) -> str | None:
 
 @reader_command()
 async def latest(request: Request, context: Context) -> None:
-    svc = request.services
     lang = request.lang
-    topic_slug = None
-    header = t(lang, "latest.header")
-    if request.args:
-        topics = await svc.db.feeds.list_topics()
-        topic = find_topic(topics, request.args)
-        if topic is None:
-            names = ", ".join(topic_name(x, lang) for x in topics)
-            await reply(
-                request,
-                context,
-                t(lang, "latest.unknown_topic", topic=request.args[:60], topics=names),
-            )
-            return
-        topic_slug = topic.slug
-        header = t(lang, "latest.header_topic", topic=topic_name(topic, lang))
-    rows = await svc.db.articles.latest_articles(topic=topic_slug, limit=LATEST_COUNT)
-    if not rows:
+    found = await latest_articles(request.services.db, request.args, limit=LATEST_COUNT)
+    if found.unknown_topic:
+        names = ", ".join(topic_name(x, lang) for x in found.topics)
+        await reply(
+            request, context, t(lang, "latest.unknown_topic", topic=request.args[:60], topics=names)
+        )
+        return
+    if not found.articles:
         await reply(request, context, t(lang, "latest.none"))
         return
-    text = render_article_list(header, rows, language=lang, tz=ZoneInfo(request.reader.timezone))
+    header = (
+        t(lang, "latest.header_topic", topic=topic_name(found.topic, lang))
+        if found.topic
+        else t(lang, "latest.header")
+    )
+    text = render_article_list(
+        header, found.articles, language=lang, tz=ZoneInfo(request.reader.timezone)
+    )
     await reply(request, context, text)
 
 

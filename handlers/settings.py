@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.readers import service as readers
+from bot.readers.service import SubscriberRow
 from bot.text.i18n import hour_label, t
 from handlers.common import (
     Context,
@@ -16,7 +17,6 @@ from handlers.common import (
     reply,
 )
 from handlers.keyboards import SETTINGS, hour_picker, settings_menu
-from storage.rows import SubscriberRow
 
 
 def _describe(reader: SubscriberRow) -> str:
@@ -41,9 +41,7 @@ def _describe(reader: SubscriberRow) -> str:
 
 
 async def _fresh(request: Request) -> SubscriberRow:
-    reader = await request.services.db.subscribers.get_subscriber(request.chat_id)
-    assert reader is not None
-    return reader
+    return await readers.get_reader(request.services.db, request.chat_id)
 
 
 async def _show_menu(request: Request, context: Context) -> None:

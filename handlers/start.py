@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import CommandHandler
 
+from bot.readers.service import topic_choices
 from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, reader_command, reply
 from handlers.keyboards import topic_picker
@@ -11,16 +12,14 @@ from handlers.keyboards import topic_picker
 
 @reader_command()
 async def start(request: Request, context: Context) -> None:
-    svc = request.services
-    topics = await svc.db.feeds.list_topics()
-    chosen = set(await svc.db.subscribers.topic_subscriptions(request.chat_id))
+    choices = await topic_choices(request.services.db, request.chat_id)
     name = request.user.first_name or ""
     await reply(request, context, t(request.lang, "start.welcome", name=name))
     await reply(
         request,
         context,
         t(request.lang, "subscribe.pick"),
-        topic_picker(topics, chosen, request.lang),
+        topic_picker(choices.topics, choices.chosen, request.lang),
     )
 
 

@@ -20,10 +20,8 @@ from handlers.keyboards import REMOVE, TOGGLE_TOPIC, removal_list, topic_picker
 
 
 async def _topic_display(request: Request, slug: str) -> str:
-    for topic in await request.services.db.feeds.list_topics():
-        if topic.slug == slug:
-            return topic_name(topic, request.lang)
-    return slug
+    names = await readers.topic_names(request.services.db, request.lang)
+    return names.get(slug, slug)
 
 
 async def _describe(request: Request, change: Change) -> str:
@@ -56,14 +54,12 @@ async def _describe(request: Request, change: Change) -> str:
 
 
 async def _picker(request: Request, context: Context) -> None:
-    svc = request.services
-    topics = await svc.db.feeds.list_topics()
-    chosen = set(await svc.db.subscribers.topic_subscriptions(request.chat_id))
+    choices = await readers.topic_choices(request.services.db, request.chat_id)
     await edit_or_reply(
         request,
         context,
         t(request.lang, "subscribe.pick"),
-        topic_picker(topics, chosen, request.lang),
+        topic_picker(choices.topics, choices.chosen, request.lang),
     )
 
 

@@ -30,6 +30,13 @@ class Draft:
     broadcast_id: int
     recipients: int
     topic: TopicRow | None
+    text: str  # the announcement as it will be sent (Telegram HTML)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    broadcast_id: int
+    dropped: int  # queued messages that will not be sent
 
 
 class BroadcastError(ValueError):
@@ -66,7 +73,43 @@ async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> D
         now=now,
     )
     recipients = await db.broadcasts.count_recipients(topic.slug if topic else None)
-    return Draft(broadcast_id, recipients, topic)
+    return Draft(broadcast_id, recipients, topic, body)
+
+
+async def recipient_count(db: Database, broadcast_id: int) -> int:
+    """How many readers the broadcast goes to, counted now."""
+    row = await db.broadcasts.get(broadcast_id)
+    return await db.broadcasts.count_recipients(row.topic_slug if row else None)
+
+
+async def start(
+    db: Database,
+    broadcast_id: int,
+    *,
+    progress_chat_id: int,
+    progress_message_id: int,
+    now: int,
+) -> int | None:
+    """Queue the confirmed broadcast to every recipient, once; progress is reported by
+    editing that message. The number queued, or None when it was no longer a draft."""
+    return await db.broadcasts.confirm(
+        broadcast_id,
+        progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
+        now=now,
+    )
+
+
+async def cancel(db: Database, broadcast_id: int | None, *, now: int) -> Cancelled | None:
+    """Stop a draft or a running broadcast (None: the admin's latest running one).
+    None when there is no such broadcast, or it had already finished."""
+    if broadcast_id is None:
+        row = await db.broadcasts.latest_running()
+        if row is None:
+            return None
+        broadcast_id = row.id
+    dropped = await db.broadcasts.cancel(broadcast_id, now=now)
+    return Cancelled(broadcast_id, dropped) if dropped is not None else None
 
 
 def progress_text(row: BroadcastRow, progress: Progress, language: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.readers.service import find_topic
 from bot.text.vietnamese import fold_words
 from storage import Database
-from storage.rows import ArticleRow
+from storage.rows import ArticleRow, TopicRow
 
 MAX_QUERY_WORDS = 12
 MAX_WORD_CHARS = 48
@@ -33,3 +36,28 @@ def _words(text: str) -> list[str]:
 async def search(db: Database, query: str, *, limit: int = 10, offset: int = 0) -> list[ArticleRow]:
     """The best matches for a reader's query; an empty list when nothing matches."""
     return await db.articles.search_articles(query_words(query), limit=limit, offset=offset)
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The newest articles, of one topic when one was named.
+
+    unknown_topic is True when the words named no topic; topics then lists
+    them all, so the reader can pick one.
+    """
+
+    articles: list[ArticleRow]
+    topic: TopicRow | None = None
+    unknown_topic: bool = False
+    topics: tuple[TopicRow, ...] = ()
+
+
+async def latest(db: Database, topic_words: str, *, limit: int) -> Latest:
+    """The newest articles; topic_words ("" for all) name a topic, accents optional."""
+    if not topic_words:
+        return Latest(await db.articles.latest_articles(limit=limit))
+    topics = await db.feeds.list_topics()
+    topic = find_topic(topics, topic_words)
+    if topic is None:
+        return Latest([], unknown_topic=True, topics=tuple(topics))
+    return Latest(await db.articles.latest_articles(topic=topic.slug, limit=limit), topic)

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from bot.text.i18n import LANGUAGES, normalize_language
 from bot.text.vietnamese import clean_line, fold, fold_words
 from storage import Database
-from storage.rows import KeywordAlertRow, SubscriberRow, TopicRow
+
+# Re-exported: the rows handlers render come with the services that return them.
+from storage.rows import KeywordAlertRow as KeywordAlertRow
+from storage.rows import SubscriberRow as SubscriberRow
+from storage.rows import TopicRow as TopicRow
 
 MAX_TOPICS = 20
 MAX_KEYWORDS = 20
@@ -80,8 +84,40 @@ async def known_language(db: Database, chat_id: int, *, fallback: str) -> str:
     return reader.language if reader is not None else fallback
 
 
+async def get_reader(db: Database, chat_id: int) -> SubscriberRow:
+    """The reader as stored now (after a change), for a chat that is a reader."""
+    reader = await db.subscribers.get_subscriber(chat_id)
+    if reader is None:
+        raise LookupError(f"chat {chat_id} is not a reader")
+    return reader
+
+
 def topic_name(topic: TopicRow, language: str) -> str:
     return topic.name_vi if language == "vi" else topic.name_en
+
+
+async def list_topics(db: Database) -> list[TopicRow]:
+    """Every topic, in the order feeds.toml gives them."""
+    return await db.feeds.list_topics()
+
+
+async def topic_names(db: Database, language: str) -> dict[str, str]:
+    """Topic slug → its name in the language."""
+    return {topic.slug: topic_name(topic, language) for topic in await db.feeds.list_topics()}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicChoices:
+    """The topic picker's state: every topic, and the ones the reader follows."""
+
+    topics: list[TopicRow]
+    chosen: frozenset[str]
+
+
+async def topic_choices(db: Database, chat_id: int) -> TopicChoices:
+    topics = await db.feeds.list_topics()
+    chosen = frozenset(await db.subscribers.topic_subscriptions(chat_id))
+    return TopicChoices(topics, chosen)
 
 
 def find_topic(topics: Sequence[TopicRow], words: str) -> TopicRow | None:
