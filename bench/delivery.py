@@ -51,7 +51,6 @@ from handlers.app import install as install_handlers
 from storage.rows import ArticleInput, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
 
-# FIXME storage.articles.store_articles
 from tests.support.feed_server import FeedServer
 from tests.support.rss import Item, rss
 

@@ -2,7 +2,7 @@
 
     python -m bench.search [--articles 100000]
 
-Builds a fresh database through storage.articles.store_articles (batches of
+Builds a fresh database through db.articles.store (batches of
 1,000 in one write transaction each, search_title/search_body folded by
 bot.text.vietnamese.fold as the parser does), then runs ~300 queries: common and rare
 words, 2-3 word phrases, accent-free and oddly-encoded forms, and junk (FTS5
@@ -34,7 +34,6 @@ from bot.text.vietnamese import fold, fold_words
 from storage.rows import ArticleInput, FeedSpec
 from storage.sqlite import SqliteDatabase
 
-# FIXME storage.articles.store_articles
 
 TARGET_ARTICLES = 100_000
 TARGET_P99_MS = 20.0
@@ -285,7 +284,7 @@ def _short(text: str, width: int = 40) -> str:
 def report(r: SearchBenchResult) -> str:
     lines = [
         f"search: {r.n_articles:,} articles built in {r.build_s:.1f} s "
-        f"({r.n_articles / r.build_s:,.0f} articles/s through store_articles); "
+        f"({r.n_articles / r.build_s:,.0f} articles/s through db.articles.store); "
         f"database {r.db_mb:.0f} MB; {len(r.queries)} queries",
         "",
         f"  {'':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'total s':>9}{'rows':>8}",

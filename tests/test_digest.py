@@ -13,7 +13,6 @@ from bot.text.vietnamese import fold
 from storage.rows import ArticleInput, ArticleRow, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
 
-# FIXME storage.articles.store_articles
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 READER = 700

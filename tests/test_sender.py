@@ -17,7 +17,6 @@ from bot.delivery.telegram_bot import NewsBot
 from storage.rows import ArticleInput, FeedSpec, OutboxRow, TopicRow
 from storage.sqlite import SqliteDatabase
 
-# FIXME storage.articles.store_articles
 from tests.support.clock import ManualClock
 
 READER = 501

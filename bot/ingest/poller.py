@@ -32,7 +32,6 @@ from bot.ingest.topics import TopicMatcher
 from storage import Database
 from storage.rows import ArticleInput, FeedRow, PollFailure, PollSuccess
 
-# FIXME storage.articles.store_articles
 
 log = logging.getLogger(__name__)
 
