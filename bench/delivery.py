@@ -50,7 +50,6 @@ from bot.text.vietnamese import fold
 from handlers.app import install as install_handlers
 from storage.rows import ArticleInput, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
-
 from tests.support.feed_server import FeedServer
 from tests.support.rss import Item, rss
 

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import delivery, poll_cycle
+from bench import cli_startup, delivery, poll_cycle
 from bench import search as search_bench
 
 QUICK_FEEDS = 500
@@ -43,12 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     started = time.perf_counter()
+    startup = cli_startup.main([])
+    print(flush=True)
     poll = poll_cycle.main(poll_args)
     print(flush=True)
     found = search_bench.main(search_args)
     print(flush=True)
     delivered = delivery.main(QUICK_DELIVERY if args.quick else [])
-    targets = [("poll", name, ok) for name, ok in poll.targets]
+    targets = [("cli", name, ok) for name, ok in startup.targets]
+    targets += [("poll", name, ok) for name, ok in poll.targets]
     targets += [("search", name, ok) for name, ok in found.targets]
     targets += [("delivery", name, ok) for name, ok in delivered.targets]
     print(f"\nsummary ({time.perf_counter() - started:.0f} s in all):")

@@ -34,7 +34,6 @@ from bot.text.vietnamese import fold, fold_words
 from storage.rows import ArticleInput, FeedSpec
 from storage.sqlite import SqliteDatabase
 
-
 TARGET_ARTICLES = 100_000
 TARGET_P99_MS = 20.0
 BATCH = 1000

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -183,3 +188,82 @@ async def test_bad_arguments_exit_non_zero(workdir: Path) -> None:
 
     assert result.code == 2
     assert "expected a number from 1 to 1000" in result.err
+
+
+async def test_version_prints_the_installed_version(workdir: Path) -> None:
+    result = await newsbot(workdir, "--version")
+
+    assert result.code == 0, result.err
+    assert result.out == f"newsbot {metadata.version('newsbot')}\n"
+
+
+async def test_no_arguments_prints_the_help(workdir: Path) -> None:
+    result = await newsbot(workdir)
+    helped = await newsbot(workdir, "--help")
+
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert result.out.startswith("usage: newsbot")
+    assert result.out == helped.out
+    for command in ("run", "preview", "poll", "search", "feeds", "stats"):
+        assert f"    {command} " in result.out
+
+
+# Imported by the service and preview only: an operator command must not pay for them.
+HEAVY_MODULES = (
+    "telegram",
+    "trafilatura",
+    "bot.cli.console",
+    "bot.runtime.app",
+    "bot.runtime.runner",
+    "bot.botapi_standin",
+)
+LOADED_BY = """
+import json, sys
+from handlers.main import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as exc:  # --help: argparse exits
+    code = exc.code
+heavy = json.loads(sys.argv[1])
+loaded = sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy))
+sys.stderr.write("\\nLOADED " + json.dumps({"code": code, "loaded": loaded}) + "\\n")
+"""
+
+
+async def _modules_loaded_by(workdir: Path, *args: str) -> tuple[object, list[str]]:
+    """Run `newsbot ARGS` in-process in a fresh interpreter: (exit code, heavy modules loaded)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    environ.update(
+        {
+            "NEWSBOT_DB": str(workdir / "newsbot.db"),
+            "NEWSBOT_FEEDS": str(workdir / "feeds.toml"),
+            "NEWSBOT_LOG_LEVEL": "WARNING",
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        LOADED_BY,
+        json.dumps(HEAVY_MODULES),
+        *args,
+        cwd=workdir,
+        env=environ,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    report = json.loads(err.decode().rsplit("\nLOADED ", 1)[1])
+    return report["code"], report["loaded"]
+
+
+async def test_operator_commands_import_neither_telegram_nor_trafilatura(workdir: Path) -> None:
+    poll = await newsbot(workdir, "poll", "--once")
+    assert poll.code == 0, poll.err
+
+    for args in (["stats", "--json"], ["search", "xe buýt"], ["feeds", "list"], ["--help"]):
+        code, loaded = await _modules_loaded_by(workdir, *args)
+
+        assert code == 0, args
+        assert loaded == [], f"newsbot {' '.join(args)} imported {loaded}"

@@ -13,7 +13,6 @@ from bot.text.vietnamese import fold
 from storage.rows import ArticleInput, ArticleRow, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
 
-
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 READER = 700
 

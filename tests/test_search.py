@@ -12,7 +12,6 @@ from bot.text.vietnamese import fold
 from storage.rows import ArticleInput, FeedSpec
 from storage.sqlite import SqliteDatabase
 
-
 NOW = 1_790_000_000
 
 

@@ -16,7 +16,6 @@ from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
 from storage.rows import ArticleInput, FeedSpec, OutboxRow, TopicRow
 from storage.sqlite import SqliteDatabase
-
 from tests.support.clock import ManualClock
 
 READER = 501

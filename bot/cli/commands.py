@@ -14,30 +14,29 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.admin import stats
 from bot.admin.stats import feed_health
-from bot.cli.console import run_console
-from bot.delivery.render import ArticleView, render_article
-from bot.ingest.extract import extract_article
-from bot.ingest.fetch import Fetcher, FetchError
-from bot.ingest.parse import NotAFeedError, parse_feed
-from bot.ingest.poller import system_clock
-from bot.ingest.sites.crawl import SiteOptions, SitePages
+from bot.clock import utc_now
 from bot.ingest.sites.links import PatternError, check_selector, compile_pattern
-from bot.ingest.sites.preview import read_page
-from bot.ingest.topics import TopicMatcher
 from bot.readers.search import search
-from bot.runtime.app import HandlerInstaller
+from bot.runtime.database import opened_database, sync_config
 from bot.runtime.feeds_config import FeedsConfig, FeedsConfigError, load_feeds_config
-from bot.runtime.runner import run_until_stopped
-from bot.runtime.service import fetch_limits, open_service, opened_database, sync_config
 from bot.runtime.settings import Settings
 from bot.text.htmltext import safe_http_url
-from storage.rows import ArticleInput, FeedRow, FeedSpec
+from storage.rows import FeedRow, FeedSpec
+
+# Only what `search`, `stats` and `feeds` need is imported here: the feed parser,
+# trafilatura, aiohttp and python-telegram-bot are imported inside the commands
+# that use them (preview, poll, run; tests/test_cli.py holds this).
+if TYPE_CHECKING:
+    from bot.delivery.render import ArticleView
+    from bot.ingest.topics import TopicMatcher
+    from bot.runtime.app import HandlerInstaller
+    from storage.rows import ArticleInput
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +83,21 @@ async def preview(
     *,
     as_json: bool,
     language: str | None,
-    delay: float = SiteOptions().request_delay,
+    delay: float | None = None,
 ) -> int:
     """Print each entry of a feed file or URL exactly as a reader would receive it.
 
     A web page that is not a feed is previewed as a site source would read it:
     an article page as its one entry; a section page as the article links
-    found on it, then (for a URL) each article, fetched `delay` seconds apart.
+    found on it, then (for a URL) each article, fetched `delay` seconds apart
+    (by default SiteOptions' request_delay).
     """
+    from bot.ingest.parse import NotAFeedError, parse_feed
+    from bot.ingest.sites.crawl import SiteOptions
+    from bot.ingest.topics import TopicMatcher
+
+    if delay is None:
+        delay = SiteOptions().request_delay
     body, headers, base_url = await _read_source(settings, source)
     config = _optional_config(settings)
     matcher = config.matcher() if config else TopicMatcher(())
@@ -129,6 +135,8 @@ class _EntryPrinter:
         self.as_json = as_json
 
     def entry(self, entry: ArticleInput, source_name: str) -> None:
+        from bot.delivery.render import render_article
+
         message = render_article(
             _view(entry, source_name),
             language=self.language,
@@ -187,6 +195,9 @@ class _PagePreview:
     async def run(
         self, body: bytes, headers: dict[str, str], *, delay: float, not_a_feed: str
     ) -> int:
+        from bot.ingest.extract import extract_article
+        from bot.ingest.sites.preview import read_page
+
         reading = await asyncio.to_thread(read_page, body, headers=headers, url=self.base_url)
         host = urlsplit(self.base_url).hostname if self.base_url else None
         name = reading.site_name or host or self.source
@@ -216,6 +227,10 @@ class _PagePreview:
 
     async def _articles(self, links: tuple[str, ...], delay: float, name: str) -> int:
         """Fetch and print the listing's articles, as politely as the poller would."""
+        from bot.ingest.fetch import Fetcher
+        from bot.ingest.sites.crawl import SiteOptions, SitePages
+        from bot.runtime.service import fetch_limits
+
         options = SiteOptions(request_delay=delay)
         shown = 0
         async with Fetcher(fetch_limits(self.settings)) as fetcher:
@@ -224,7 +239,7 @@ class _PagePreview:
                 executor=None,
                 matcher=self.matcher,
                 default_tz=self.settings.default_timezone,
-                clock=system_clock,
+                clock=utc_now,
                 options=options,
             )
             for link in links[: options.max_articles_per_poll]:
@@ -242,6 +257,9 @@ class _PagePreview:
 
 
 async def _read_source(settings: Settings, source: str) -> tuple[bytes, dict[str, str], str | None]:
+    from bot.ingest.fetch import Fetcher, FetchError
+    from bot.runtime.service import fetch_limits
+
     if source.startswith(("http://", "https://")):
         async with Fetcher(fetch_limits(settings)) as fetcher:
             try:
@@ -259,6 +277,8 @@ async def _read_source(settings: Settings, source: str) -> tuple[bytes, dict[str
 
 
 def _view(entry: ArticleInput, source: str) -> ArticleView:
+    from bot.delivery.render import ArticleView
+
     return ArticleView(
         title=entry.title,
         url=entry.url,
@@ -277,6 +297,8 @@ def _topic_names(config: FeedsConfig | None, language: str) -> dict[str, str]:
 
 
 async def poll_once(settings: Settings, *, every_feed: bool) -> int:
+    from bot.runtime.service import open_service
+
     async with open_service(settings) as service:
         if every_feed:
             feeds = await service.db.feeds.list_feeds(include_disabled=False)
@@ -440,8 +462,12 @@ async def run(settings: Settings, install_handlers: HandlerInstaller) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if settings.telegram_bot_token:
+        from bot.runtime.runner import run_until_stopped
+
         await run_until_stopped(settings, stop, install_handlers=install_handlers)
     else:
+        from bot.cli.console import run_console
+
         await run_console(settings, stop, install_handlers=install_handlers)
     log.debug("newsbot stopped")
     return 0

@@ -36,8 +36,8 @@ from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.ingest.poller import FeedPollReport, Poller
 from bot.runtime.app import AnyApplication, HandlerInstaller
 from bot.runtime.context import BOT_DATA_KEY, BotServices
+from bot.runtime.database import opened_database
 from bot.runtime.runner import bot_running
-from bot.runtime.service import opened_database
 from bot.runtime.settings import Settings
 from storage.rows import FeedRow, FeedSpec
 

@@ -1,4 +1,9 @@
-"""The `newsbot` command: run the service, and operator commands on the same database."""
+"""The `newsbot` command: run the service, and operator commands on the same database.
+
+Kept light: `--help` and `--version` import nothing beyond argparse, and each command
+imports only what it uses (bot.cli.commands), so `newsbot stats` never loads
+python-telegram-bot, trafilatura or the console.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,21 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from bot.cli import commands
-from bot.runtime import logsafe
-from bot.runtime.app import HandlerInstaller
-from bot.runtime.feeds_config import FeedsConfigError
-from bot.runtime.settings import SettingsError, load_settings
+if TYPE_CHECKING:
+    from bot.runtime.app import HandlerInstaller
+
+DISTRIBUTION = "newsbot"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Vietnamese news to Telegram: poll feeds, store, search, push summaries.",
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the version of newsbot and exit"
     )
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -68,6 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: like argparse's own, but reads the installed version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -90,7 +124,17 @@ def _seconds(value: str) -> float:
 
 def main(argv: Sequence[str] | None = None, *, install_handlers: HandlerInstaller) -> int:
     """The `newsbot` command; install_handlers registers the Telegram handlers (handlers.main)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
+
+    from bot.cli import commands
+    from bot.runtime import logsafe
+    from bot.runtime.feeds_config import FeedsConfigError
+    from bot.runtime.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
         logging.basicConfig(

@@ -20,9 +20,9 @@ import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from bot.clock import sleep_or_stop
+from bot.clock import Clock, sleep_or_stop, utc_now
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.freshness import PollPolicy, failure_delay, next_poll_delay, should_pause
 from bot.ingest.keyword_alerts import KeywordIndex
@@ -32,14 +32,7 @@ from bot.ingest.topics import TopicMatcher
 from storage import Database
 from storage.rows import ArticleInput, FeedRow, PollFailure, PollSuccess
 
-
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +94,7 @@ class Poller:
         matcher: TopicMatcher | None = None,
         executor: Executor | None = None,
         options: PollerOptions | None = None,
-        clock: Clock = system_clock,
+        clock: Clock = utc_now,
     ) -> None:
         self._db = db
         self._fetcher = fetcher

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from bot.clock import Clock, utc_now
 from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import Settings
 from bot.runtime.throttle import CommandThrottle
@@ -15,16 +14,12 @@ from storage import Database
 BOT_DATA_KEY = "newsbot"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(slots=True)
 class BotServices:
     settings: Settings
     db: Database
     config: FeedsConfig
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
     throttle: CommandThrottle = field(default_factory=CommandThrottle)
     # Set whenever something is queued, so the sender wakes at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)

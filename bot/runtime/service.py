@@ -8,10 +8,10 @@ from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-import storage
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.freshness import PollPolicy
-from bot.ingest.poller import Poller, PollerOptions, parse_pool, system_clock
+from bot.ingest.poller import Poller, PollerOptions, parse_pool
+from bot.runtime.database import opened_database, sync_config
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
 from bot.runtime.settings import Settings
 from storage import Database
@@ -32,22 +32,6 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         max_body_bytes=settings.fetch_max_bytes,
         allow_private=settings.allow_private_feeds,
     )
-
-
-@asynccontextmanager
-async def opened_database(settings: Settings) -> AsyncIterator[Database]:
-    """The database settings name, closed when the block exits."""
-    db = await storage.open_database(settings.db_path)
-    try:
-        yield db
-    finally:
-        await db.close()
-
-
-async def sync_config(db: Database, config: FeedsConfig) -> int:
-    """Bring feeds.toml's topics and feeds into the database; returns feeds added."""
-    await db.feeds.sync_topics(config.topics)
-    return await db.feeds.sync_config_feeds(config.feeds, now=int(system_clock().timestamp()))
 
 
 @asynccontextmanager
