@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import html
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +23,7 @@ from telegram.ext import BaseHandler, ContextTypes
 from bot.readers.service import SubscriberRow, known_language, start_reader
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.throttle import Verdict
+from bot.text.htmltext import telegram_html_to_text
 from bot.text.i18n import normalize_language, t
 
 # Longer input is not a command anyone means; it is answered, not processed.
@@ -140,12 +139,9 @@ def reader_button(
     return wrap
 
 
-_TAG = re.compile(r"<[^>]+>")
-
-
 def notice_text(message: str) -> str:
     """A catalog message (Telegram HTML) as the plain text a callback answer shows."""
-    return html.unescape(_TAG.sub("", message))
+    return telegram_html_to_text(message)
 
 
 async def _request(

@@ -219,8 +219,6 @@ class OutboxStore(Protocol):
     async def claim_due(self, *, now: int, limit: int) -> list[OutboxRow]:
         """Take up to limit due rows, best priority first, and mark them 'sending'."""
 
-    async def next_due_at(self) -> int | None: ...
-
     async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None: ...
 
     async def mark_sent_many(self, sent: Sequence[tuple[int, int | None]], *, now: int) -> None:

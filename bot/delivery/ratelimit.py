@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -43,6 +44,10 @@ _LIMITED = frozenset(
 Sleep = Callable[[float], Coroutine[Any, Any, None]]
 
 WINDOW_MARGIN = 0.01
+# Telegram's published limits (python-telegram-bot's constants): the defaults below.
+MESSAGES_PER_SECOND = float(FloodLimit.MESSAGES_PER_SECOND)  # 30
+CHAT_INTERVAL = 1.0 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT  # 1 s
+GROUP_PER_MINUTE = int(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP)  # 20
 
 
 class TelegramRateLimiter(BaseRateLimiter[int]):
@@ -51,9 +56,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
     def __init__(
         self,
         *,
-        per_second: float = 30.0,
-        chat_interval: float = 1.0,
-        group_per_minute: int = 20,
+        per_second: float = MESSAGES_PER_SECOND,
+        chat_interval: float = CHAT_INTERVAL,
+        group_per_minute: int = GROUP_PER_MINUTE,
         reply_retries: int = 2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import regex
+from telegram.constants import MessageLimit
 
 from bot.text.dates import format_local
 from bot.text.htmltext import safe_http_url
@@ -23,8 +24,9 @@ from bot.text.i18n import t
 from bot.text.vietnamese import clean_line, clean_paragraphs
 from storage.rows import ArticleRow
 
-MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
+# Telegram's limits in UTF-16 code units, from python-telegram-bot's constants.
+MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
+CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024
 TITLE_MAX_UTF16 = 512
 
 _GRAPHEME = regex.compile(r"\X")

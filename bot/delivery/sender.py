@@ -21,9 +21,7 @@ later not_before. Policies, per Telegram's answer:
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,12 +35,12 @@ from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, v
 from bot.delivery.telegram_bot import NewsBot
 from bot.readers.quiet_hours import quiet_until
 from bot.readers.service import topic_name
+from bot.text.htmltext import telegram_html_to_text
 from storage import Database
 from storage.rows import ArticleRow, FailureKind, OutboxRow, Priority, SubscriberRow
 
 log = logging.getLogger(__name__)
 
-_TAG = re.compile(r"<[^>]+>")
 _CHAT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
 
 
@@ -375,5 +373,5 @@ class Sender:
 
 def _plain(message: Outgoing) -> Outgoing:
     """The message without formatting: tags removed, entities decoded."""
-    text = html.unescape(_TAG.sub("", message.text)) if message.parse_mode else message.text
+    text = telegram_html_to_text(message.text) if message.parse_mode else message.text
     return Outgoing(text, None, message.reply_markup, message.preview_url)

@@ -33,7 +33,7 @@ from bot.ingest.sites.page import decode_html, parse_html
 from bot.ingest.summary import make_summary, search_text
 from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
-from bot.text.htmltext import HtmlDigest, digest_html
+from bot.text.htmltext import HtmlDigest, digest_html, html_to_text
 from bot.text.vietnamese import clean_line, clean_paragraphs, fold
 from storage.rows import ArticleInput
 
@@ -293,7 +293,7 @@ def _title_texts(tree: LexborHTMLParser, title: str) -> frozenset[str]:
 
 def _visible_date(html: str, titles: frozenset[str], tz: ZoneInfo) -> datetime | None:
     """The first date line within a few lines below the title on the visible page."""
-    lines = [line for line in digest_html(html).text.split("\n") if line.strip()]
+    lines = [line for line in html_to_text(html).split("\n") if line.strip()]
     start = next((i for i, line in enumerate(lines) if fold(line) in titles), None)
     if start is None:
         return None

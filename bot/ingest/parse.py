@@ -19,7 +19,7 @@ import feedparser
 from bot.ingest.summary import make_summary, search_text
 from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
-from bot.text.htmltext import digest_html, safe_http_url
+from bot.text.htmltext import digest_html, html_to_text, safe_http_url
 from bot.text.vietnamese import clean_line, fold
 from storage.rows import ArticleInput
 
@@ -137,7 +137,7 @@ def _title(raw: Any) -> str:
     title = str(raw.get("title") or "")
     detail = raw.get("title_detail") or {}
     if "html" in str(detail.get("type", "")) or "<" in title or "&" in title:
-        title = digest_html(title).text
+        title = html_to_text(title)
     return clean_line(title)
 
 

@@ -134,10 +134,6 @@ class Background:
             await sleep_or_stop(self._work_stop, self.housekeeping_interval)
 
 
-def _holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 async def run_housekeeping(services: BotServices, now: datetime) -> None:
     try:
         run = await digest.queue_due_digests(services.db, now=now)

@@ -1,13 +1,23 @@
-"""Untrusted HTML from feeds and pages, reduced to plain text, a lead image and safe links.
+"""HTML reduced to plain text, and the one rule for links we may show a reader.
+
+Two kinds of HTML come in, and each has its own reader here:
+
+- untrusted HTML from feeds and pages (`digest_html`, `html_to_text`): a real
+  parser, hostile and decorative markup dropped, white space normalised;
+- the bot's own Telegram HTML messages (`telegram_html_to_text`): tags
+  removed and entities decoded, line breaks kept as written.
 
 Nothing here produces HTML: the renderer builds Telegram HTML from the plain
 text this module returns, escaping every field, so hostile markup in a feed
-can only ever become visible text.
+can only ever become visible text. `safe_http_url` is the only test of whether
+a URL may be linked to (and the only place tracking parameters are removed).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from html import unescape
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -27,6 +37,8 @@ _BLOCKS = (
 # Marks a line break while the text is extracted (a private-use character; one that
 # arrives as an entity in the feed only adds a line break).
 _BREAK = "\ue000"
+# A tag of Telegram HTML. The bot escapes every "<" of its text, so any "<" is a tag.
+_TELEGRAM_TAG = re.compile(r"<[^>]+>")
 _TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "_ga", "yclid"}
 )
@@ -70,7 +82,26 @@ def digest_html(html: str, *, base_url: str | None = None) -> HtmlDigest:
 
 
 def html_to_text(html: str) -> str:
+    """Untrusted feed or page HTML as plain text (digest_html's text, without the image).
+
+    For HTML from outside: white space in the source means nothing, only <br> and
+    block elements break lines, and scripts, media and link lists are dropped.
+    Not for the bot's own messages, whose line breaks are newlines in the text
+    (see telegram_html_to_text).
+    """
     return digest_html(html).text
+
+
+def telegram_html_to_text(message: str) -> str:
+    """A Telegram HTML message of the bot's own (parse_mode HTML) as the plain text it shows.
+
+    For text the bot wrote itself (rendered articles, catalog messages): the few
+    tags Telegram knows are removed and entities decoded, and every character
+    else, newlines included, stays as it is. html_to_text would instead fold the
+    message's newlines into spaces, as a browser does, and drop link lists; this
+    is the text a reader would have seen, for places that cannot show formatting.
+    """
+    return unescape(_TELEGRAM_TAG.sub("", message))
 
 
 def _first_image(root: LexborNode, base_url: str | None) -> str | None:

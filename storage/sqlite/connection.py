@@ -150,7 +150,3 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
         await conn.executescript(
             f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
         )
-
-
-def schema_version() -> int:
-    return len(MIGRATIONS)

@@ -90,13 +90,6 @@ class SqliteOutbox:
         rows.sort(key=lambda r: (r.priority, r.id))
         return rows
 
-    async def next_due_at(self) -> int | None:
-        async with self._db.reader.execute(
-            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row and row[0] is not None else None
-
     async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(
