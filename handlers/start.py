@@ -13,14 +13,20 @@ from handlers.keyboards import topic_picker
 @reader_command()
 async def start(request: Request, context: Context) -> None:
     choices = await topic_choices(request.services.db, request.chat_id)
-    name = request.user.first_name or ""
-    await reply(request, context, t(request.lang, "start.welcome", name=name))
     await reply(
         request,
         context,
-        t(request.lang, "subscribe.pick"),
+        welcome_text(request.lang, request.user.first_name),
         topic_picker(choices.topics, choices.chosen, request.lang),
     )
+
+
+def welcome_text(language: str, first_name: str | None) -> str:
+    """One message, greeting and picker together: a reader's first answer is never
+    held back by Telegram's one-message-a-second limit per chat."""
+    name = (first_name or "").strip()
+    greeting = t(language, "start.hello_name", name=name) if name else t(language, "start.hello")
+    return f"{greeting}\n\n{t(language, 'start.welcome')}"
 
 
 @reader_command()

@@ -22,6 +22,7 @@ from bot.readers.service import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_QUERY_CHARS
 from bot.runtime import logsafe
 from bot.text.i18n import MENU_COMMANDS, t
 from handlers.common import MAX_INPUT_CHARS
+from handlers.start import welcome_text
 from tests.support.bot_world import BOT_USERNAME, TOKEN, BotWorld, open_world
 from tests.support.clock import ManualClock
 from tests.support.rss import Item
@@ -90,11 +91,10 @@ async def first_poll_then_new(
 async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -> None:
     standin, db, clock = world.standin, world.db, world.clock
 
-    # /start in Vietnamese: a welcome, then the topic picker.
-    welcome, picker = await world.say(READER, "/start", expect=2, first_name="Lan")
-    assert welcome.text == t("vi", "start.welcome", name="Lan")
-    assert welcome.visible_text.startswith("Xin chào Lan!")
-    assert picker.text == t("vi", "subscribe.pick")
+    # /start in Vietnamese: one message, the welcome and the topic picker together.
+    [picker] = await world.say(READER, "/start", expect=1, first_name="Lan")
+    assert picker.text == welcome_text("vi", "Lan")
+    assert picker.visible_text.startswith("Xin chào Lan! 👋\n\nMình gửi tin mới")
     assert labels(world.current(READER, picker.message_id))["t:kinh-te"] == "Kinh tế"
 
     # Two quick taps: the same message is edited, with ✅ on both topics.
@@ -111,14 +111,14 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     assert sum(text.startswith("✅") for text in shown.values()) == 2
     edits = [m for m in world.sent_to(READER) if m.edited]
     assert edits and {m.message_id for m in edits} == {picker.message_id}
-    assert [m.method for m in world.sent_to(READER) if not m.edited] == ["sendMessage"] * 2
+    assert [m.method for m in world.sent_to(READER) if not m.edited] == ["sendMessage"]
     assert sorted(await db.subscribers.topic_subscriptions(READER)) == ["kinh-te", "thoi-su"]
 
     gold = await world.reply(READER, "/subscribe giá vàng")
     assert gold.text == t("vi", "subscribe.keyword_added", phrase="giá vàng")
 
     # A digest-mode reader of the same topic, set through the /settings menu.
-    _, digest_picker = await world.say(DIGEST_READER, "/start", expect=2)
+    [digest_picker] = await world.say(DIGEST_READER, "/start", expect=1)
     await world.press(DIGEST_READER, digest_picker.message_id, "t:kinh-te")
     menu = await world.reply(DIGEST_READER, "/settings")
     answer = await world.press(DIGEST_READER, menu.message_id, "set:mode:digest")
@@ -189,9 +189,9 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     assert english.text.startswith("Results for <b>LÃI SUẤT</b> (1–5):")
 
     # A new user whose Telegram speaks English is welcomed in English.
-    hello, en_picker = await world.say(EN_READER, "/start", expect=2, language_code="en-US")
-    assert hello.text == t("en", "start.welcome", name="Lan")
-    assert en_picker.text == t("en", "subscribe.pick")
+    [en_picker] = await world.say(EN_READER, "/start", expect=1, language_code="en-US")
+    assert en_picker.text == welcome_text("en", "Lan")
+    assert en_picker.visible_text.startswith("Hello Lan! 👋")
     added = await world.reply(EN_READER, "/subscribe kinh te", language_code="en-US")
     assert added.text == t("en", "subscribe.topic_added", topic="Business")
 
@@ -223,7 +223,7 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
 
 async def test_double_tap_leaves_the_picker_matching_the_subscriptions(world: BotWorld) -> None:
     """Two fast taps on one topic: subscribed then unsubscribed, and the picker says so."""
-    _, picker = await world.say(READER, "/start", expect=2)
+    [picker] = await world.say(READER, "/start", expect=1)
     taps = [world.standin.press_button(READER, picker.message_id, "t:kinh-te") for _ in range(2)]
     await world.standin.wait_for(
         lambda: set(taps) <= {a["callback_query_id"] for a in world.standin.answered_callbacks}
@@ -370,10 +370,10 @@ async def test_groups_admins_and_addressing(world: BotWorld) -> None:
     assert len(world.sent_to(GROUP)) == before
     assert await db.subscribers.topic_subscriptions(GROUP) == ["kinh-te"]
 
-    welcome, picker = await world.say(
-        GROUP, f"/start@{BOT_USERNAME}", expect=2, user_id=MEMBER, chat_type="group"
+    [picker] = await world.say(
+        GROUP, f"/start@{BOT_USERNAME}", expect=1, user_id=MEMBER, chat_type="group"
     )
-    assert welcome.visible_text.startswith("Xin chào")
+    assert picker.visible_text.startswith("Xin chào")
     assert labels(world.current(GROUP, picker.message_id))["t:kinh-te"] == "✅ Kinh tế"
 
     # A member's tap is refused with an alert, and the picker stays as it was.
@@ -459,7 +459,7 @@ async def test_token_never_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixt
     logging.getLogger("httpx").setLevel(logging.DEBUG)
     try:
         async with open_world(tmp_path) as world:
-            await world.say(READER, "/start", expect=2)
+            await world.say(READER, "/start", expect=1)
             world.standin.fail_next("sendMessage", status=500)
             [sorry] = await world.say(READER, "/help")
             assert sorry.text == t("vi", "error.generic")

@@ -19,6 +19,7 @@ from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import AiohttpRequest
 from bot.runtime.background import Background
 from bot.runtime.context import BOT_DATA_KEY, BotServices
+from bot.runtime.updates import PerChatUpdateProcessor
 from bot.text.i18n import LANGUAGES, MENU_COMMANDS, t
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def build_application(
         get_updates_request=AiohttpRequest(connection_limit=2),
         rate_limiter=rate_limiter or TelegramRateLimiter(),
     )
-    builder = ApplicationBuilder().bot(bot)
+    # Readers' updates are handled side by side, each chat's in order (bot.runtime.updates).
+    builder = ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor())
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = services
     application.bot_data["background"] = background or Background(poller=None)

@@ -17,11 +17,13 @@ CATALOGS: dict[str, dict[str, str]] = {
         "article.source": "Nguồn",
         "article.published": "Đăng lúc",
         "article.topics": "Chủ đề",
+        "start.hello_name": "Xin chào {name}! 👋",
+        "start.hello": "Xin chào! 👋",
         "start.welcome": (
-            "Xin chào {name}! 👋\n\n"
             "Mình gửi tin mới từ các báo Việt Nam theo chủ đề bạn chọn — ngay khi có bài, "
-            "hoặc gom thành bản tin mỗi sáng.\n\n"
-            "Hãy chọn vài chủ đề bên dưới để bắt đầu. Gõ /help để xem tất cả các lệnh."
+            "hoặc gom thành một bản tin mỗi ngày, vào giờ bạn muốn.\n\n"
+            "Bấm chọn vài chủ đề bên dưới để bắt đầu (bấm lần nữa để bỏ). "
+            "Gõ /help để xem các lệnh."
         ),
         "help": (
             "<b>Các lệnh</b>\n"
@@ -155,11 +157,13 @@ CATALOGS: dict[str, dict[str, str]] = {
         "article.source": "Source",
         "article.published": "Published",
         "article.topics": "Topics",
+        "start.hello_name": "Hello {name}! 👋",
+        "start.hello": "Hello! 👋",
         "start.welcome": (
-            "Hello {name}! 👋\n\n"
             "I send you new articles from Vietnamese news sites on the topics you pick — "
-            "as soon as they appear, or as one digest every morning.\n\n"
-            "Pick a few topics below to begin. Type /help to see every command."
+            "as soon as they appear, or as one digest a day, at the hour you choose.\n\n"
+            "Tap a few topics below to begin (tap again to drop one). "
+            "Type /help to see every command."
         ),
         "help": (
             "<b>Commands</b>\n"

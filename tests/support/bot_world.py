@@ -8,7 +8,7 @@ command throttle. Feeds are polled by hand (`await world.poll()`), never by a
 background loop, so every test decides when articles arrive.
 
     async with open_world(tmp_path) as world:
-        [welcome, picker] = await world.say(42, "/start", expect=2)
+        [welcome] = await world.say(42, "/start", expect=1)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bot.runtime.context import BotServices
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
 from bot.runtime.settings import load_settings
 from bot.runtime.throttle import CommandThrottle
+from bot.runtime.updates import PerChatUpdateProcessor
 from handlers.app import install as install_handlers
 from storage.rows import FeedSpec
 from storage.sqlite import SqliteDatabase
@@ -43,8 +44,7 @@ from tests.support.rss import Item, rss
 TOKEN = "7350123456:AAFh3-tEstT0ken_NotReal_0123456789"
 BOT_USERNAME = "tin_nhanh_test_bot"
 FEEDS_TOML = Path(__file__).resolve().parents[2] / "feeds.toml"
-# Updates are handled one at a time, in order; each barrier is a fresh user so the
-# throttle never delays it.
+# Each barrier is a fresh user, so the throttle never delays it.
 _FIRST_BARRIER_USER = 900_000_000
 
 
@@ -154,13 +154,18 @@ class BotWorld:
     async def barrier(self) -> None:
         """Return once every update injected so far has been handled.
 
-        The application handles updates one at a time, in order, so once a
-        fresh user's /help is answered, everything before it is done.
+        A fresh user's /help, injected last, is fetched after all the others,
+        so once it is answered they are all being handled; then the
+        application's update processor says when none is left.
         """
         self._next_barrier_user += 1
         user = self._next_barrier_user
         self.standin.user_message(user, "/help", language_code="en")
         await self.standin.wait_for(lambda: bool(self.sent_to(user)))
+        processor = self.app.update_processor
+        assert isinstance(processor, PerChatUpdateProcessor)
+        async with asyncio.timeout(5):
+            await processor.idle()
 
     async def add_feed(self, path: str, topics: Sequence[str], items: list[Item]) -> int:
         self.feeds.set_feed(path, rss(items))
