@@ -319,7 +319,15 @@ class BroadcastStore(Protocol):
 class LeaseStore(Protocol):
     """Named expiring leases, so one process at a time does a kind of work."""
 
-    async def acquire(self, name: str, *, holder: str, ttl: int, now: int) -> bool:
-        """Take or renew the lease; False while another holder's lease is unexpired."""
+    async def acquire(
+        self, name: str, *, holder: str, ttl: int, now: int, replacing: str | None = None
+    ) -> bool:
+        """Take or renew the lease; False while another holder's lease is unexpired.
+
+        replacing names a holder known to be dead: its lease is taken at once.
+        """
+
+    async def holder(self, name: str, *, now: int) -> str | None:
+        """Who holds the lease now; None when no one does."""
 
     async def release(self, name: str, *, holder: str) -> None: ...

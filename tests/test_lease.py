@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from bot.runtime.background import holder_is_dead
 from storage.sqlite import SqliteDatabase
 from tests.support.bot_world import open_world
+from tests.support.clock import ManualClock
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 async def test_one_holder_at_a_time_until_it_expires(db: SqliteDatabase) -> None:
@@ -36,3 +47,77 @@ async def test_second_bot_on_the_same_database_stays_idle(tmp_path: Path) -> Non
 
         assert [one.holds_lease, two.holds_lease].count(True) == 1
         assert [one.working, two.working].count(True) == 1
+
+
+# ---- after a crash: a dead holder's lease is taken at once -------------------------------
+
+HOLD_LEASE = """
+import asyncio, sys
+from bot.runtime.background import LEASE_NAME, holder_name
+from storage.sqlite import SqliteDatabase
+
+async def main() -> None:
+    async with await SqliteDatabase.open(sys.argv[1]) as db:
+        now = int(sys.argv[2])
+        assert await db.leases.acquire(LEASE_NAME, holder=holder_name(), ttl=3600, now=now)
+        print("holding", flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_restart_after_kill_9_takes_the_dead_holders_lease_at_once(
+    tmp_path: Path,
+) -> None:
+    # The lease a killed process held would last an hour; a new process on the same
+    # machine sees that its holder is gone and starts work at once.
+    path = tmp_path / "newsbot.db"
+    async with await SqliteDatabase.open(path):
+        pass  # created and migrated before the holder writes to it
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LEASE, str(path), str(ManualClock().ts),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdout is not None
+    assert await asyncio.wait_for(holder.stdout.readline(), timeout=30) == b"holding\n"
+    os.kill(holder.pid, signal.SIGKILL)
+    await holder.wait()
+
+    async with open_world(tmp_path) as world:
+        background = world.app.bot_data["background"]
+        await asyncio.wait_for(background.work_started.wait(), timeout=5)
+        assert background.holds_lease
+
+
+async def test_a_live_holders_lease_is_never_taken(tmp_path: Path) -> None:
+    path = tmp_path / "newsbot.db"
+    async with await SqliteDatabase.open(path):
+        pass
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LEASE, str(path), str(ManualClock().ts),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdout is not None
+    try:
+        assert await asyncio.wait_for(holder.stdout.readline(), timeout=30) == b"holding\n"
+        async with open_world(tmp_path) as world:
+            background = world.app.bot_data["background"]
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(background.work_started.wait(), timeout=1)
+            assert not background.holds_lease
+    finally:
+        holder.kill()
+        await holder.wait()
+
+
+def test_holder_is_dead_only_for_a_gone_process_on_this_machine() -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    assert holder_is_dead(f"{host}:{gone.stdout.strip()}:abcd1234")
+    assert not holder_is_dead(f"{host}:{os.getpid()}:abcd1234")  # this very process
+    assert not holder_is_dead(f"{host}:{os.getppid()}:abcd1234")  # alive
+    assert not holder_is_dead(f"another-host:{gone.stdout.strip()}:abcd1234")
+    assert not holder_is_dead("a")
+    assert not holder_is_dead(f"{host}:not-a-pid:x")

@@ -38,9 +38,7 @@ class Background:
     lease_ttl: int = 30
     housekeeping_interval: float = 30.0
     progress_interval: float = 3.0
-    holder: str = field(
-        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    )
+    holder: str = field(default_factory=lambda: holder_name())
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     sender: Sender | None = None
     holds_lease: bool = False
@@ -80,12 +78,7 @@ class Background:
     async def _supervise(self, services: BotServices) -> None:
         while not self.stop.is_set():
             try:
-                held = await services.db.leases.acquire(
-                    LEASE_NAME,
-                    holder=self.holder,
-                    ttl=self.lease_ttl,
-                    now=services.now,
-                )
+                held = await self._acquire(services)
             except Exception:
                 log.exception("lease renewal failed")
                 held = False
@@ -97,6 +90,20 @@ class Background:
                 await self._stop_work()
             self.holds_lease = held
             await sleep_or_stop(self.stop, self.lease_ttl / 3)
+
+    async def _acquire(self, services: BotServices) -> bool:
+        leases, now = services.db.leases, services.now
+        if await leases.acquire(LEASE_NAME, holder=self.holder, ttl=self.lease_ttl, now=now):
+            return True
+        # A process on this machine that died (kill -9, a crash) cannot release its
+        # lease; waiting for it to expire would pause sending for the whole TTL.
+        current = await leases.holder(LEASE_NAME, now=now)
+        if current is None or not holder_is_dead(current):
+            return False
+        log.info("lease holder %s is no longer running; taking over", current)
+        return await leases.acquire(
+            LEASE_NAME, holder=self.holder, ttl=self.lease_ttl, now=now, replacing=current
+        )
 
     def _start_work(self, services: BotServices) -> None:
         assert self.sender is not None
@@ -155,3 +162,30 @@ def _admin_language(services: BotServices) -> Callable[[int], Awaitable[str]]:
         return reader.language if reader else services.settings.default_language
 
     return language_of
+
+
+def holder_name() -> str:
+    """host:pid:random — unique per process, and telling which machine and process hold it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True only when the holder ran on this machine and that process is gone.
+
+    A holder elsewhere, a holder name we cannot read, or a process we may not
+    signal counts as alive: its lease is left to expire.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # an earlier Background of this process (tests restart it)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

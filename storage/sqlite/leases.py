@@ -9,17 +9,31 @@ class SqliteLeases:
     def __init__(self, db: Connection) -> None:
         self._db = db
 
-    async def acquire(self, name: str, *, holder: str, ttl: int, now: int) -> bool:
-        """Take or renew the lease; False while another holder's lease is unexpired."""
+    async def acquire(
+        self, name: str, *, holder: str, ttl: int, now: int, replacing: str | None = None
+    ) -> bool:
+        """Take or renew the lease; False while another holder's lease is unexpired.
+
+        replacing names a holder known to be dead: its lease is taken at once.
+        """
         async with self._db.write() as conn:
             cursor = await conn.execute(
                 """INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
                        expires_at = excluded.expires_at
-                   WHERE leases.holder = excluded.holder OR leases.expires_at <= ?""",
-                (name, holder, now + ttl, now),
+                   WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
+                      OR leases.holder = ?""",
+                (name, holder, now + ttl, now, replacing),
             )
             return cursor.rowcount > 0
+
+    async def holder(self, name: str, *, now: int) -> str | None:
+        """Who holds the lease now; None when no one does."""
+        async with self._db.reader.execute(
+            "SELECT holder FROM leases WHERE name = ? AND expires_at > ?", (name, now)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row["holder"]) if row else None
 
     async def release(self, name: str, *, holder: str) -> None:
         async with self._db.write() as conn:

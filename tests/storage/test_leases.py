@@ -68,3 +68,20 @@ async def test_leases_of_different_names_are_independent(db: Database) -> None:
 
     assert await db.leases.acquire("poller", holder="b", ttl=60, now=NOW) is False
     assert await db.leases.acquire("sender", holder="a", ttl=60, now=NOW) is False
+
+
+async def test_holder_says_who_holds_an_unexpired_lease(db: Database) -> None:
+    assert await db.leases.holder("poller", now=NOW) is None
+    await db.leases.acquire("poller", holder="a", ttl=60, now=NOW)
+
+    assert await db.leases.holder("poller", now=NOW + 59) == "a"
+    assert await db.leases.holder("poller", now=NOW + 60) is None
+
+
+async def test_replacing_takes_only_the_named_holders_lease(db: Database) -> None:
+    await db.leases.acquire("poller", holder="a", ttl=60, now=NOW)
+
+    assert not await db.leases.acquire("poller", holder="b", ttl=60, now=NOW, replacing="c")
+    assert await db.leases.acquire("poller", holder="b", ttl=60, now=NOW, replacing="a")
+    assert await db.leases.holder("poller", now=NOW) == "b"
+    assert not await db.leases.acquire("poller", holder="a", ttl=60, now=NOW + 1)
