@@ -134,6 +134,8 @@ def main(argv: Sequence[str] | None = None, *, install_handlers: HandlerInstalle
     from bot.runtime import logsafe
     from bot.runtime.feeds_config import FeedsConfigError
     from bot.runtime.settings import SettingsError, load_settings
+    from bot.runtime.startup import StartupError
+    from storage import DatabaseError
 
     try:
         settings = load_settings()
@@ -144,8 +146,11 @@ def main(argv: Sequence[str] | None = None, *, install_handlers: HandlerInstalle
         )
         logsafe.install([settings.telegram_bot_token or ""])
         return asyncio.run(commands.dispatch(args, settings, install_handlers=install_handlers))
-    except (SettingsError, FeedsConfigError, commands.OperatorError) as exc:
+    except (SettingsError, FeedsConfigError, StartupError, commands.OperatorError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"newsbot: NEWSBOT_DB: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

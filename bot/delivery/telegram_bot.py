@@ -11,6 +11,15 @@ from telegram.ext import ExtBot
 class NewsBot(ExtBot[int]):
     """ExtBot whose rate-limiter argument is a send priority (bot.delivery.ratelimit)."""
 
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except BaseException:
+            # The Application does not shut down a bot whose start failed (a rejected
+            # token, no connection): its HTTP sessions would be left open.
+            await self.shutdown()
+            raise
+
     async def send_text(
         self,
         chat_id: int,

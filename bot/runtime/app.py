@@ -106,27 +106,49 @@ class Webhook:
 async def running(
     application: AnyApplication, *, poll_interval: float = 0.0, webhook: Webhook | None = None
 ) -> AsyncIterator[None]:
-    """Start the application (long polling, or a webhook); stop it cleanly on exit."""
+    """Start the application (long polling, or a webhook); stop it cleanly on exit.
+
+    A start that fails half-way (the Bot API refuses the webhook, the port is
+    taken) stops what had started before the error goes up.
+    """
     async with application:
         await application.start()
-        assert application.updater is not None
-        if webhook is None:
-            await application.updater.start_polling(
-                poll_interval=poll_interval, timeout=10, drop_pending_updates=False
-            )
-        else:
-            await application.updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=urlsplit(webhook.url).path.lstrip("/"),
-                webhook_url=webhook.url,
-                secret_token=webhook.secret,
-                drop_pending_updates=False,
-            )
-        await start_background(application)
+        quiet = _QuietBootstrap()
+        bootstrap_log = logging.getLogger("telegram.ext")
+        bootstrap_log.addFilter(quiet)
+        updater = application.updater
+        assert updater is not None
+        background_started = False
         try:
+            if webhook is None:
+                await updater.start_polling(
+                    poll_interval=poll_interval, timeout=10, drop_pending_updates=False
+                )
+            else:
+                await updater.start_webhook(
+                    listen=webhook.listen,
+                    port=webhook.port,
+                    url_path=urlsplit(webhook.url).path.lstrip("/"),
+                    webhook_url=webhook.url,
+                    secret_token=webhook.secret,
+                    drop_pending_updates=False,
+                )
+            bootstrap_log.removeFilter(quiet)
+            background_started = True
+            await start_background(application)
             yield
         finally:
-            await stop_background(application)
-            await application.updater.stop()
+            bootstrap_log.removeFilter(quiet)
+            if background_started:
+                await stop_background(application)
+            if updater.running:
+                await updater.stop()
             await application.stop()
+
+
+class _QuietBootstrap(logging.Filter):
+    """PTB logs a traceback when the Bot API refuses setWebhook or deleteWebhook at start-up,
+    then raises; the caller reports that refusal in one line (bot.runtime.startup)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")

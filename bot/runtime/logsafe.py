@@ -44,4 +44,7 @@ def install(secrets: list[str]) -> SecretFilter:
         handler.addFilter(secret_filter)
     for name in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Its one message, a traceback for a body that is not JSON (a server that is no
+    # Bot API), is raised to us as a TelegramError too, and reported in our words.
+    logging.getLogger("telegram.request.BaseRequest").setLevel(logging.CRITICAL)
     return secret_filter

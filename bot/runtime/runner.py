@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.runtime.app import (
@@ -20,6 +20,7 @@ from bot.runtime.background import Background
 from bot.runtime.context import BotServices
 from bot.runtime.service import open_service
 from bot.runtime.settings import Settings
+from bot.runtime.startup import explain
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,15 @@ async def bot_running(
             webhook = Webhook(settings.webhook_url, host, port)
             if settings.webhook_secret:
                 webhook = dataclasses.replace(webhook, secret=settings.webhook_secret)
-        async with running(application, webhook=webhook):
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(running(application, webhook=webhook))
+            except Exception as exc:
+                failure = explain(exc, settings, api_base_url=api_base_url)
+                if failure is None:
+                    raise
+                # from None: the original's text (and its cause's) may quote the token.
+                raise failure from None
             yield application
 
 

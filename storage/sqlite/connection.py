@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.errors import DatabaseError
 from storage.sqlite.migrations import MIGRATIONS
 
 _PRAGMAS = (
@@ -41,8 +42,18 @@ class Connection:
     @classmethod
     async def open(cls, path: str | Path) -> Connection:
         path = str(path)
+        try:
+            return await cls._open(path)
+        except (sqlite3.Error, OSError) as exc:
+            raise DatabaseError(_explain(path, exc)) from exc
+
+    @classmethod
+    async def _open(cls, path: str) -> Connection:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Tried first with plain sqlite3: when aiosqlite fails to connect, its worker
+            # thread finishes after the caller may have closed the event loop.
+            await asyncio.to_thread(_probe, path)
         writer = await _connect(path)
         try:
             await _migrate(writer)
@@ -68,7 +79,10 @@ class Connection:
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A short write transaction. Never await the network inside it."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise DatabaseError(_explain(self.path, exc)) from exc
             try:
                 yield self._writer
             except BaseException:
@@ -127,13 +141,21 @@ class ReadResult:
         return self._rows[0] if self._rows else None
 
 
+def _probe(path: str) -> None:
+    sqlite3.connect(path).close()
+
+
 async def _connect(path: str) -> aiosqlite.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of letting
     # the sqlite3 module open implicit transactions at surprising moments.
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
+    try:
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()  # its thread would otherwise keep the process alive
+        raise
     return conn
 
 
@@ -142,11 +164,22 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
         row = await cursor.fetchone()
     current = int(row[0]) if row else 0
     if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema version {current} is newer than this newsbot ({len(MIGRATIONS)})"
+        raise DatabaseError(
+            f"the database's schema version {current} is newer than this newsbot's "
+            f"({len(MIGRATIONS)}): upgrade newsbot"
         )
     for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
         # executescript commits first, so each step is wrapped explicitly.
         await conn.executescript(
             f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
         )
+
+
+def _explain(path: str, exc: sqlite3.Error | OSError) -> str:
+    """One line for an operator: what is wrong with the file, in words they can act on."""
+    reason = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+    if "locked" in reason or "busy" in reason:
+        return f"{path} is locked by another process (is another newsbot writing to it?)"
+    if "not a database" in reason or "malformed" in reason:
+        return f"{path} is not a readable SQLite database ({reason})"
+    return f"cannot open {path}: {reason}"
