@@ -233,6 +233,10 @@ class OutboxStore(Protocol):
     async def release(self, row_ids: Sequence[int]) -> None:
         """Claimed rows that were never sent go back to the queue as they were."""
 
+    async def postpone(self, row_ids: Sequence[int], reason: str, *, not_before: int) -> None:
+        """Claimed rows that could not be tried (the Bot API is down) wait, their try
+        not counted: an outage of hours must not use up a message's attempts."""
+
     async def release_in_flight(self) -> int:
         """After a crash: rows left 'sending' go back to the queue."""
 

@@ -12,8 +12,11 @@ later not_before. Policies, per Telegram's answer:
   id; the row is sent again there.
 - "can't parse entities": sent again at once as plain text.
 - "message is too long": sent again at once, shortened.
-- 5xx, connection errors: retried with backoff; after max_attempts the row
-  fails with "gave up after N tries".
+- 5xx: retried with backoff; after max_attempts the row fails with "gave
+  up after N tries".
+- No connection at all (the Bot API is down): an outage. The row waits without
+  using up a try; the sender probes with one message, 1 s doubling to a
+  minute apart, and resumes at full speed once one goes through.
 - TimedOut after the request left: Telegram may have delivered it. We retry
   (at-least-once): a rare duplicate beats a silent loss (ARCHITECTURE rule 6).
 """
@@ -28,11 +31,20 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
+from bot.clock import sleep_or_stop
 from bot.delivery.ratelimit import retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
+from bot.delivery.telegram_http import BotApiUnreachable
 from bot.readers.quiet_hours import quiet_until
 from bot.readers.service import topic_name
 from bot.text.htmltext import telegram_html_to_text
@@ -114,6 +126,7 @@ class Sender:
         self._render_cache: dict[tuple[int, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
         self._sent_log = _SentLog(db, self._now)
+        self.outage = Outage()
 
     def _now(self) -> int:
         return int(self._clock().timestamp())
@@ -123,12 +136,15 @@ class Sender:
         if released:
             log.warning("re-queued %d messages that were in flight at the last stop", released)
         while not stop.is_set():
+            if self.outage.active:
+                # The Bot API did not answer: wait longer each time, then probe again.
+                await sleep_or_stop(stop, self.outage.next_delay())
             try:
                 sent = await self.drain(stop=stop)
             except Exception:
                 log.exception("sender pass failed")
                 sent = 0
-            if sent:
+            if sent or self.outage.active:
                 continue
             self.wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
@@ -152,7 +168,11 @@ class Sender:
         async def claim() -> None:
             nonlocal handled
             while handled < max_rows and not stopping.is_set():
-                rows = await self._db.outbox.claim_due(now=self._now(), limit=self._concurrency * 2)
+                if self.outage.active and handled:
+                    break  # the Bot API is down: wait before the next probe
+                # During an outage one message probes whether the Bot API is back.
+                limit = 1 if self.outage.active else self._concurrency * 2
+                rows = await self._db.outbox.claim_due(now=self._now(), limit=limit)
                 if not rows:
                     break
                 handled += len(rows)
@@ -283,9 +303,16 @@ class Sender:
         except TimedOut:
             await self._retry_or_fail(row, "timed out (may have been delivered)")
             return
+        except BotApiUnreachable as exc:
+            # No connection at all: Telegram took nothing from us, and will again.
+            self.outage.begin()
+            reason = f"Bot API unreachable: {exc}"[:200]
+            await self._db.outbox.postpone([row.id], reason, not_before=self._now())
+            return
         except TelegramError as exc:
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
             return
+        self.outage.end()
         await self._sent_log.record(row.id, sent)
 
     async def _call(self, row: OutboxRow, message: Outgoing) -> int:
@@ -375,3 +402,25 @@ def _plain(message: Outgoing) -> Outgoing:
     """The message without formatting: tags removed, entities decoded."""
     text = telegram_html_to_text(message.text) if message.parse_mode else message.text
     return Outgoing(text, None, message.reply_markup, message.preview_url)
+
+
+class Outage:
+    """The Bot API is not answering. The sender waits between probes, 1 s doubling to a
+    minute; the messages wait meanwhile without using up their tries."""
+
+    MAX_DELAY = 60.0
+
+    def __init__(self) -> None:
+        self.active = False
+        self.delay = 0.0
+
+    def begin(self) -> None:
+        self.active = True
+
+    def end(self) -> None:
+        self.active = False
+        self.delay = 0.0
+
+    def next_delay(self) -> float:
+        self.delay = 1.0 if self.delay == 0 else min(self.MAX_DELAY, self.delay * 2)
+        return self.delay

@@ -9,13 +9,21 @@ form-encoded exactly as PTB's own backend sends them.
 
 from __future__ import annotations
 
+import os
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.delivery.api_health import BotApiHealth
+
 USER_AGENT = "newsbot (python-telegram-bot, aiohttp)"
+
+
+class BotApiUnreachable(NetworkError):
+    """No answer at all (refused, reset, DNS): the request never reached the Bot API."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -27,6 +35,7 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float = 5.0,
         write_timeout: float = 5.0,
         media_write_timeout: float = 20.0,
+        health: BotApiHealth | None = None,
     ) -> None:
         self._limit = connection_limit
         self._connect_timeout = connect_timeout
@@ -34,6 +43,7 @@ class AiohttpRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self.health = health or BotApiHealth()
 
     @property
     def read_timeout(self) -> float | None:
@@ -84,12 +94,26 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=_body(request_data), timeout=timeout
             ) as response:
-                return response.status, await response.read()
+                body = await response.read()
         except TimeoutError as exc:
+            self.health.failed("timed out")
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
+            self.health.failed(_reason(exc))
             # The exception text may carry the URL, and the URL carries the token.
-            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+            raise BotApiUnreachable(f"aiohttp.{type(exc).__name__}") from exc
+        if response.status >= 500:
+            self.health.failed(f"HTTP {response.status}")
+        else:
+            self.health.answered()
+        return response.status, body
+
+
+def _reason(exc: aiohttp.ClientError) -> str:
+    """What failed, in words without the URL (which carries the token)."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and exc.os_error.errno:
+        return os.strerror(exc.os_error.errno).lower()
+    return type(exc).__name__
 
 
 def _value(value: ODVInput[float], default: float | None) -> float | None:

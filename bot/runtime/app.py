@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.delivery.api_health import BotApiHealth
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import AiohttpRequest
@@ -43,14 +44,16 @@ def build_application(
 ) -> AnyApplication:
     """A ready-to-start Application. `api_base_url` is the Bot API server's root URL."""
     api = api_base_url.rstrip("/")
+    # One view of the Bot API for polling and sending: an outage is logged once.
+    health = BotApiHealth()
     bot = NewsBot(
         token,
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
         # PTB's default pool holds one connection: concurrent sends would queue for
         # it and time out. One per sender worker, plus room for handler replies.
-        request=AiohttpRequest(connection_limit=SEND_CONNECTIONS),
-        get_updates_request=AiohttpRequest(connection_limit=2),
+        request=AiohttpRequest(connection_limit=SEND_CONNECTIONS, health=health),
+        get_updates_request=AiohttpRequest(connection_limit=2, health=health),
         rate_limiter=rate_limiter or TelegramRateLimiter(),
     )
     # Readers' updates are handled side by side, each chat's in order (bot.runtime.updates).

@@ -132,6 +132,17 @@ class SqliteOutbox:
                 [(row_id,) for row_id in row_ids],
             )
 
+    async def postpone(self, row_ids: Sequence[int], reason: str, *, not_before: int) -> None:
+        """Claimed rows that could not be tried (the Bot API is down) wait, their try
+        not counted: an outage of hours must not use up a message's attempts."""
+        async with self._db.write() as conn:
+            await conn.executemany(
+                """UPDATE outbox SET status = 'pending', attempts = attempts - 1,
+                       last_error = ?, not_before = ?
+                   WHERE id = ? AND status = 'sending'""",
+                [(reason, not_before, row_id) for row_id in row_ids],
+            )
+
     async def release_in_flight(self) -> int:
         """After a crash: rows left 'sending' go back to the queue."""
         async with self._db.write() as conn:
