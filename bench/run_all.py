@@ -1,7 +1,8 @@
 """Run every benchmark and print a summary of the targets.
 
     python -m bench.run_all            # full sizes: 10,000 feeds, 100,000 articles,
-                                       # fan-out to 10,000 and 100,000 readers
+                                       # fan-out to 10,000 and 100,000 readers,
+                                       # 2,000 readers' /start within 5 s
     python -m bench.run_all --quick    # small sizes: about a minute
 
 Exit status is 0 even when a target fails (the figures are the product);
@@ -18,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import cli_startup, delivery, poll_cycle
+from bench import burst, cli_startup, delivery, poll_cycle, scheduling
 from bench import search as search_bench
 
 QUICK_FEEDS = 500
@@ -27,6 +28,7 @@ QUICK_DELIVERY = [
     "--limited-readers", "300", "--readers", "2000", "--memory-readers", "10000",
     "--search-readers", "1000",
 ]  # fmt: skip
+QUICK_BURST = ["--readers", "300", "--spread", "1"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,13 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(flush=True)
     poll = poll_cycle.main(poll_args)
     print(flush=True)
+    scheduled = scheduling.main([])  # 500 feeds in virtual time: seconds, at any size
+    print(flush=True)
     found = search_bench.main(search_args)
     print(flush=True)
     delivered = delivery.main(QUICK_DELIVERY if args.quick else [])
+    print(flush=True)
+    launched = burst.main(QUICK_BURST if args.quick else [])
     targets = [("cli", name, ok) for name, ok in startup.targets]
     targets += [("poll", name, ok) for name, ok in poll.targets]
+    targets += [("scheduling", name, ok) for name, ok in scheduled.targets]
     targets += [("search", name, ok) for name, ok in found.targets]
     targets += [("delivery", name, ok) for name, ok in delivered.targets]
+    targets += [("burst", name, ok) for name, ok in launched.targets]
     print(f"\nsummary ({time.perf_counter() - started:.0f} s in all):")
     for bench_name, name, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {bench_name}: {name}")

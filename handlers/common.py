@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from telegram import (
     CallbackQuery,
@@ -20,6 +20,8 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
+from bot.delivery.ratelimit import Priority
+from bot.delivery.telegram_bot import NewsBot
 from bot.readers.service import SubscriberRow, known_language, start_reader
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.throttle import Verdict
@@ -209,14 +211,18 @@ async def reply(
     context: Context,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
+    priority: Priority = Priority.REPLY,
 ) -> Message:
-    """A direct answer to the reader's own command (highest send priority)."""
-    return await context.bot.send_message(
+    """A direct answer to the reader's own command (ahead of all bulk traffic)."""
+    # The application's bot is a NewsBot, whose rate-limit argument is a send priority.
+    bot = cast(NewsBot, context.bot)
+    return await bot.send_message(
         request.chat_id,
         text,
         parse_mode=ParseMode.HTML,
         reply_markup=markup,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
+        rate_limit_args=priority,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import CommandHandler
 
+from bot.delivery.ratelimit import Priority
 from bot.readers.service import topic_choices
 from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, reader_command, reply
@@ -18,6 +19,9 @@ async def start(request: Request, context: Context) -> None:
         context,
         welcome_text(request.lang, request.user.first_name),
         topic_picker(choices.topics, choices.chosen, request.lang),
+        # Behind other replies: on launch day thousands of welcomes must not hold up
+        # the /search of a reader already here.
+        priority=Priority.WELCOME,
     )
 
 

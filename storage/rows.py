@@ -13,6 +13,7 @@ class Priority(enum.IntEnum):
     """Send priority, lowest first: the sender and the shared rate limiter both order by it."""
 
     REPLY = 0  # a reader's answer to their own command
+    WELCOME = 5  # the answer to /start: a launch-day burst must not hold up other replies
     STATUS = 10  # progress messages an admin is watching, feed-health notices
     ALERT = 20
     DIGEST = 30

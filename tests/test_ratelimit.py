@@ -125,3 +125,47 @@ async def test_pause_after_flood_error_holds_everyone(time: VirtualTime) -> None
     result = await grants(time, rate, [(Priority.REPLY, 1)])
 
     assert result[0][1] - start >= 5.0
+
+
+async def test_a_chats_next_message_waits_from_when_the_last_one_really_left(
+    time: VirtualTime,
+) -> None:
+    # A chat's message queues behind a 3 s flood pause; its next message must still go a
+    # full second after it, not at once because both were booked before the pause.
+    rate = limiter(time)
+    rate.pause(3.0)
+    result = await grants(
+        time, rate, [(Priority.REPLY, 7), (Priority.REPLY, 7), (Priority.REPLY, 7)]
+    )
+    times = [t for _, t in sorted(result)]
+    assert times[0] >= 3.0
+    assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in itertools.pairwise(times))
+
+
+async def test_a_chats_gap_counts_from_telegrams_answer(time: VirtualTime) -> None:
+    # The first message's answer takes 2 s: the second may go only a second after that.
+    rate = limiter(time)
+    sent: list[float] = []
+
+    async def slow_send(*args: object, **kwargs: object) -> bool:
+        sent.append(time.now)
+        await time.sleep(2.0)
+        return True
+
+    async def both() -> None:
+        await asyncio.gather(
+            *(
+                rate.process_request(slow_send, (), {}, "sendMessage", {"chat_id": 7}, None)
+                for _ in range(2)
+            )
+        )
+
+    await time.run(both())
+    assert sent[1] - sent[0] >= 3.0 - 1e-9
+
+
+async def test_one_chat_waiting_never_holds_up_another(time: VirtualTime) -> None:
+    start = time.now
+    result = await grants(time, limiter(time), [(Priority.REPLY, 7)] * 5 + [(Priority.REPLY, 8)])
+    granted_at = dict(result)
+    assert granted_at[5] - start < 1.0  # chat 8 is not behind chat 7's four waiting messages

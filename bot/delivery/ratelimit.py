@@ -22,7 +22,8 @@ from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from storage.rows import Priority
+# Re-exported: handlers choose a reply's priority without importing storage.
+from storage.rows import Priority as Priority
 
 # Methods that deliver something to a chat and count against Telegram's limits.
 _LIMITED = frozenset(
@@ -77,9 +78,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._clock = clock
         self._sleep = sleep
         self._next_global = 0.0
-        self._next_chat: dict[int | str, float] = {}
+        self._chats: dict[int | str, _Chat] = {}
         self._next_prune = 0.0
-        self._group_sends: dict[int | str, deque[float]] = {}
         self._waiting: list[tuple[int, int, asyncio.Future[list[float]]]] = []
         self._order = itertools.count()
         self._dispatcher: asyncio.Task[None] | None = None
@@ -112,9 +112,29 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             return await callback(*args, **kwargs)
         priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
         chat_id = data.get("chat_id")
+        if not isinstance(chat_id, int | str):
+            return await self._send(callback, args, kwargs, priority, None)
+        chat = self._chat(chat_id)
+        chat.waiting += 1
+        try:
+            # One message per chat at a time, until Telegram answered it: the chat's
+            # next one is counted from that answer, whatever the queue did meanwhile.
+            async with chat.turn:
+                return await self._send(callback, args, kwargs, priority, chat)
+        finally:
+            chat.waiting -= 1
+
+    async def _send(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        priority: int,
+        chat: _Chat | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         attempts = 0
         while True:
-            departure = await self.acquire(priority, chat_id)
+            departure = await self._grant_for(priority, chat)
             # An event-loop stall between the grant and this line would make the
             # request reach Telegram later than the budget assumed; count it from now.
             departure[0] = max(departure[0], self._clock())
@@ -124,7 +144,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 self.pause(retry_after_seconds(exc))
                 # Replies are retried here, the user is waiting; the outbox sender
                 # reschedules its own rows, so bulk traffic gets the error back.
-                if priority != Priority.REPLY or attempts >= self._reply_retries:
+                if priority >= Priority.STATUS or attempts >= self._reply_retries:
                     raise
                 attempts += 1
             finally:
@@ -136,39 +156,72 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         """Wait until a message to chat_id may go, honouring priority for global slots.
 
         Returns the grant's departure time, which the caller may move later.
+        One message per chat waits for a global slot at a time, in the order they
+        came; the next may go a chat interval after that one's departure.
         """
-        if isinstance(chat_id, int | str):
-            await self._wait_for_chat(chat_id)
+        if not isinstance(chat_id, int | str):
+            return await self._grant(priority)
+        chat = self._chat(chat_id)
+        chat.waiting += 1
+        try:
+            async with chat.turn:
+                return await self._grant_for(priority, chat)
+        finally:
+            chat.waiting -= 1
+
+    def _chat(self, chat_id: int | str) -> _Chat:
+        now = self._clock()
+        if len(self._chats) > 10_000 and now >= self._next_prune:
+            # At most once a minute: a scan per request would make a big
+            # broadcast quadratic.
+            self._forget_idle_chats(now)
+            self._next_prune = now + 60.0
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _Chat(group=_is_group(chat_id))
+        return chat
+
+    async def _grant_for(self, priority: int, chat: _Chat | None) -> list[float]:
+        """A global slot, once the chat (if any) may receive again; the chat holds its turn."""
+        if chat is None:
+            return await self._grant(priority)
+        await self._wait_for_chat(chat)
+        departure = await self._grant(priority)
+        chat.last = departure
+        if chat.group:
+            chat.sends.append(departure)
+        return departure
+
+    async def _grant(self, priority: int) -> list[float]:
         future: asyncio.Future[list[float]] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, next(self._order), future))
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch())
         return await future
 
-    async def _wait_for_chat(self, chat_id: int | str) -> None:
-        now = self._clock()
-        slot = max(now, self._next_chat.get(chat_id, 0.0))
-        self._next_chat[chat_id] = slot + self._chat_interval
-        if _is_group(chat_id):
-            sends = self._group_sends.setdefault(chat_id, deque())
-            while sends and sends[0] <= slot - 60.0:
-                sends.popleft()
-            if len(sends) >= self._group_per_minute:
-                slot = max(slot, sends[-self._group_per_minute] + 60.0)
-                self._next_chat[chat_id] = max(self._next_chat[chat_id], slot + self._chat_interval)
-            sends.append(slot)
-        if len(self._next_chat) > 10_000 and now >= self._next_prune:
-            # At most once a minute: a scan per request would make a big
-            # broadcast quadratic.
-            self._forget_idle_chats(now)
-            self._next_prune = now + 60.0
-        if slot > now:
-            await self._sleep(slot - now)
+    async def _wait_for_chat(self, chat: _Chat) -> None:
+        """Until the chat's previous message left a chat interval ago, and a group has
+        room in its last minute. Re-checked after each sleep: departures move later."""
+        while True:
+            now = self._clock()
+            due = now if chat.last is None else chat.last[0] + self._chat_interval
+            if chat.group:
+                while chat.sends and chat.sends[0][0] <= now - 60.0:
+                    chat.sends.popleft()
+                if len(chat.sends) >= self._group_per_minute:
+                    due = max(due, chat.sends[-self._group_per_minute][0] + 60.0)
+            if due <= now:
+                return
+            await self._sleep(due - now)
 
     def _forget_idle_chats(self, now: float) -> None:
-        for chat_id in [c for c, t in self._next_chat.items() if t < now - 60.0]:
-            del self._next_chat[chat_id]
-            self._group_sends.pop(chat_id, None)
+        idle = [
+            chat_id
+            for chat_id, chat in self._chats.items()
+            if chat.waiting == 0 and (chat.last is None or chat.last[0] < now - 60.0)
+        ]
+        for chat_id in idle:
+            del self._chats[chat_id]
 
     async def _dispatch(self) -> None:
         granted = self._granted
@@ -195,6 +248,19 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 self._next_global = now + self._spacing
             else:
                 self._next_global += self._spacing
+
+
+class _Chat:
+    """One chat's turn (a FIFO lock), its last grant and, for a group, its last minute."""
+
+    __slots__ = ("group", "last", "sends", "turn", "waiting")
+
+    def __init__(self, *, group: bool) -> None:
+        self.group = group
+        self.turn = asyncio.Lock()
+        self.last: list[float] | None = None
+        self.sends: deque[list[float]] = deque()
+        self.waiting = 0
 
 
 def _is_group(chat_id: int | str) -> bool:

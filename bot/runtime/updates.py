@@ -18,8 +18,10 @@ from telegram.ext import BaseUpdateProcessor
 
 # Updates waiting (for their chat's turn or a slot) before the fetcher waits too.
 MAX_PENDING_UPDATES = 10_000
-# Handlers running at once: enough to keep the send budget busy while replies wait for it.
-MAX_RUNNING_HANDLERS = 256
+# Handlers running at once. Not fewer than the pending ones: a handler waiting for the
+# send budget holds its slot, so a cap would queue a /search behind a burst of /start;
+# the rate limiter's priority queue is where replies wait, in priority order.
+MAX_RUNNING_HANDLERS = MAX_PENDING_UPDATES
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
