@@ -488,3 +488,41 @@ def test_truncate_utf16_property(text: str, limit: int) -> None:
     elif cut:
         assert cut.endswith("…")
         assert text.startswith(cut.removesuffix("…"))
+
+
+# --- the source line and the time, as a reader reads them ---------------------------------
+
+
+def test_the_time_reads_today_or_yesterday_in_the_readers_zone() -> None:
+    now = datetime(2026, 9, 24, 15, 0, tzinfo=UTC)  # 22:00 in Vietnam
+    today = render_article(ARTICLE, language="vi", tz=VN, now=now).text
+    assert "🕒 hôm nay 09:05" in today
+    tomorrow = datetime(2026, 9, 24, 18, 0, tzinfo=UTC)  # 01:00 on the 25th in Vietnam
+    assert "🕒 hôm qua 09:05" in render_article(ARTICLE, language="vi", tz=VN, now=tomorrow).text
+    assert "🕒 yesterday 09:05" in render_article(ARTICLE, language="en", tz=VN, now=tomorrow).text
+    later = datetime(2026, 9, 30, 3, 0, tzinfo=UTC)
+    assert "🕒 09:05, 24/09/2026" in render_article(ARTICLE, language="vi", tz=VN, now=later).text
+    # Without now (newsbot preview), the full date as before.
+    assert "🕒 09:05, 24/09/2026" in render_article(ARTICLE, language="vi", tz=VN).text
+
+
+def test_the_source_line_names_the_outlet_once() -> None:
+    names = {"thoi-su": "Thời sự", "kinh-te": "Kinh tế"}
+    section = replace(ARTICLE, source="VnExpress – Thời sự", topics=("thoi-su", "kinh-te"))
+    text = render_article(section, language="vi", tz=VN, topic_names=names).text
+    assert "📰 VnExpress – Thời sự · Kinh tế\n" in text
+    same = replace(ARTICLE, source="Kinh tế", topics=("kinh-te",))
+    assert "📰 Kinh tế\n" in render_article(same, language="vi", tz=VN, topic_names=names).text
+    tagline = replace(
+        ARTICLE,
+        source="Người quan sát | Tin tức tài chính, kinh doanh, bất động sản, hàng hóa",
+        topics=(),
+    )
+    assert "📰 Người quan sát\n" in render_article(tagline, language="vi", tz=VN).text
+
+
+def test_the_author_is_shown_when_the_source_gives_one() -> None:
+    signed = replace(ARTICLE, author="Khánh An", topics=())
+    assert "📰 Báo Thử Nghiệm · ✍️ Khánh An\n" in render_article(signed, language="vi", tz=VN).text
+    hostile = replace(ARTICLE, author="<b>x</b>", topics=())
+    assert "✍️ &lt;b&gt;x&lt;/b&gt;" in render_article(hostile, language="vi", tz=VN).text

@@ -112,7 +112,8 @@ async def test_alert_is_rendered_in_the_readers_language_and_sent(
 
     [message] = standin.messages_to(READER)
     assert message.text.startswith("<b>Lãi suất &lt;giảm&gt;</b>")
-    assert "Read more" in message.text and "24 Sep 2026, 08:00" in message.text
+    # Published at 08:00 the reader's today (their zone), so said as such.
+    assert "Read more" in message.text and "🕒 today 08:00" in message.text
     assert "Business" in message.text
     assert await status_of(db) == ("sent", None)
     assert (await row_of(db)).status == "sent"

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import regex
 from telegram.constants import MessageLimit
 
-from bot.text.dates import format_local
+from bot.text.dates import format_local, format_relative
 from bot.text.htmltext import safe_http_url
 from bot.text.i18n import t
-from bot.text.vietnamese import clean_line, clean_paragraphs
+from bot.text.vietnamese import clean_line, clean_paragraphs, fold
 from storage.rows import ArticleRow
 
 # Telegram's limits in UTF-16 code units, from python-telegram-bot's constants.
@@ -43,6 +43,7 @@ class ArticleView:
     topics: tuple[str, ...]
     published_at: datetime
     image_url: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,24 +81,38 @@ def render_article(
     tz: ZoneInfo,
     topic_names: Mapping[str, str] | None = None,
     limit: int = MESSAGE_LIMIT,
+    now: datetime | None = None,
 ) -> RenderedMessage:
-    """The alert for one article, in the reader's language and time zone."""
+    """The alert for one article, in the reader's language and time zone.
+
+    With now, the time reads "hôm nay 08:30" or "hôm qua 21:10" when it can.
+    """
     esc = html.escape
     # Frame fields are capped after escaping, which can make text six times longer,
     # and each gets a share of the limit, so the frame always fits a caption too.
     title = _fit_escaped(clean_line(article.title), min(TITLE_MAX_UTF16, limit // 4), quote=True)
-    source = _fit_escaped(clean_line(article.source), min(100, limit // 16), quote=True)
+    outlet = short_source(article.source)
+    source = _fit_escaped(outlet, min(100, limit // 16), quote=True)
     names = topic_names or {}
+    # A topic the source line already names ("VnExpress – Thời sự" · Thời sự) is not repeated.
+    shown = [clean_line(names.get(s, s)) for s in article.topics]
+    shown = [name for name in shown if not _names(outlet, name)]
     topics = _fit_escaped(
-        ", ".join(truncate_utf16(clean_line(names.get(s, s)), 60) for s in article.topics),
-        limit // 8,
-        quote=True,
+        ", ".join(truncate_utf16(name, 60) for name in shown), limit // 8, quote=True
     )
-    when = format_local(article.published_at.astimezone(UTC), tz=tz, language=language)
+    author = _fit_escaped(clean_line(article.author or ""), 60, quote=True)
+    published = article.published_at.astimezone(UTC)
+    when = (
+        format_relative(published, now=now, tz=tz, language=language)
+        if now is not None
+        else format_local(published, tz=tz, language=language)
+    )
     url = safe_http_url(article.url)
 
     head = f"<b>{title}</b>"
-    meta = f"📰 {source}" + (f" · {topics}" if topics else "")
+    meta = (
+        f"📰 {source}" + (f" · {topics}" if topics else "") + (f" · ✍️ {author}" if author else "")
+    )
     tail_lines = [meta, f"🕒 {esc(when)}"]
     if url:
         link = f'<a href="{esc(url, quote=True)}">{esc(t(language, "article.read_more"))}</a>'
@@ -115,6 +130,22 @@ def render_article(
         if body:
             text = f"{head}\n\n{body}\n\n{tail}"
     return RenderedMessage(text=text, image_url=safe_http_url(article.image_url))
+
+
+# A channel title's tagline: "Người quan sát | Tin tức tài chính, kinh doanh, …".
+_TAGLINE = regex.compile(r"\s+[|·:]\s+.*$")
+
+
+def short_source(name: str) -> str:
+    """The outlet as a reader names it: the feed's title without its tagline."""
+    line = clean_line(name)
+    short = _TAGLINE.sub("", line).strip()
+    return short or line
+
+
+def _names(source: str, topic: str) -> bool:
+    folded_source, folded_topic = fold(source), fold(topic)
+    return bool(folded_topic) and folded_topic in folded_source
 
 
 def _fit_escaped(text: str, room: int, *, quote: bool = False) -> str:
@@ -162,7 +193,7 @@ def render_article_list(
         when = format_local(
             datetime.fromtimestamp(article.published_at, UTC), tz=tz, language=language
         )
-        source = html.escape(truncate_utf16(clean_line(article.feed_name), 80), quote=False)
+        source = html.escape(truncate_utf16(short_source(article.feed_name), 80), quote=False)
         entry = f"\n\n{number}. {linked}\n<i>{source} · {html.escape(when)}</i>"
         if used + utf16_len(entry) > limit:
             break
@@ -181,4 +212,5 @@ def view_of(article: ArticleRow) -> ArticleView:
         topics=article.topics,
         published_at=datetime.fromtimestamp(article.published_at, UTC),
         image_url=article.image_url,
+        author=article.author,
     )

@@ -288,6 +288,21 @@ def format_local(dt: datetime, *, tz: tzinfo, language: str) -> str:
     return f"{local.day:02d} {_MONTH_ABBR_EN[local.month - 1]} {local.year:04d}, {clock}"
 
 
+def format_relative(dt: datetime, *, now: datetime, tz: tzinfo, language: str) -> str:
+    """Like format_local, but "hôm nay 08:30" / "hôm qua 21:10" ("today", "yesterday")
+    when the time falls on the reader's today or yesterday."""
+    local = _require_aware(dt, "dt").astimezone(tz)
+    today = _require_aware(now, "now").astimezone(tz).date()
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    primary = language.replace("_", "-").split("-", 1)[0].lower()
+    days = (today - local.date()).days
+    if days == 0:
+        return f"hôm nay {clock}" if primary == "vi" else f"today {clock}"
+    if days == 1:
+        return f"hôm qua {clock}" if primary == "vi" else f"yesterday {clock}"
+    return format_local(dt, tz=tz, language=language)
+
+
 def _require_aware(dt: datetime, name: str) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
