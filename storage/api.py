@@ -101,7 +101,10 @@ class FeedStore(Protocol):
     """Topics and sources (feeds and sites): configuration, polling state, health."""
 
     async def record_poll_success(self, feed_id: int, result: PollSuccess, *, now: int) -> None:
-        """A poll that found nothing to store (304, same bytes): the feed's state only."""
+        """A poll that found nothing to store (304, same bytes): the feed's state only.
+
+        A result's ttl_minutes, recent_items or hourly_items of None keeps the stored one.
+        """
 
     async def sync_topics(self, topics: Sequence[TopicRow]) -> None:
         """Make the topics table match the configuration (the file is the truth for topics)."""
@@ -127,6 +130,10 @@ class FeedStore(Protocol):
 
     async def due_feeds(self, *, now: int, limit: int | None = None) -> list[FeedRow]:
         """Enabled, unpaused feeds whose next poll time has come, most overdue first."""
+
+    async def next_poll_at(self) -> int | None:
+        """When the next feed is due: the earliest next_poll_at of enabled, unpaused
+        feeds (possibly already past), or None when there is no such feed."""
 
     async def record_poll_failure(
         self, feed_id: int, failure: PollFailure, *, now: int

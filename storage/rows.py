@@ -155,6 +155,12 @@ class FeedRow:
     article_pattern: str | None = None
     link_selector: str | None = None
     site_links: Mapping[str, str] = field(default_factory=dict)
+    # What scheduling reads: the RSS <ttl> of the last document parsed, when the
+    # feed's latest new items appeared (UNIX seconds, oldest first), and its new
+    # items by hour of the day (24 decayed counts, or none yet).
+    ttl_minutes: int | None = None
+    recent_items: tuple[int, ...] = ()
+    hourly_items: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,9 @@ class PollSuccess:
     body_hash: str | None
     ttl_minutes: int | None
     next_poll_at: int
+    # The feed's rhythm after this poll (FeedRow's fields); None keeps the stored one.
+    recent_items: tuple[int, ...] | None = None
+    hourly_items: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -346,3 +346,161 @@ async def test_parsing_runs_in_worker_processes(
     assert report.new_articles == 3
     [hit] = await search(db, "tin so 2")
     assert hit.url == "https://bao.example.vn/tin-2.html"
+
+
+# ---- scheduling by the feed's rhythm --------------------------------------------------
+
+
+def every(gap: timedelta, count: int, clock: ManualClock, **overrides: Any) -> list[Item]:
+    """count items `gap` apart, the newest one `gap` ago."""
+    return [item(n, clock, published=clock.now - gap * n, **overrides) for n in range(1, count + 1)]
+
+
+async def test_a_busy_feed_is_polled_sooner_and_a_quiet_one_later(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/busy", rss(every(timedelta(minutes=3), 10, clock)))
+    server.set_feed("/quiet", rss(every(timedelta(hours=12), 10, clock)))
+    busy = await add_feed(db, server, clock, "/busy")
+    quiet = await add_feed(db, server, clock, "/quiet")
+
+    await poller.poll_due()
+
+    busy_row, quiet_row = await feed(db, busy), await feed(db, quiet)
+    # The first poll learns from the items' dates: a gap of 3 min → polled every 90 s;
+    assert busy_row.next_poll_at == clock.ts + 90
+    assert len(busy_row.recent_items) == 10 and busy_row.recent_items[-1] == clock.ts - 180
+    # a gap of 12 h → every √(12 h × 10 min) ≈ 85 min, instead of 10 min for both.
+    assert quiet_row.next_poll_at == clock.ts + int((12 * 3600 * 600) ** 0.5)
+    assert busy_row.hourly_items == () == quiet_row.hourly_items  # hours count from now on
+
+
+async def test_undated_items_teach_the_first_poll_nothing(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/rss", rss([item(n, clock, published=None) for n in range(1, 9)]))
+    feed_id = await add_feed(db, server, clock)
+
+    await poller.poll_due()
+
+    row = await feed(db, feed_id)
+    assert row.recent_items == ()
+    assert row.next_poll_at == clock.ts + 600  # the default, as before
+
+
+async def test_new_items_join_the_rhythm_within_the_poll_window(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    history = every(timedelta(minutes=10), 5, clock)
+    server.set_feed("/rss", rss(history))
+    feed_id = await add_feed(db, server, clock)
+    await poller.poll_due()
+    first = clock.ts
+
+    clock.advance(hours=1)
+    fresh = item(0, clock, published=clock.now - timedelta(seconds=30))
+    # New to us but dated before the last poll (a late or back-dated item): it appeared
+    # after that poll, so that is when it is counted.
+    late = item(7, clock, guid="late", published=clock.now - timedelta(hours=3))
+    server.set_feed("/rss", rss([fresh, late, *history]))
+    await poller.poll_due()
+
+    row = await feed(db, feed_id)
+    assert row.recent_items[-2:] == (first, clock.ts - 30)
+    assert len(row.recent_items) == 7
+    hours = [round(h) for h in row.hourly_items]
+    assert sum(hours) == 2  # the new items, by hour of day
+
+
+async def test_a_flood_teaches_the_rhythm_only_what_it_alerts(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/rss", rss([item(1, clock)]))
+    feed_id = await add_feed(db, server, clock)
+    await poller.poll_due()
+    clock.advance(hours=1)
+    server.set_feed("/rss", rss([item(n, clock, guid=f"new-id-{n}") for n in range(1, 21)]))
+
+    await poller.poll_due()
+
+    # max_alerts_per_poll is 3: the first poll's item and the newest three of the flood.
+    assert len((await feed(db, feed_id)).recent_items) == 4
+
+
+async def test_what_a_busy_feed_asks_for_is_never_undercut(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    busy = rss(every(timedelta(minutes=2), 10, clock))
+    server.set("/cached", Route(body=busy, headers={"Cache-Control": "max-age=300"}))
+    server.set("/retry", Route(body=busy, headers={"Retry-After": "900"}))
+    server.set_feed("/ttl", rss(every(timedelta(minutes=2), 10, clock), ttl=20))
+    server.set_feed("/free", busy)
+    ids = [await add_feed(db, server, clock, p) for p in ("/cached", "/retry", "/ttl", "/free")]
+
+    await poller.poll_due()
+
+    rows = [await feed(db, i) for i in ids]
+    assert [r.next_poll_at - clock.ts for r in rows] == [300, 900, 1200, 60]
+
+
+async def test_a_not_modified_answer_keeps_the_ttl_and_the_rhythm(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set("/rss", Route(body=rss(every(timedelta(minutes=2), 10, clock), ttl=60), etag='"a"'))
+    feed_id = await add_feed(db, server, clock)
+    await poller.poll_due()
+    learnt = (await feed(db, feed_id)).recent_items
+    assert (await feed(db, feed_id)).next_poll_at == clock.ts + 3600
+
+    clock.advance(hours=1)
+    report = await poller.poll_due()
+
+    row = await feed(db, feed_id)
+    assert [f.outcome for f in report.feeds] == ["not_modified"]
+    # The 304 has no <ttl>; the one the feed gave is still honoured (it used to be 600 s).
+    assert row.next_poll_at == clock.ts + 3600
+    assert row.recent_items == learnt and row.ttl_minutes == 60
+
+
+async def test_an_unchanged_feed_is_polled_less_often_as_its_silence_grows(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set("/rss", Route(body=rss(every(timedelta(minutes=2), 10, clock)), etag='"a"'))
+    feed_id = await add_feed(db, server, clock)
+    await poller.poll_due()
+    intervals = []
+    for _ in range(15):
+        row = await feed(db, feed_id)
+        clock.now = datetime.fromtimestamp(row.next_poll_at, UTC)
+        await poller.poll_due()
+        intervals.append((await feed(db, feed_id)).next_poll_at - clock.ts)
+    assert intervals == sorted(intervals)
+    assert intervals[0] == 60 and intervals[-1] > 10 * 60
+
+
+async def test_failures_back_off_as_before_whatever_the_rhythm(
+    db: SqliteDatabase, server: FeedServer, poller: Poller, clock: ManualClock
+) -> None:
+    server.set_feed("/rss", rss(every(timedelta(minutes=2), 10, clock)))
+    feed_id = await add_feed(db, server, clock)
+    await poller.poll_due()
+    learnt = await feed(db, feed_id)
+    assert learnt.next_poll_at == clock.ts + 60
+
+    clock.advance(seconds=60)
+    server.set("/rss", Route(status=503, headers={"Retry-After": "120"}))
+    await poller.poll_due()
+    row = await feed(db, feed_id)
+    assert row.next_poll_at == clock.ts + 300  # backoff_base, not the busy rhythm's 60 s
+    clock.advance(seconds=300)
+    await poller.poll_due()
+    row = await feed(db, feed_id)
+    assert (row.failures, row.next_poll_at) == (2, clock.ts + 600)
+    assert row.recent_items == learnt.recent_items
+
+    clock.advance(seconds=600)
+    server.set_feed("/rss", rss(every(timedelta(minutes=2), 10, clock)))
+    await poller.poll_due()
+    row = await feed(db, feed_id)
+    assert row.failures == 0
+    assert row.next_poll_at - clock.ts < 600  # the busy rhythm again

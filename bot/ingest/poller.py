@@ -8,6 +8,10 @@ backs off; repeated failures pause the feed for an operator to look at.
 A site source (kind 'site', no feed) goes through bot.ingest.sites.crawl instead of
 the fetch-and-parse step: its section page and new article pages become the
 same entries, stored by the same transaction under the same alert rules.
+
+Each poll also updates the feed's rhythm (when its new items appeared) and
+schedules the next poll from it (bot.ingest.freshness). `run_forever` sleeps
+until the next feed is due rather than checking on a fixed tick.
 """
 
 from __future__ import annotations
@@ -17,14 +21,21 @@ import functools
 import hashlib
 import logging
 import multiprocessing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from bot.clock import Clock, sleep_or_stop, utc_now
+from bot.clock import Clock, utc_now
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
-from bot.ingest.freshness import PollPolicy, failure_delay, next_poll_delay, should_pause
+from bot.ingest.freshness import (
+    PollPolicy,
+    Rhythm,
+    adaptive_poll_delay,
+    failure_delay,
+    observe_new_items,
+    should_pause,
+)
 from bot.ingest.keyword_alerts import KeywordIndex
 from bot.ingest.parse import NotAFeedError, ParsedFeed, parse_feed
 from bot.ingest.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
@@ -33,6 +44,8 @@ from storage import Database
 from storage.rows import ArticleInput, FeedRow, PollFailure, PollSuccess
 
 log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +108,16 @@ class Poller:
         executor: Executor | None = None,
         options: PollerOptions | None = None,
         clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """clock and sleep are injected so that tests run the loop in virtual time."""
         self._db = db
         self._fetcher = fetcher
         self._matcher = matcher or TopicMatcher(())
         self._executor = executor
         self._options = options or PollerOptions()
         self._clock = clock
+        self._sleep = sleep
         self._sites = SiteReader(
             db,
             fetcher,
@@ -116,6 +132,12 @@ class Poller:
         """Poll every feed that is due now, concurrently, and report what happened."""
         due = await self._db.feeds.due_feeds(now=_ts(self._clock()))
         return await self.poll_feeds(due)
+
+    async def _poll_due_except(self, held: Mapping[int, float]) -> CycleReport:
+        """poll_due, leaving out the feeds held back until a later time."""
+        now = self._clock().timestamp()
+        due = await self._db.feeds.due_feeds(now=int(now))
+        return await self.poll_feeds([f for f in due if held.get(f.id, now) <= now])
 
     async def poll_feeds(self, feeds: Sequence[FeedRow]) -> CycleReport:
         report = CycleReport()
@@ -220,13 +242,36 @@ class Poller:
             log.info("feed %s: recovered from malformed XML (%s)", feed.id, parsed.recovered_error)
         first_poll = feed.first_polled_at is None
         alertable = [e for e in parsed.entries if e.item_key not in quiet_keys]
-        alert_keys = frozenset() if first_poll else await self._alert_keys(feed, alertable, now)
+        if first_poll:
+            alerted: list[ArticleInput] = []
+            # The document's own history; a date at or after the fetch is none at all
+            # (parse files an undated item under the fetch time).
+            arrived = [e.published_at for e in parsed.entries if e.published_at < now]
+        else:
+            alerted = await self._alerted(feed, alertable, now)
+            arrived = [e.published_at for e in alerted]
+        alert_keys = frozenset(e.item_key for e in alerted)
         keyword_chats = {
             e.item_key: keywords.chats_matching(e.title, e.summary)
             for e in parsed.entries
             if keywords and e.item_key in alert_keys
         }
-        next_at = now + timedelta(seconds=self._next_delay(fetched, parsed.ttl_minutes, now))
+        policy = self._options.policy
+        rhythm = observe_new_items(
+            _rhythm(feed),
+            arrived,
+            seen_until=None if first_poll else _when(feed.last_success_at),
+            now=now,
+            policy=policy,
+        )
+        delay = adaptive_poll_delay(
+            rhythm=rhythm,
+            headers=fetched.headers,
+            ttl_minutes=parsed.ttl_minutes,
+            policy=policy,
+            now=now,
+        )
+        next_at = now + timedelta(seconds=delay)
         outcome = await self._db.articles.store(
             feed.id,
             parsed.entries,
@@ -239,6 +284,8 @@ class Poller:
                 body_hash=body_hash,
                 ttl_minutes=parsed.ttl_minutes,
                 next_poll_at=_ts(next_at),
+                recent_items=rhythm.recent,
+                hourly_items=rhythm.hours,
             ),
             site_links=site_links,
         )
@@ -257,9 +304,11 @@ class Poller:
             alerts_queued=outcome.alerts_queued,
         )
 
-    async def _alert_keys(
+    async def _alerted(
         self, feed: FeedRow, entries: Sequence[ArticleInput], now: datetime
-    ) -> frozenset[str]:
+    ) -> list[ArticleInput]:
+        """The entries to alert: new, not too old, at most the newest few. They are also
+        what the feed's rhythm learns from (a re-published archive teaches it nothing)."""
         known = await self._db.articles.existing_keys(feed.id, [e.item_key for e in entries])
         oldest = now - self._options.max_alert_age
         fresh = [e for e in entries if e.item_key not in known and e.published_at >= oldest]
@@ -273,12 +322,7 @@ class Poller:
                 limit,
             )
             fresh = sorted(fresh, key=lambda e: e.published_at, reverse=True)[:limit]
-        return frozenset(e.item_key for e in fresh)
-
-    def _next_delay(self, fetched: FetchResult, ttl: int | None, now: datetime) -> float:
-        return next_poll_delay(
-            headers=fetched.headers, ttl_minutes=ttl, policy=self._options.policy, now=now
-        )
+        return fresh
 
     async def _unchanged(
         self,
@@ -288,7 +332,15 @@ class Poller:
         outcome: str,
         now: datetime,
     ) -> FeedPollReport:
-        next_at = now + timedelta(seconds=self._next_delay(fetched, None, now))
+        # Nothing new: the rhythm is unchanged, but the silence it measures grew.
+        delay = adaptive_poll_delay(
+            rhythm=_rhythm(feed),
+            headers=fetched.headers,
+            ttl_minutes=feed.ttl_minutes,
+            policy=self._options.policy,
+            now=now,
+        )
+        next_at = now + timedelta(seconds=delay)
         await self._db.feeds.record_poll_success(
             feed.id,
             PollSuccess(
@@ -326,16 +378,28 @@ class Poller:
         self,
         stop: asyncio.Event,
         *,
-        idle: float = 30.0,
         on_queued: Callable[[], None] | None = None,
+        wake: asyncio.Event | None = None,
+        max_sleep: float = 60.0,
+        error_retry: float = 30.0,
     ) -> None:
-        """Poll due feeds until stop is set, checking every `idle` seconds.
+        """Poll due feeds until stop is set, sleeping until the next feed is due.
 
+        The sleep ends early when `wake` is set (a feed added or resumed in this
+        process) and lasts at most `max_sleep`, so a feed added by another process
+        (`newsbot feeds add` writes the database directly) is polled within it.
+        A feed whose poll failed by our fault (outcome "error": its transaction
+        rolled back, so it is still due) is retried after `error_retry`, not at
+        once in a loop; a cycle that fails as a whole waits as long.
         on_queued is called after a cycle that queued alerts (to wake the sender).
         """
+        held: dict[int, float] = {}
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()
+            delay = error_retry
             try:
-                report = await self.poll_due()
+                report = await self._poll_due_except(held)
                 if report.alerts_queued and on_queued is not None:
                     on_queued()
                 if report.feeds:
@@ -346,11 +410,61 @@ class Poller:
                         report.alerts_queued,
                         report.count("failed"),
                     )
+                delay = await self._until_next(held, report, max_sleep, error_retry)
             except Exception:
                 # One bad cycle (a full disk, a bug) must not end the service.
                 log.exception("poll cycle failed")
-            await sleep_or_stop(stop, idle)
+            await self._nap(min(delay, max_sleep), stop, wake)
+
+    async def _until_next(
+        self, held: dict[int, float], report: CycleReport, max_sleep: float, error_retry: float
+    ) -> float:
+        """Seconds until the next poll is due, holding back feeds that just failed by our fault."""
+        now = self._clock().timestamp()
+        for feed_id in [i for i, until in held.items() if until <= now]:
+            del held[feed_id]
+        for polled in report.feeds:
+            if polled.outcome == "error":
+                held[polled.feed_id] = now + error_retry
+        next_due: float | None = await self._db.feeds.next_poll_at()
+        if held and next_due is not None and next_due <= now:
+            # The overdue feed may be one held back: look at what is due before the cap.
+            soon = await self._db.feeds.due_feeds(now=int(now + max_sleep))
+            next_due = min(
+                (max(float(f.next_poll_at), held.get(f.id, 0.0)) for f in soon), default=None
+            )
+        return wake_delay(next_due, now, max_sleep=max_sleep)
+
+    async def _nap(self, seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:
+        """The injected sleep, cut short by stop or wake."""
+        if seconds <= 0 or stop.is_set() or (wake is not None and wake.is_set()):
+            return
+        waiters = [asyncio.ensure_future(self._sleep(seconds)), asyncio.ensure_future(stop.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.wait(waiters)
+
+
+def wake_delay(next_due: float | None, now: float, *, max_sleep: float) -> float:
+    """Seconds the poll loop sleeps: until the next feed is due (0 if one is due now),
+    never longer than max_sleep (nothing known to be due: max_sleep)."""
+    if next_due is None:
+        return max_sleep
+    return min(max(0.0, next_due - now), max_sleep)
 
 
 def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _when(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _rhythm(feed: FeedRow) -> Rhythm:
+    return Rhythm(feed.recent_items, feed.hourly_items, feed.first_polled_at)

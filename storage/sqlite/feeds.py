@@ -21,7 +21,8 @@ _FEED_COLUMNS = """
     f.id, f.url, f.name, f.kind, f.origin, f.enabled, f.etag, f.last_modified, f.body_hash,
     f.first_polled_at, f.last_polled_at, f.last_success_at, f.next_poll_at, f.failures,
     f.last_error_kind, f.last_error, f.paused_at, f.articles_total,
-    f.article_pattern, f.link_selector, f.site_links,
+    f.article_pattern, f.link_selector, f.site_links, f.ttl_minutes, f.recent_items,
+    f.hourly_items,
     (SELECT group_concat(topic_slug, ' ') FROM feed_topics t WHERE t.feed_id = f.id) AS topics
 """
 
@@ -51,6 +52,9 @@ def _feed_row(row: sqlite3.Row) -> FeedRow:
         article_pattern=row["article_pattern"],
         link_selector=row["link_selector"],
         site_links=_site_links(row["site_links"]),
+        ttl_minutes=row["ttl_minutes"],
+        recent_items=tuple(sorted(int(t) for t in _numbers(row["recent_items"]))),
+        hourly_items=_hourly_items(row["hourly_items"]),
     )
 
 
@@ -64,6 +68,29 @@ def _site_links(raw: str | None) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
     return {str(k): str(v) for k, v in data.items()}
+
+
+def _numbers(raw: str | None) -> list[float]:
+    """A JSON list of numbers; anything else reads as empty (a rhythm we cannot read
+    is learnt again, never a crash)."""
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(data, list):
+        return []
+    return [float(x) for x in data if isinstance(x, int | float) and not isinstance(x, bool)]
+
+
+def _hourly_items(raw: str | None) -> tuple[float, ...]:
+    counts = _numbers(raw)
+    return tuple(counts) if len(counts) == 24 else ()
+
+
+def _json_numbers(values: Sequence[float] | None) -> str | None:
+    return None if values is None else json.dumps([round(v, 4) for v in values])
 
 
 async def _set_source_rules(conn: aiosqlite.Connection, feed_id: int, spec: FeedSpec) -> None:
@@ -108,7 +135,8 @@ async def record_poll_success(
                ttl_minutes = coalesce(?, ttl_minutes),
                first_polled_at = coalesce(first_polled_at, ?), last_polled_at = ?,
                last_success_at = ?, next_poll_at = ?, failures = 0, last_error_kind = NULL,
-               last_error = NULL, paused_at = NULL, articles_total = articles_total + ?
+               last_error = NULL, paused_at = NULL, articles_total = articles_total + ?,
+               recent_items = coalesce(?, recent_items), hourly_items = coalesce(?, hourly_items)
            WHERE id = ?""",
         (
             result.etag,
@@ -120,6 +148,8 @@ async def record_poll_success(
             now,
             result.next_poll_at,
             new_articles,
+            _json_numbers(result.recent_items),
+            _json_numbers(result.hourly_items),
             feed_id,
         ),
     )
@@ -271,6 +301,15 @@ class SqliteFeeds:
             params = (now, limit)
         async with self._db.reader.execute(sql, params) as cursor:
             return [_feed_row(r) for r in await cursor.fetchall()]
+
+    async def next_poll_at(self) -> int | None:
+        """When the next feed is due: the earliest next_poll_at of enabled, unpaused
+        feeds (possibly already past), or None when there is no such feed."""
+        async with self._db.reader.execute(
+            "SELECT min(next_poll_at) FROM feeds WHERE enabled = 1 AND paused_at IS NULL"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     async def record_poll_failure(self, feed_id: int, failure: PollFailure, *, now: int) -> None:
         async with self._db.write() as conn:

@@ -185,4 +185,10 @@ MIGRATIONS: list[str] = [
     UPDATE outbox SET failure_kind = 'gave_up'
         WHERE status = 'failed' AND failure_kind IS NULL;
     """,
+    # 4: scheduling by each feed's rhythm: when its latest new items appeared,
+    # and how many it publishes at each hour of the day.
+    """
+    ALTER TABLE feeds ADD COLUMN recent_items TEXT;  -- JSON list of UNIX seconds, oldest first
+    ALTER TABLE feeds ADD COLUMN hourly_items TEXT;  -- JSON list of 24 decayed counts (UTC hours)
+    """,
 ]

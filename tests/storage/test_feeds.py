@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from storage.api import Database
 from storage.rows import FeedSpec, PollFailure, PollSuccess, TopicRow
 from tests.storage.support import HOUR, NOW, add_feed, article
@@ -311,3 +313,69 @@ async def test_resume_feed_also_enables_a_disabled_feed(db: Database) -> None:
     feed = await db.feeds.get_feed(feed_id)
     assert feed is not None and feed.enabled is True
     assert [f.id for f in await db.feeds.due_feeds(now=NOW)] == [feed_id]
+
+
+async def test_next_poll_at_is_the_earliest_due_time_of_feeds_that_are_polled(
+    db: Database,
+) -> None:
+    assert await db.feeds.next_poll_at() is None  # no feeds at all
+    later = await add_feed(db, "https://later.example.vn/rss")
+    soon = await add_feed(db, "https://soon.example.vn/rss")
+    assert await db.feeds.next_poll_at() == 0  # new feeds are due at once
+
+    await db.feeds.record_poll_success(later, success(NOW + 900), now=NOW)
+    await db.feeds.record_poll_success(soon, success(NOW + 120), now=NOW)
+    assert await db.feeds.next_poll_at() == NOW + 120
+
+    await db.feeds.record_poll_failure(soon, failure(NOW + 60, pause=True), now=NOW)
+    assert await db.feeds.next_poll_at() == NOW + 900  # a paused feed is not waited for
+    await db.feeds.disable_feed(str(later))
+    assert await db.feeds.next_poll_at() is None  # nor a disabled one
+
+    await db.feeds.resume_feed(str(soon), now=NOW + 30)
+    assert await db.feeds.next_poll_at() == NOW + 30
+    await db.feeds.record_poll_success(soon, success(NOW - 50), now=NOW)
+    assert await db.feeds.next_poll_at() == NOW - 50  # overdue: still the earliest
+
+
+async def test_a_feeds_rhythm_and_ttl_are_kept_between_polls(db: Database) -> None:
+    feed_id = await add_feed(db)
+    fresh = await db.feeds.get_feed(feed_id)
+    assert fresh is not None
+    assert (fresh.recent_items, fresh.hourly_items, fresh.ttl_minutes) == ((), (), None)
+    hours = tuple(float(h) / 4 for h in range(24))
+
+    await db.feeds.record_poll_success(
+        feed_id,
+        replace(
+            success(),
+            ttl_minutes=30,
+            recent_items=(NOW - 300, NOW - 120, NOW - 60),
+            hourly_items=hours,
+        ),
+        now=NOW,
+    )
+    stored = await db.feeds.get_feed(feed_id)
+    # None keeps what is stored: a 304 changes neither the rhythm nor the ttl.
+    await db.feeds.record_poll_success(feed_id, success(NOW + 1800), now=NOW + 900)
+    kept = await db.feeds.get_feed(feed_id)
+    await db.articles.store(
+        feed_id,
+        [article("a1")],
+        now=NOW + 1800,
+        poll=replace(success(NOW + 2000), recent_items=(NOW + 1700,), hourly_items=()),
+    )
+    replaced = await db.feeds.get_feed(feed_id)
+
+    assert stored is not None and kept is not None and replaced is not None
+    assert stored.recent_items == (NOW - 300, NOW - 120, NOW - 60)
+    assert stored.hourly_items == hours and stored.ttl_minutes == 30
+    assert (kept.recent_items, kept.hourly_items, kept.ttl_minutes) == (
+        stored.recent_items,
+        hours,
+        30,
+    )
+    assert (replaced.recent_items, replaced.hourly_items) == ((NOW + 1700,), ())
+    assert (await db.feeds.list_feeds())[0] == replaced
+    [due] = await db.feeds.due_feeds(now=NOW + 2000)
+    assert due == replaced
