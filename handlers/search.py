@@ -9,8 +9,8 @@ from telegram import Message
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.delivery.render import render_article_list
+from bot.readers.search import is_short_query, search
 from bot.readers.search import latest as latest_articles
-from bot.readers.search import search
 from bot.readers.service import MAX_QUERY_CHARS, clip_query, topic_name
 from bot.text.i18n import t
 from handlers.common import (
@@ -55,9 +55,14 @@ async def _show_results(
     # One extra row tells whether a "more" button is needed.
     rows = await search(svc.db, query, limit=PAGE_SIZE + 1, offset=offset)
     if not rows:
-        return await edit_or_reply(request, context, t(lang, "search.none", query=query))
+        # "Fewer words" is no help after a word of one letter or two.
+        key = "search.none_short" if is_short_query(query) else "search.none"
+        return await edit_or_reply(request, context, t(lang, key, query=query))
     page = rows[:PAGE_SIZE]
-    header = t(lang, "search.header", query=query, first=offset + 1, last=offset + len(page))
+    if offset == 0 and len(rows) == 1:
+        header = t(lang, "search.header_one", query=query)
+    else:
+        header = t(lang, "search.header", query=query, first=offset + 1, last=offset + len(page))
     text = render_article_list(
         header, page, language=lang, tz=ZoneInfo(request.reader.timezone), first_number=offset + 1
     )

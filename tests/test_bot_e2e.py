@@ -270,7 +270,7 @@ async def test_settings_commands(world: BotWorld) -> None:
     menu = await world.reply(READER, "/settings")
     assert "Nhận tin: bản tin hằng ngày" in menu.visible_text
     assert "Giờ nhận bản tin: 18:00" in menu.visible_text
-    assert "Giờ yên lặng: 22:00–06:00" in menu.visible_text
+    assert "Không làm phiền: 22:00–06:00" in menu.visible_text
     # The language button switches the menu itself to English.
     answer = await world.press(READER, menu.message_id, "set:lang:en")
     assert answer["text"] == t("en", "settings.language_set")
@@ -297,7 +297,7 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     assert (alert_row.phrase, alert_row.folded) == ("lãi suất", "lai suat")
     # The same phrase in capitals and decomposed (NFD) is the same alert.
     again = await world.reply(KEYWORD_READER, "/subscribe LA\u0303I SUÂ\u0301T")
-    assert again.text.startswith("Bạn đã có cảnh báo cho <b>")
+    assert again.text.startswith("Bạn đã theo dõi từ khóa <b>")
     assert await db.subscribers.topic_subscriptions(KEYWORD_READER) == []
     other = await world.reply(OTHER_READER, "/subscribe chứng khoán")
     assert other.text == t("vi", "subscribe.keyword_added", phrase="chứng khoán")
@@ -328,7 +328,7 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     }
     # Pressing one removes it; the notice is plain text (callback answers have no HTML).
     answer = await world.press(KEYWORD_READER, subs.message_id, f"u:k:{rnd_id}")
-    assert answer["text"] == "Đã xóa cảnh báo R&D."
+    assert answer["text"] == "Đã bỏ theo dõi từ khóa R&D."
     answer = await world.press(KEYWORD_READER, subs.message_id, "u:t:khoa-hoc-cong-nghe")
     assert answer["text"] == "Đã bỏ chủ đề Khoa học – Công nghệ."
     assert [a.phrase for a in await db.subscribers.keyword_alerts(KEYWORD_READER)] == ["lãi suất"]

@@ -15,6 +15,7 @@ from bot.runtime.background import Background
 from bot.runtime.context import BotServices
 from bot.runtime.feeds_config import FeedsConfig
 from bot.runtime.settings import load_settings
+from bot.text.i18n import t
 from handlers.app import install as install_handlers
 from storage.rows import TopicRow
 from storage.sqlite import SqliteDatabase
@@ -93,7 +94,7 @@ async def test_updates_posted_with_the_secret_are_answered(
 
     assert status == 200
     await standin.wait_for(lambda: bool(standin.messages_to(42)))
-    assert standin.messages_to(42)[0].text.startswith("<b>Các lệnh</b>")
+    assert standin.messages_to(42)[0].text == t("vi", "help")
 
 
 async def test_updates_without_the_secret_are_refused(

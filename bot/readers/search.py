@@ -24,6 +24,12 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
 
 
+def is_short_query(query: str) -> bool:
+    """Only words of one or two letters: finding nothing, a reader should add words."""
+    words = query_words(query)
+    return bool(words) and max(len(w) for w in words) <= 2
+
+
 def phrase_words(phrase: str) -> list[str]:
     """The folded words of a keyword alert's phrase, in order (repeats kept)."""
     return _words(phrase)[:MAX_QUERY_WORDS]

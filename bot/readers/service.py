@@ -24,6 +24,8 @@ from storage.rows import TopicRow as TopicRow
 MAX_TOPICS = 20
 MAX_KEYWORDS = 20
 MAX_KEYWORD_CHARS = 100
+# A keyword of one letter would match nearly every article.
+MIN_KEYWORD_CHARS = 2
 MAX_QUERY_CHARS = 200
 
 
@@ -162,7 +164,7 @@ async def subscribe_words(db: Database, chat_id: int, words: str, *, now: int) -
     if topic is not None:
         return await _add_topic(db, chat_id, topic, now=now)
     folded = " ".join(fold_words(phrase))
-    if not folded:
+    if len(folded.replace(" ", "")) < MIN_KEYWORD_CHARS:
         return Change(Outcome.KEYWORD_TOO_SHORT, phrase)
     existing = await db.subscribers.keyword_alerts(chat_id)
     if any(alert.folded == folded for alert in existing):
@@ -211,10 +213,23 @@ async def set_language(db: Database, chat_id: int, language: str, *, now: int) -
     return True
 
 
+# What readers type for each mode, in either language, accents optional.
+_MODE_WORDS = {
+    "instant": "instant",
+    "now": "instant",
+    "ngay": "instant",
+    "nhan ngay": "instant",
+    "tuc thi": "instant",
+    "digest": "digest",
+    "daily": "digest",
+    "ban tin": "digest",
+    "hang ngay": "digest",
+    "moi ngay": "digest",
+}
+
+
 async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> bool:
-    mode = {"instant": "instant", "ngay": "instant", "digest": "digest", "ban tin": "digest"}.get(
-        " ".join(fold_words(mode)), ""
-    )
+    mode = _MODE_WORDS.get(" ".join(fold_words(mode)), "")
     if not mode:
         return False
     await db.subscribers.update_settings(chat_id, mode=mode, now=now)

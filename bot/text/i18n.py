@@ -26,31 +26,43 @@ CATALOGS: dict[str, dict[str, str]] = {
             "Gõ /help để xem các lệnh."
         ),
         "help": (
-            "<b>Các lệnh</b>\n"
-            "/subscribe — chọn chủ đề; <code>/subscribe từ khóa</code> để theo dõi một cụm từ\n"
+            "<b>Theo dõi</b>\n"
+            "/subscribe — chọn chủ đề; <code>/subscribe giá vàng</code> để theo dõi từ khóa\n"
             "/unsubscribe — bỏ chủ đề hoặc từ khóa\n"
-            "/mysubs — những gì bạn đang theo dõi\n"
+            "/mysubs — xem bạn đang theo dõi gì\n\n"
+            "<b>Đọc tin</b>\n"
             "/search <i>từ khóa</i> — tìm tin cũ (gõ không dấu cũng được)\n"
-            "/latest [chủ đề] — tin mới nhất\n"
-            "/settings — nhận ngay hay bản tin hằng ngày, giờ nhận, ngôn ngữ\n"
+            "/latest [chủ đề] — tin mới nhất\n\n"
+            "<b>Cài đặt</b>\n"
+            "/settings — mọi cài đặt, bằng nút bấm\n"
+            "/mode — nhận ngay hay gom thành bản tin: <code>/mode ngay</code>, <code>/mode bản tin</code>\n"
+            "/digest — giờ nhận bản tin, ví dụ <code>/digest 7</code>\n"
+            "/quiet — Không làm phiền, ví dụ <code>/quiet 22-6</code>\n"
+            "/lang — ngôn ngữ: <code>/lang vi</code>, <code>/lang en</code>\n"
             "/stop — ngừng nhận tin và xóa dữ liệu của bạn"
+        ),
+        "help.admin": (
+            "\n\n<b>Quản trị</b>\n"
+            "/broadcast <i>nội dung</i> — gửi thông báo (<code>#chủ đề</code> để gửi một chủ đề)\n"
+            "/cancel_broadcast — dừng thông báo đang gửi\n"
+            "/stats — thống kê"
         ),
         "subscribe.pick": "Chọn chủ đề bạn muốn nhận tin (bấm lần nữa để bỏ chọn):",
         "subscribe.topic_added": "Đã đăng ký chủ đề <b>{topic}</b>. ✅",
         "subscribe.topic_already": "Bạn đã theo dõi chủ đề <b>{topic}</b> rồi.",
         "subscribe.keyword_added": (
-            "Đã tạo cảnh báo cho cụm từ <b>{phrase}</b>. Khi có bài mới nhắc tới cụm từ này "
-            "(có dấu hay không dấu đều được), mình sẽ gửi cho bạn."
+            "Đã theo dõi từ khóa <b>{phrase}</b>. Có bài mới nhắc tới nó "
+            "(có dấu hay không đều được), mình sẽ gửi bạn ngay."
         ),
-        "subscribe.keyword_exists": "Bạn đã có cảnh báo cho <b>{phrase}</b> rồi.",
+        "subscribe.keyword_exists": "Bạn đã theo dõi từ khóa <b>{phrase}</b> rồi.",
         "subscribe.too_many_topics": "Bạn đã theo dõi tối đa {limit} chủ đề. Hãy bỏ bớt bằng /unsubscribe.",
         "subscribe.too_many_keywords": (
-            "Bạn đã có tối đa {limit} cảnh báo từ khóa. Hãy bỏ bớt bằng /unsubscribe."
+            "Bạn đã theo dõi đủ {limit} từ khóa. Bỏ bớt bằng /unsubscribe nhé."
         ),
-        "subscribe.keyword_too_short": "Từ khóa cần có ít nhất một chữ hoặc số.",
+        "subscribe.keyword_too_short": "Từ khóa cần ít nhất 2 chữ cái hoặc chữ số nhé.",
         "unsubscribe.pick": "Chọn mục bạn muốn bỏ theo dõi:",
         "unsubscribe.topic_removed": "Đã bỏ chủ đề <b>{topic}</b>.",
-        "unsubscribe.keyword_removed": "Đã xóa cảnh báo <b>{phrase}</b>.",
+        "unsubscribe.keyword_removed": "Đã bỏ theo dõi từ khóa <b>{phrase}</b>.",
         "unsubscribe.not_found": "Bạn không theo dõi <b>{what}</b>.",
         "unsubscribe.nothing": "Bạn chưa theo dõi gì. Gõ /subscribe để chọn chủ đề.",
         "mysubs.header": "<b>Bạn đang theo dõi</b>",
@@ -64,6 +76,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "search.usage": "Bạn muốn tìm gì? Ví dụ: <code>/search giá vàng</code>",
         "search.none": "Không tìm thấy bài nào cho <b>{query}</b>. Thử từ khóa ngắn hơn nhé.",
         "search.header": "Kết quả cho <b>{query}</b> ({first}–{last}):",
+        "search.header_one": "Tìm thấy 1 bài cho <b>{query}</b>:",
+        "search.none_short": "Không tìm thấy bài nào cho <b>{query}</b>. Bạn gõ cụ thể hơn một chút nhé.",
         "search.more": "Xem thêm ▶",
         "search.previous": "◀ Trước",
         "search.expired": "Kết quả này đã cũ, bạn tìm lại giúp mình nhé.",
@@ -76,7 +90,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "• Nhận tin: {mode}\n"
             "• Giờ nhận bản tin: {hour}\n"
             "• Ngôn ngữ: {language_name}\n"
-            "• Giờ yên lặng: {quiet}"
+            "• Không làm phiền: {quiet}"
         ),
         "settings.mode_instant": "ngay khi có bài",
         "settings.mode_digest": "bản tin hằng ngày",
@@ -94,10 +108,10 @@ CATALOGS: dict[str, dict[str, str]] = {
         "settings.digest_usage": "Cách dùng: <code>/digest 7</code> hoặc <code>/digest 18:00</code> (giờ Việt Nam).",
         "settings.language_set": "Đã chuyển sang tiếng Việt.",
         "settings.language_usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>.",
-        "settings.mode_usage": "Cách dùng: <code>/mode instant</code> (nhận ngay) hoặc <code>/mode digest</code> (bản tin).",
-        "settings.quiet_set": "Giờ yên lặng: {start}–{end}. Tin đến lúc đó sẽ được gửi sau.",
-        "settings.quiet_off_set": "Đã tắt giờ yên lặng.",
-        "settings.quiet_usage": "Cách dùng: <code>/quiet 22-6</code> hoặc <code>/quiet off</code>.",
+        "settings.mode_usage": "Cách dùng: <code>/mode ngay</code> (nhận ngay khi có bài) hoặc <code>/mode bản tin</code> (mỗi ngày một bản tin).",
+        "settings.quiet_set": "Không làm phiền từ {start} đến {end}: tin đến trong giờ này, mình gửi sau.",
+        "settings.quiet_off_set": "Đã tắt Không làm phiền.",
+        "settings.quiet_usage": "Cách dùng: <code>/quiet 22-6</code> hoặc <code>/quiet tắt</code>.",
         "stop.confirm": (
             "Bạn chắc chắn muốn ngừng nhận tin? Mình sẽ xóa mọi chủ đề, từ khóa và cài đặt của bạn."
         ),
@@ -139,6 +153,30 @@ CATALOGS: dict[str, dict[str, str]] = {
             "Đã gửi hôm nay: {sent_today}"
         ),
         "stats.paused_feeds": "Nguồn tin tạm dừng vì lỗi:",
+        "opml.import_usage": (
+            "Bạn gửi tệp OPML cho mình, chú thích là <code>/import</code> "
+            "(thêm chủ đề nếu muốn, ví dụ <code>/import kinh-te</code>); "
+            "hoặc trả lời tin nhắn có tệp bằng <code>/import</code>."
+        ),
+        "opml.too_large": "Tệp lớn quá, tối đa {limit} MB.",
+        "opml.not_xml": "Tệp này không phải XML hợp lệ (dòng {line}, cột {column}).",
+        "opml.entities": "Tệp này có khai báo thực thể XML; để an toàn, mình không đọc loại tệp này.",
+        "opml.not_opml": "Tệp này không phải OPML.",
+        "opml.unknown_topic": "Không có chủ đề “{topic}”. Các chủ đề: {topics}",
+        "opml.report": "📥 Đã thêm {added} nguồn tin, bỏ qua {skipped}.",
+        "opml.more": "… và {count} mục nữa.",
+        "opml.ignored_topics": "Bỏ qua các chủ đề không có ở đây: {topics}",
+        "opml.export_caption": "📤 {count} nguồn tin, ngày {date}.",
+        "opml.export_empty": "Chưa có nguồn tin nào để xuất.",
+        "opml.skip.no_url": "không có địa chỉ nguồn tin (xmlUrl)",
+        "opml.skip.not_http": "không phải địa chỉ http(s)",
+        "opml.skip.duplicate": "trùng một mục phía trên trong tệp",
+        "opml.skip.known": "đã có rồi (nguồn #{id})",
+        "opml.skip.removed": "nguồn #{id} đã bị gỡ trước đây; bật lại bằng <code>newsbot feeds add</code>",
+        "opml.skip.unknown_topic": "không có chủ đề “{topic}”",
+        "opml.skip.no_topic": "chưa có chủ đề (hãy ghi một chủ đề cho cả tệp)",
+        "opml.skip.bad_rule": "quy tắc tìm bài không dùng được: {detail}",
+        "opml.skip.bad_kind": "loại nguồn “{kind}” không hợp lệ (chỉ có <code>feed</code> hoặc <code>site</code>)",
         "feed.paused_notice": "⚠️ Nguồn tin <b>{name}</b> đã tạm dừng sau {failures} lần lỗi liên tiếp ({kind}: {detail}). Dùng <code>newsbot feeds resume {id}</code> để bật lại.",
         "digest.header": "<b>☀️ Bản tin ngày {date}</b>",
         "digest.continued": "<i>(tiếp theo)</i>",
@@ -166,14 +204,26 @@ CATALOGS: dict[str, dict[str, str]] = {
             "Type /help to see every command."
         ),
         "help": (
-            "<b>Commands</b>\n"
-            "/subscribe — pick topics; <code>/subscribe some words</code> to follow a phrase\n"
-            "/unsubscribe — drop a topic or a phrase\n"
-            "/mysubs — what you follow\n"
+            "<b>Follow</b>\n"
+            "/subscribe — pick topics; <code>/subscribe gold price</code> to follow a keyword\n"
+            "/unsubscribe — drop a topic or a keyword\n"
+            "/mysubs — what you follow\n\n"
+            "<b>Read</b>\n"
             "/search <i>words</i> — search past news (accents optional)\n"
-            "/latest [topic] — the newest articles\n"
-            "/settings — instant or daily digest, digest hour, language\n"
+            "/latest [topic] — the newest articles\n\n"
+            "<b>Settings</b>\n"
+            "/settings — every setting, with buttons\n"
+            "/mode — at once or one digest a day: <code>/mode instant</code>, <code>/mode digest</code>\n"
+            "/digest — the digest hour, e.g. <code>/digest 7</code>\n"
+            "/quiet — do not disturb, e.g. <code>/quiet 22-6</code>\n"
+            "/lang — language: <code>/lang vi</code>, <code>/lang en</code>\n"
             "/stop — stop all messages and delete your data"
+        ),
+        "help.admin": (
+            "\n\n<b>Admin</b>\n"
+            "/broadcast <i>text</i> — send an announcement (<code>#topic</code> for one topic)\n"
+            "/cancel_broadcast — stop the running announcement\n"
+            "/stats — figures"
         ),
         "subscribe.pick": "Pick the topics you want news about (tap again to drop one):",
         "subscribe.topic_added": "Subscribed to <b>{topic}</b>. ✅",
@@ -187,7 +237,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "subscribe.too_many_keywords": (
             "You have the maximum of {limit} keyword alerts. Drop some with /unsubscribe."
         ),
-        "subscribe.keyword_too_short": "A keyword needs at least one letter or digit.",
+        "subscribe.keyword_too_short": "A keyword needs at least 2 letters or digits.",
         "unsubscribe.pick": "Pick what you want to stop following:",
         "unsubscribe.topic_removed": "Unsubscribed from <b>{topic}</b>.",
         "unsubscribe.keyword_removed": "Alert <b>{phrase}</b> deleted.",
@@ -204,6 +254,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "search.usage": "What are you looking for? For example: <code>/search gia vang</code>",
         "search.none": "No articles match <b>{query}</b>. Try fewer words.",
         "search.header": "Results for <b>{query}</b> ({first}–{last}):",
+        "search.header_one": "One article for <b>{query}</b>:",
+        "search.none_short": "No articles match <b>{query}</b>. Try a more specific word.",
         "search.more": "More ▶",
         "search.previous": "◀ Back",
         "search.expired": "These results are out of date; please search again.",
@@ -277,6 +329,30 @@ CATALOGS: dict[str, dict[str, str]] = {
             "Sent today: {sent_today}"
         ),
         "stats.paused_feeds": "Feeds paused for failing:",
+        "opml.import_usage": (
+            "Send me an OPML file with the caption <code>/import</code> "
+            "(add a topic if you like: <code>/import kinh-te</code>), "
+            "or reply to a message with the file with <code>/import</code>."
+        ),
+        "opml.too_large": "The file is too large: {limit} MB at most.",
+        "opml.not_xml": "This file is not well-formed XML (line {line}, column {column}).",
+        "opml.entities": "This file declares XML entities; for safety such files are not read.",
+        "opml.not_opml": "This file is not OPML.",
+        "opml.unknown_topic": "There is no topic “{topic}”. Topics: {topics}",
+        "opml.report": "📥 Added {added} sources, skipped {skipped}.",
+        "opml.more": "… and {count} more.",
+        "opml.ignored_topics": "Topics not known here were ignored: {topics}",
+        "opml.export_caption": "📤 {count} sources, {date}.",
+        "opml.export_empty": "There are no sources to export yet.",
+        "opml.skip.no_url": "no feed address (xmlUrl)",
+        "opml.skip.not_http": "not an http(s) address",
+        "opml.skip.duplicate": "listed twice in the file",
+        "opml.skip.known": "already a source (#{id})",
+        "opml.skip.removed": "source #{id} was removed earlier; <code>newsbot feeds add</code> brings it back",
+        "opml.skip.unknown_topic": "no topic “{topic}” here",
+        "opml.skip.no_topic": "no topic (name one for the whole file)",
+        "opml.skip.bad_rule": "unusable link rule: {detail}",
+        "opml.skip.bad_kind": "unknown kind “{kind}” (<code>feed</code> or <code>site</code>)",
         "feed.paused_notice": "⚠️ Feed <b>{name}</b> was paused after {failures} failures in a row ({kind}: {detail}). Use <code>newsbot feeds resume {id}</code> to turn it back on.",
         "digest.header": "<b>☀️ Your news digest, {date}</b>",
         "digest.continued": "<i>(continued)</i>",

@@ -1,0 +1,77 @@
+"""What a Vietnamese reader types and reads: /help, /mode in Vietnamese, keywords,
+search answers — through the running bot, as a reader would type it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.text.i18n import t
+from tests.support.bot_world import BotWorld, open_world
+
+READER = 4242
+ADMIN = 77
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+    async with open_world(tmp_path) as running_world:
+        yield running_world
+
+
+async def test_help_lists_every_reader_command_and_admins_see_theirs(world: BotWorld) -> None:
+    reader_help = (await world.reply(READER, "/help")).visible_text
+    for command in ("/subscribe", "/unsubscribe", "/mysubs", "/search", "/latest",
+                    "/settings", "/mode", "/digest", "/quiet", "/lang", "/stop"):  # fmt: skip
+        assert command in reader_help
+    assert "/broadcast" not in reader_help
+
+    world.services.settings = dataclasses.replace(
+        world.services.settings, admin_ids=frozenset({ADMIN})
+    )
+    admin_help = (await world.reply(ADMIN, "/help")).visible_text
+    assert admin_help.startswith(reader_help)
+    assert "/broadcast" in admin_help and "/stats" in admin_help
+
+
+@pytest.mark.parametrize(
+    ("typed", "mode"),
+    [("/mode bản tin", "digest"), ("/mode ban tin", "digest"), ("/mode hằng ngày", "digest"),
+     ("/mode ngay", "instant"), ("/mode digest", "digest"), ("/mode instant", "instant")],
+)  # fmt: skip
+async def test_mode_takes_the_readers_own_words(world: BotWorld, typed: str, mode: str) -> None:
+    if mode == "instant":
+        await world.reply(READER, "/mode bản tin")
+    await world.reply(READER, typed)
+    reader = await world.db.subscribers.get_subscriber(READER)
+    assert reader is not None and reader.mode == mode
+
+
+async def test_mode_usage_speaks_vietnamese(world: BotWorld) -> None:
+    usage = await world.reply(READER, "/mode nhanh lên")
+    assert usage.text == t("vi", "settings.mode_usage")
+    assert "/mode ngay" in usage.visible_text and "/mode bản tin" in usage.visible_text
+
+
+@pytest.mark.parametrize("keyword", ["a", "Đ", "x "])
+async def test_a_one_letter_keyword_is_refused_politely(world: BotWorld, keyword: str) -> None:
+    answer = await world.reply(READER, f"/subscribe {keyword}")
+    assert answer.text == t("vi", "subscribe.keyword_too_short")
+    assert await world.db.subscribers.keyword_alerts(READER) == []
+
+
+async def test_a_keyword_is_followed_not_warned_about(world: BotWorld) -> None:
+    answer = await world.reply(READER, "/subscribe giá vàng")
+    assert answer.visible_text.startswith("Đã theo dõi từ khóa giá vàng.")
+    assert "cảnh báo" not in answer.visible_text
+
+
+async def test_search_advice_fits_the_query(world: BotWorld) -> None:
+    short = await world.reply(READER, "/search a")
+    assert short.text == t("vi", "search.none_short", query="a")
+    assert "ngắn hơn" not in short.visible_text
+    longer = await world.reply(READER, "/search cá sấu bay lượn")
+    assert longer.text == t("vi", "search.none", query="cá sấu bay lượn")
