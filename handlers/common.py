@@ -22,7 +22,7 @@ from telegram.ext import BaseHandler, ContextTypes
 
 from bot.delivery.ratelimit import Priority
 from bot.delivery.telegram_bot import NewsBot
-from bot.readers.service import SubscriberRow, known_language, start_reader
+from bot.readers.service import SubscriberRow, known_language, reader_or_guest, start_reader
 from bot.runtime.context import BOT_DATA_KEY, BotServices
 from bot.runtime.throttle import Verdict
 from bot.text.htmltext import telegram_html_to_text
@@ -78,8 +78,15 @@ TelegramCallback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Handlers = list[BaseHandler[Any, Context, Any]]
 
 
-def reader_command(*, changes_subscriptions: bool = False) -> Callable[[Handler], TelegramCallback]:
-    """Wrap a command handler: throttle, length cap, reader lookup, group-admin rule."""
+def reader_command(
+    *, changes_subscriptions: bool = False, joins: bool | None = None
+) -> Callable[[Handler], TelegramCallback]:
+    """Wrap a command handler: throttle, length cap, reader lookup, group-admin rule.
+
+    joins (default: changes_subscriptions) makes the chat a reader; other commands
+    answer a chat that is not one without keeping it.
+    """
+    keeps = changes_subscriptions if joins is None else joins
 
     def wrap(handler: Handler) -> TelegramCallback:
         @functools.wraps(handler)
@@ -91,7 +98,7 @@ def reader_command(*, changes_subscriptions: bool = False) -> Callable[[Handler]
             )
             if message is None or chat is None or user is None or message.text is None:
                 return
-            request = await _request(update, context, chat, user, message.text, None)
+            request = await _request(update, context, chat, user, message.text, None, keeps)
             if request is None:
                 return
             if len(message.text) > MAX_INPUT_CHARS:
@@ -125,7 +132,9 @@ def reader_button(
             notice: str | None = None
             alert = False
             try:
-                request = await _request(update, context, chat, user, "", query)
+                request = await _request(
+                    update, context, chat, user, "", query, changes_subscriptions
+                )
                 if request is None:
                     return  # throttled; _request has answered
                 if changes_subscriptions and not await _may_change(context, chat, user, None):
@@ -153,6 +162,7 @@ async def _request(
     user: User,
     text: str,
     query: CallbackQuery | None,
+    keeps: bool = False,
 ) -> Request | None:
     svc = services(context)
     verdict = svc.throttle.check(user.id)
@@ -168,14 +178,23 @@ async def _request(
             else:
                 await context.bot.send_message(chat.id, warning, parse_mode=ParseMode.HTML)
         return None
-    reader = await start_reader(
-        svc.db,
-        chat.id,
-        chat_type=chat.type,
-        language_code=_language(svc, user),
-        default_timezone=svc.settings.default_timezone,
-        now=svc.now,
-    )
+    if keeps:
+        reader = await start_reader(
+            svc.db,
+            chat.id,
+            chat_type=chat.type,
+            language_code=_language(svc, user),
+            default_timezone=svc.settings.default_timezone,
+            now=svc.now,
+        )
+    else:
+        reader = await reader_or_guest(
+            svc.db,
+            chat.id,
+            chat_type=chat.type,
+            language_code=_language(svc, user),
+            default_timezone=svc.settings.default_timezone,
+        )
     message = update.effective_message if query is None else None
     return Request(svc, reader, chat, user, _command_args(text), query, message)
 

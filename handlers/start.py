@@ -11,7 +11,7 @@ from handlers.common import Context, Handlers, Request, reader_command, reply
 from handlers.keyboards import topic_picker
 
 
-@reader_command()
+@reader_command(joins=True)
 async def start(request: Request, context: Context) -> None:
     choices = await topic_choices(request.services.db, request.chat_id)
     await reply(

@@ -75,3 +75,16 @@ async def test_search_advice_fits_the_query(world: BotWorld) -> None:
     assert "ngắn hơn" not in short.visible_text
     longer = await world.reply(READER, "/search cá sấu bay lượn")
     assert longer.text == t("vi", "search.none", query="cá sấu bay lượn")
+
+
+async def test_only_start_or_following_something_makes_a_reader(world: BotWorld) -> None:
+    # Answered, but not kept: no broadcast will ever reach these chats.
+    typed = ["/help", "/search giá vàng", "/foo", "/broadcast Xin chào", "/latest", "/mysubs"]
+    for chat, text in enumerate(typed, 901):
+        assert await world.say(chat, text), text
+        assert await world.db.subscribers.get_subscriber(chat) is None, text
+    assert (await world.db.subscribers.count_subscribers())["active"] == 0
+
+    await world.say(907, "/start")
+    await world.reply(908, "/subscribe kinh tế")
+    assert (await world.db.subscribers.count_subscribers())["active"] == 2

@@ -80,6 +80,38 @@ async def start_reader(
     return reader
 
 
+async def reader_or_guest(
+    db: Database,
+    chat_id: int,
+    *,
+    chat_type: str,
+    language_code: str | None,
+    default_timezone: str,
+) -> SubscriberRow:
+    """The chat's reader when it is one; else a guest with default settings, not stored.
+
+    Only /start and commands that change what a chat follows make it a reader
+    (and a broadcast recipient): someone who typed /help or an unknown command,
+    or was refused an admin command, is answered but not kept.
+    """
+    reader = await db.subscribers.get_subscriber(chat_id)
+    if reader is not None and reader.active:
+        return reader
+    return SubscriberRow(
+        chat_id=chat_id,
+        chat_type=chat_type,
+        language=normalize_language(language_code),
+        timezone=default_timezone,
+        mode="instant",
+        digest_hour=7,
+        quiet_start=None,
+        quiet_end=None,
+        active=False,
+        inactive_reason=None,
+        last_digest_on=None,
+    )
+
+
 async def known_language(db: Database, chat_id: int, *, fallback: str) -> str:
     """The chat's language when it is a reader, else fallback; creates no one."""
     reader = await db.subscribers.get_subscriber(chat_id)
