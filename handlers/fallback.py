@@ -1,4 +1,5 @@
-"""Anything else: a one-line hint in private chats; silence in groups unless addressed to us."""
+"""Anything else: plain text in a private chat is a search; an unknown command gets a hint;
+groups hear nothing unless the message is addressed to us."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from telegram.ext import MessageHandler, filters
 
 from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, reader_command, reply
+from handlers.search import search_for
+
+HINT_SHOWN = "plain_text_hint_shown"
 
 
 def _addressed_to_us(update: Update, context: Context) -> bool:
@@ -37,7 +41,11 @@ async def _unknown(request: Request, context: Context) -> None:
 
 @reader_command()
 async def _text(request: Request, context: Context) -> None:
-    await reply(request, context, t(request.lang, "fallback.text"))
+    """Plain text in a private chat is a search; the first time, a line says so."""
+    if context.chat_data is not None and not context.chat_data.get(HINT_SHOWN):
+        context.chat_data[HINT_SHOWN] = True
+        await reply(request, context, t(request.lang, "fallback.text_is_search"))
+    await search_for(request, context, request.args)
 
 
 def handlers() -> Handlers:

@@ -75,7 +75,12 @@ async def search_command(request: Request, context: Context) -> None:
     if not request.args:
         await reply(request, context, t(request.lang, "search.usage"))
         return
-    query = clip_query(request.args)
+    await search_for(request, context, request.args)
+
+
+async def search_for(request: Request, context: Context, text: str) -> None:
+    """The first page of results for what the reader typed (a /search, or plain text)."""
+    query = clip_query(text)
     if query is None:
         await reply(request, context, t(request.lang, "limit.too_long", limit=MAX_QUERY_CHARS))
         return

@@ -396,9 +396,13 @@ async def test_hints_length_caps_and_keyword_cap(world: BotWorld) -> None:
     db = world.db
     unknown = await world.reply(READER, "/foo")
     assert unknown.text == t("vi", "fallback.unknown_command")
-    text = await world.reply(READER, "chào bot")
-    assert text.text == t("vi", "fallback.text")
-    assert "\n" not in unknown.visible_text and "\n" not in text.visible_text
+    # Plain text is a search; the first time, one line says so.
+    hint, text = await world.say(READER, "chào bot", expect=2)
+    assert hint.text == t("vi", "fallback.text_is_search")
+    assert text.text == t("vi", "search.none", query="chào bot")
+    assert "\n" not in unknown.visible_text and "\n" not in hint.visible_text
+    [again] = await world.say(READER, "giá vàng", expect=1)
+    assert again.text == t("vi", "search.none", query="giá vàng")
 
     too_long = t("vi", "limit.too_long", limit=MAX_INPUT_CHARS)
     assert (await world.reply(READER, "x" * (MAX_INPUT_CHARS + 1))).text == too_long
