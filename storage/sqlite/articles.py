@@ -324,13 +324,17 @@ class SqliteArticles:
         window = max(SEARCH_WINDOW, offset + limit)
         sql = (
             f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
-            "    SELECT rowid, bm25(article_search, 3.0, 1.0) AS score FROM article_search"
-            "    WHERE article_search MATCH ? AND rowid >= coalesce(("
+            "    SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
+            "           x.published_at AS published"
+            "    FROM article_search s JOIN articles x ON x.id = s.rowid"
+            "    WHERE article_search MATCH ? AND s.rowid >= coalesce(("
             "        SELECT min(rowid) FROM (SELECT rowid FROM article_search"
             "        WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)"
-            "    ORDER BY score LIMIT ? OFFSET ?"
-            ") hit JOIN articles a ON a.id = hit.rowid JOIN feeds f ON f.id = a.feed_id "
-            "ORDER BY hit.score, a.published_at DESC"
+            # Rank, then newest, then the id: a total order, so page 2 never repeats
+            # an article of page 1 or skips one when scores tie.
+            "    ORDER BY score, published DESC, id DESC LIMIT ? OFFSET ?"
+            ") hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id "
+            "ORDER BY hit.score, hit.published DESC, hit.id DESC"
         )
         async with self._db.reader.execute(sql, (match, match, window, limit, offset)) as cursor:
             return [article_row(r) for r in await cursor.fetchall()]
