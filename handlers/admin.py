@@ -1,4 +1,5 @@
-"""Admin commands: /broadcast (preview, confirm, progress), /cancel_broadcast, /stats."""
+"""Admin commands: /broadcast (preview, confirm, progress), /cancel_broadcast, /stats,
+/import (an OPML file of sources) and /export (the sources as an OPML file)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import functools
 import html
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.admin import broadcast, stats
+from bot.admin import broadcast, chart, opml, stats
 from bot.admin.broadcast import BroadcastError
 from bot.readers.service import topic_names
 from bot.text.i18n import t
@@ -19,6 +21,7 @@ from handlers.common import (
     Handlers,
     Request,
     TelegramCallback,
+    _request,
     edit_or_reply,
     reader_button,
     reader_command,
@@ -171,7 +174,8 @@ async def cancel_broadcast(request: Request, context: Context) -> None:
 async def stats_command(request: Request, context: Context) -> None:
     lang = request.lang
     svc = request.services
-    figures = await stats.collect(svc.db, now=svc.clock(), tz=ZoneInfo(request.reader.timezone))
+    tz = ZoneInfo(request.reader.timezone)
+    figures = await stats.collect(svc.db, now=svc.clock(), tz=tz)
     names = await topic_names(svc.db, lang)
     topics = ", ".join(f"{names.get(slug, slug)} {n}" for slug, n in figures.topics.items()) or "—"
     feeds = ", ".join(f"{health} {n}" for health, n in sorted(figures.feeds.items())) or "—"
@@ -192,6 +196,72 @@ async def stats_command(request: Request, context: Context) -> None:
             lines.append(f"• {feed.name} ({feed.last_error_kind}: {feed.last_error})")
         text += "\n\n" + html.escape("\n".join(lines), quote=False)
     await reply(request, context, text)
+    # Then the last week as a picture (drawn in a worker thread by bot.admin.chart).
+    png = await chart.stats_chart(svc.db, now=svc.clock(), tz=tz, language=lang)
+    await context.bot.send_photo(request.chat_id, InputFile(png, filename="stats.png"))
+
+
+@admin_command
+async def export_command(request: Request, context: Context) -> None:
+    """The sources being polled, sent as an OPML file."""
+    svc = request.services
+    now = svc.clock()
+    export = await opml.export_opml(svc.db, now=now)
+    if export.count == 0:
+        await reply(request, context, t(request.lang, "opml.export_empty"))
+        return
+    await context.bot.send_document(
+        request.chat_id,
+        InputFile(export.data, filename=export.filename),
+        caption=t(request.lang, "opml.export_caption", count=export.count, date=f"{now:%d/%m/%Y}"),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+@admin_command
+async def import_command(request: Request, context: Context) -> None:
+    """/import [topic] in reply to a message with the OPML file."""
+    replied = request.message.reply_to_message if request.message else None
+    if replied is None or replied.document is None:
+        await reply(request, context, t(request.lang, "opml.import_usage"))
+        return
+    await _import(request, context, replied.document)
+
+
+async def import_document(update: Update, context: Context) -> None:
+    """An OPML file sent as a document, captioned /import [topic] (or named *.opml,
+    the caption then being the topic)."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or message.document is None or chat is None or user is None:
+        return
+    # reader_command reads a message's text; a document's words are in its caption.
+    request = await _request(update, context, chat, user, message.caption or "", None)
+    if request is None:
+        return
+    if not _is_admin(request):
+        await reply(request, context, t(request.lang, "admin.not_allowed"))
+        return
+    await _import(request, context, message.document)
+
+
+async def _import(request: Request, context: Context, document: Document) -> None:
+    lang = request.lang
+    svc = request.services
+    if document.file_size is not None and document.file_size > opml.MAX_OPML_BYTES:
+        limit = opml.MAX_OPML_BYTES // (1024 * 1024)
+        await reply(request, context, t(lang, "opml.too_large", limit=limit))
+        return
+    telegram_file = await document.get_file()
+    data = bytes(await telegram_file.download_as_bytearray())
+    try:
+        report = await opml.import_opml(svc.db, data, topic=request.args or None, now=svc.now)
+    except opml.OpmlError as exc:
+        await reply(request, context, exc.html(lang))
+        return
+    await reply(request, context, opml.render_report(report, lang))
+
+
+_IMPORT_CAPTION = r"^/import(@\w+)?(\s|$)"
 
 
 def handlers() -> Handlers:
@@ -199,5 +269,12 @@ def handlers() -> Handlers:
         CommandHandler("broadcast", broadcast_command),
         CommandHandler("cancel_broadcast", cancel_broadcast),
         CommandHandler("stats", stats_command),
+        CommandHandler("export", export_command),
+        CommandHandler("import", import_command),
+        MessageHandler(
+            filters.Document.ALL
+            & (filters.CaptionRegex(_IMPORT_CAPTION) | filters.Document.FileExtension("opml")),
+            import_document,
+        ),
         CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}"),
     ]

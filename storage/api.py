@@ -96,6 +96,14 @@ class ArticleStore(Protocol):
 
     async def count_articles(self) -> int: ...
 
+    async def stored_per_period(self, bounds: Sequence[int]) -> list[int]:
+        """Articles first stored in each period: bounds are ascending UNIX seconds, and
+        item i counts fetched_at in [bounds[i], bounds[i + 1]) (len(bounds) - 1 items).
+
+        Days in a reader's time zone are the caller's arithmetic, so no backend needs
+        to know time zones.
+        """
+
 
 class FeedStore(Protocol):
     """Topics and sources (feeds and sites): configuration, polling state, health."""
@@ -205,6 +213,9 @@ class SubscriberStore(Protocol):
     async def topic_counts(self) -> dict[str, int]:
         """Active readers per topic."""
 
+    async def active_by_mode(self) -> dict[str, int]:
+        """Active readers per mode ('instant', 'digest'); a mode no one uses is left out."""
+
 
 class OutboxStore(Protocol):
     """Every pushed message, one row per (chat, message): claimed, sent or failed."""
@@ -255,6 +266,18 @@ class OutboxStore(Protocol):
     async def counts_by_status(self) -> dict[str, int]: ...
 
     async def sent_since(self, since: int) -> int: ...
+
+    async def sent_per_period(self, bounds: Sequence[int]) -> list[int]:
+        """Messages sent in each period: like ArticleStore.stored_per_period, counting
+        rows marked sent with finished_at in [bounds[i], bounds[i + 1])."""
+
+    async def backlog(self, *, now: int) -> dict[str, tuple[int, int | None]]:
+        """Pending rows by kind: (how many, the earliest not_before among those already
+        due at now, or None when none is due yet). A kind with no pending row is left out.
+
+        Read at every metrics scrape: it must stay cheap on a large outbox (only
+        pending rows, which an index holds, are read).
+        """
 
 
 class DigestStore(Protocol):

@@ -1,4 +1,5 @@
-"""Operator commands: what `newsbot preview|poll|search|feeds|stats|run` do.
+"""Operator commands: what `newsbot preview|poll|search|feeds|stats|run` do
+(`feeds import|export`: bot.cli.opml_commands; `backup|restore`: bot.cli.backup).
 
 Each prints plain lines (or JSON lines with --json) to stdout; a problem the
 operator can fix is raised as OperatorError and printed as one line.
@@ -61,6 +62,12 @@ async def dispatch(
         return await feeds_command(settings, args)
     if command == "stats":
         return await stats_command(settings, as_json=args.json)
+    if command in ("backup", "restore"):
+        from bot.cli import backup
+
+        if command == "backup":
+            return await backup.backup_command(settings, args.file)
+        return await backup.restore_command(settings, args.file)
     if command == "run":
         return await run(settings, install_handlers)
     raise OperatorError(f"unknown command {command!r}")
@@ -389,6 +396,14 @@ async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
                 raise OperatorError(f"no feed {args.feed!r} (see `newsbot feeds list`)")
             _emit(f"feed {args.feed} resumed; it will be polled on the next cycle")
             return 0
+        if action in ("import", "export"):
+            from bot.cli import opml_commands
+
+            if action == "export":
+                return await opml_commands.export_command(db, as_opml=args.opml)
+            return await opml_commands.import_command(
+                db, args.file, topic=args.topic, dry_run=args.dry_run, now=now
+            )
     raise OperatorError(f"unknown feeds action {action!r}")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -55,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.add_argument("--limit", type=_positive_int, default=10)
 
-    feeds = subcommands.add_parser("feeds", help="list, add, remove or resume feeds")
+    feeds = subcommands.add_parser(
+        "feeds", help="list, add, remove, resume, import or export feeds"
+    )
     feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     feed_list = feed_commands.add_parser("list", help="feeds and their health")
     feed_list.add_argument("--json", action="store_true")
@@ -70,9 +71,36 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("feed", help="feed URL or id")
     resume = feed_commands.add_parser("resume", help="unpause a feed paused for failing")
     resume.add_argument("feed", help="feed URL or id")
+    feed_import = feed_commands.add_parser(
+        "import", help="add the sources of an OPML file, with a report"
+    )
+    feed_import.add_argument("file", help="an OPML 2.0 file, at most 2 MB")
+    feed_import.add_argument(
+        "--topic",
+        default=None,
+        metavar="SLUG",
+        help="put every source in this topic (topics the file names that are not known "
+        "here are then ignored); without it, each source needs a known topic in the file",
+    )
+    feed_import.add_argument(
+        "--dry-run", action="store_true", help="check the file and report; add nothing"
+    )
+    feed_export = feed_commands.add_parser(
+        "export", help="print the sources as a feeds.toml (or OPML)"
+    )
+    feed_export.add_argument(
+        "--opml", action="store_true", help="OPML 2.0 (for feed readers and `feeds import`)"
+    )
 
     stats = subcommands.add_parser("stats", help="articles, feeds, readers and outbox figures")
     stats.add_argument("--json", action="store_true")
+
+    backup = subcommands.add_parser("backup", help="copy the database, safe while the bot runs")
+    backup.add_argument(
+        "file", help="the copy to write, a new file (PostgreSQL: prints the pg_dump command)"
+    )
+    restore = subcommands.add_parser("restore", help="put a checked backup in place (bot stopped)")
+    restore.add_argument("file", help="a copy made by `newsbot backup`")
     return parser
 
 
@@ -131,7 +159,7 @@ def main(argv: Sequence[str] | None = None, *, install_handlers: HandlerInstalle
     args = parser.parse_args(argv)
 
     from bot.cli import commands
-    from bot.runtime import logsafe
+    from bot.runtime import logformat
     from bot.runtime.feeds_config import FeedsConfigError
     from bot.runtime.settings import SettingsError, load_settings
     from bot.runtime.startup import StartupError
@@ -139,12 +167,7 @@ def main(argv: Sequence[str] | None = None, *, install_handlers: HandlerInstalle
 
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        logsafe.install([settings.telegram_bot_token or ""])
+        logformat.configure(settings)
         return asyncio.run(commands.dispatch(args, settings, install_handlers=install_handlers))
     except (SettingsError, FeedsConfigError, StartupError, commands.OperatorError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)

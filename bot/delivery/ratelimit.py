@@ -16,7 +16,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
@@ -42,7 +42,17 @@ _LIMITED = frozenset(
     }
 )
 
+# Of those, the methods that put a new message in a chat (what newsbot_messages_sent counts).
+_SENDS = _LIMITED - {"editMessageText", "editMessageCaption", "editMessageReplyMarkup"}
+
 Sleep = Callable[[float], Coroutine[Any, Any, None]]
+
+
+class SendMetrics(Protocol):
+    """Told of every message Telegram accepted (bot.runtime.metrics counts them)."""
+
+    def message_sent(self, priority: int) -> None: ...
+
 
 WINDOW_MARGIN = 0.01
 # Telegram's published limits (python-telegram-bot's constants): the defaults below.
@@ -63,6 +73,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         reply_retries: int = 2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        metrics: SendMetrics | None = None,
     ) -> None:
         self._spacing = 1.0 / per_second
         # Telegram counts what arrives in any second; requests reach it a little
@@ -83,6 +94,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._waiting: list[tuple[int, int, asyncio.Future[list[float]]]] = []
         self._order = itertools.count()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._paused_until = 0.0
+        self.metrics = metrics
 
     async def initialize(self) -> None:
         pass
@@ -97,7 +110,17 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no one sends until it has passed."""
-        self._next_global = max(self._next_global, self._clock() + seconds)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._next_global = max(self._next_global, self._paused_until)
+
+    def flood_wait(self) -> float:
+        """Seconds left of the pause Telegram's last 429 imposed (0 when none)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    def budget_in_use(self) -> float:
+        """Grants in the last window over what one window allows: 1.0 is sending flat out."""
+        since = self._clock() - self._window
+        return sum(1 for departure in self._granted if departure[0] > since) / self._per_window
 
     async def process_request(
         self,
@@ -113,16 +136,20 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
         chat_id = data.get("chat_id")
         if not isinstance(chat_id, int | str):
-            return await self._send(callback, args, kwargs, priority, None)
-        chat = self._chat(chat_id)
-        chat.waiting += 1
-        try:
-            # One message per chat at a time, until Telegram answered it: the chat's
-            # next one is counted from that answer, whatever the queue did meanwhile.
-            async with chat.turn:
-                return await self._send(callback, args, kwargs, priority, chat)
-        finally:
-            chat.waiting -= 1
+            result = await self._send(callback, args, kwargs, priority, None)
+        else:
+            chat = self._chat(chat_id)
+            chat.waiting += 1
+            try:
+                # One message per chat at a time, until Telegram answered it: the chat's
+                # next one is counted from that answer, whatever the queue did meanwhile.
+                async with chat.turn:
+                    result = await self._send(callback, args, kwargs, priority, chat)
+            finally:
+                chat.waiting -= 1
+        if self.metrics is not None and endpoint in _SENDS:
+            self.metrics.message_sent(priority)
+        return result
 
     async def _send(
         self,

@@ -9,7 +9,9 @@ form-encoded exactly as PTB's own backend sends them.
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Protocol
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -26,6 +28,45 @@ class BotApiUnreachable(NetworkError):
     """No answer at all (refused, reset, DNS): the request never reached the Bot API."""
 
 
+class AnswerMetrics(Protocol):
+    """Told of every Bot API answer by its class (bot.runtime.metrics counts them):
+    ok, retry_after (with Telegram's wait in seconds), blocked, chat_gone, bad_request,
+    server_error, or network (no answer at all)."""
+
+    def telegram_answered(self, answer: str, retry_after: float | None) -> None: ...
+
+
+# Telegram's words for a chat we can no longer write to (the sender's _CHAT_GONE too).
+_GONE_MARKERS = ("chat not found", "user is deactivated", "bot was kicked", "have no rights")
+
+
+def answer_class(status: int, body: bytes) -> tuple[str, float | None]:
+    """The class of one Bot API answer, and for a 429 the seconds it asks us to wait.
+
+    Only an error answer's body is decoded: an ok one costs nothing here.
+    """
+    if status < 400:
+        return "ok", None
+    if status >= 500:
+        return "server_error", None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        answer = {}
+    description = str(answer.get("description", "")).lower()
+    if status == 429:
+        parameters = answer.get("parameters")
+        wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
+        return "retry_after", float(wait) if isinstance(wait, int | float) else None
+    if status == 403 and "blocked" in description:
+        return "blocked", None
+    if status == 403 or any(marker in description for marker in _GONE_MARKERS):
+        return "chat_gone", None
+    return "bad_request", None
+
+
 class AiohttpRequest(BaseRequest):
     def __init__(
         self,
@@ -36,6 +77,7 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float = 5.0,
         media_write_timeout: float = 20.0,
         health: BotApiHealth | None = None,
+        metrics: AnswerMetrics | None = None,
     ) -> None:
         self._limit = connection_limit
         self._connect_timeout = connect_timeout
@@ -44,6 +86,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
         self.health = health or BotApiHealth()
+        self.metrics = metrics
 
     @property
     def read_timeout(self) -> float | None:
@@ -97,16 +140,24 @@ class AiohttpRequest(BaseRequest):
                 body = await response.read()
         except TimeoutError as exc:
             self.health.failed("timed out")
+            self._count("network", None)
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             self.health.failed(_reason(exc))
+            self._count("network", None)
             # The exception text may carry the URL, and the URL carries the token.
             raise BotApiUnreachable(f"aiohttp.{type(exc).__name__}") from exc
         if response.status >= 500:
             self.health.failed(f"HTTP {response.status}")
         else:
             self.health.answered()
+        if self.metrics is not None:
+            self.metrics.telegram_answered(*answer_class(response.status, body))
         return response.status, body
+
+    def _count(self, answer: str, retry_after: float | None) -> None:
+        if self.metrics is not None:
+            self.metrics.telegram_answered(answer, retry_after)
 
 
 def _reason(exc: aiohttp.ClientError) -> str:

@@ -21,10 +21,12 @@ import functools
 import hashlib
 import logging
 import multiprocessing
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from bot.clock import Clock, utc_now
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
@@ -90,6 +92,22 @@ class CycleReport:
         return sum(f.alerts_queued for f in self.feeds)
 
 
+class PollMetrics(Protocol):
+    """Told of every poll and parse (bot.runtime.metrics counts them); seconds are wall time."""
+
+    def poll_done(self, report: FeedPollReport, seconds: float) -> None: ...
+
+    def feed_parsed(self, seconds: float) -> None: ...
+
+
+class _NoMetrics:
+    def poll_done(self, report: FeedPollReport, seconds: float) -> None:
+        pass
+
+    def feed_parsed(self, seconds: float) -> None:
+        pass
+
+
 def parse_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """Worker processes for parsing; forkserver, because forking a process that
     runs aiosqlite's threads can copy a held lock into the child."""
@@ -109,8 +127,11 @@ class Poller:
         options: PollerOptions | None = None,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
+        metrics: PollMetrics | None = None,
     ) -> None:
-        """clock and sleep are injected so that tests run the loop in virtual time."""
+        """clock and sleep are injected so that tests run the loop in virtual time.
+        metrics (also settable later, as the attribute) is told of each poll."""
+        self.metrics: PollMetrics = metrics or _NoMetrics()
         self._db = db
         self._fetcher = fetcher
         self._matcher = matcher or TopicMatcher(())
@@ -151,6 +172,7 @@ class Poller:
         async def worker() -> None:
             while not queue.empty():
                 feed = queue.get_nowait()
+                started = time.perf_counter()
                 try:
                     result = await self.poll_feed(feed, keywords)
                 except Exception as exc:
@@ -158,6 +180,7 @@ class Poller:
                     # rolled back, so the feed is simply polled again next cycle.
                     log.exception("feed %s: poll aborted", feed.id)
                     result = FeedPollReport(feed.id, feed.url, "error", error=type(exc).__name__)
+                self.metrics.poll_done(result, time.perf_counter() - started)
                 report.feeds.append(result)
 
         workers = min(self._options.concurrency, len(feeds))
@@ -222,7 +245,10 @@ class Poller:
             feed_topics=feed.topics,
             matcher=self._matcher,
         )
-        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+        loop = asyncio.get_running_loop()
+        parsed, seconds = await loop.run_in_executor(self._executor, _timed, job)
+        self.metrics.feed_parsed(seconds)
+        return parsed
 
     async def _store(
         self,
@@ -448,6 +474,14 @@ class Poller:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.wait(waiters)
+
+
+def _timed(job: Callable[[], ParsedFeed]) -> tuple[ParsedFeed, float]:
+    """Run a parse job in the worker, and say how long the parsing itself took there
+    (not the wait for a free worker)."""
+    started = time.perf_counter()
+    parsed = job()
+    return parsed, time.perf_counter() - started
 
 
 def wake_delay(next_due: float | None, now: float, *, max_sleep: float) -> float:

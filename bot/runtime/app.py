@@ -20,12 +20,16 @@ from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import AiohttpRequest
 from bot.runtime.background import Background
 from bot.runtime.context import BOT_DATA_KEY, BotServices
+from bot.runtime.metrics import Metrics
 from bot.runtime.updates import PerChatUpdateProcessor
 from bot.text.i18n import LANGUAGES, MENU_COMMANDS, t
 
 log = logging.getLogger(__name__)
 
 SEND_CONNECTIONS = 48
+# bot_data keys of the running bot's Metrics and its view of the Bot API (bot.runtime.probes).
+METRICS_KEY = "metrics"
+HEALTH_KEY = "bot_api_health"
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 # Registers the Telegram handlers. The composition root (handlers.main) passes it in,
@@ -41,26 +45,43 @@ def build_application(
     install_handlers: HandlerInstaller,
     background: Background | None = None,
     rate_limiter: TelegramRateLimiter | None = None,
+    metrics: Metrics | None = None,
+    health: BotApiHealth | None = None,
 ) -> AnyApplication:
-    """A ready-to-start Application. `api_base_url` is the Bot API server's root URL."""
+    """A ready-to-start Application. `api_base_url` is the Bot API server's root URL.
+
+    metrics (a fresh Metrics if None) is wired into what is built here and what is
+    given: the HTTP requests, the rate limiter, the update processor, the background
+    poller. Nothing serves it unless bot.runtime.probes is started.
+    """
     api = api_base_url.rstrip("/")
+    metrics = metrics or Metrics()
     # One view of the Bot API for polling and sending: an outage is logged once.
-    health = BotApiHealth()
+    health = health or BotApiHealth()
+    limiter = rate_limiter or TelegramRateLimiter()
+    if limiter.metrics is None:
+        limiter.metrics = metrics
+    background = background or Background(poller=None)
+    if background.poller is not None:
+        background.poller.metrics = metrics
     bot = NewsBot(
         token,
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
         # PTB's default pool holds one connection: concurrent sends would queue for
         # it and time out. One per sender worker, plus room for handler replies.
-        request=AiohttpRequest(connection_limit=SEND_CONNECTIONS, health=health),
-        get_updates_request=AiohttpRequest(connection_limit=2, health=health),
-        rate_limiter=rate_limiter or TelegramRateLimiter(),
+        request=AiohttpRequest(connection_limit=SEND_CONNECTIONS, health=health, metrics=metrics),
+        get_updates_request=AiohttpRequest(connection_limit=2, health=health, metrics=metrics),
+        rate_limiter=limiter,
     )
     # Readers' updates are handled side by side, each chat's in order (bot.runtime.updates).
-    builder = ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor())
+    processor = PerChatUpdateProcessor(on_handled=metrics.update_handled)
+    builder = ApplicationBuilder().bot(bot).concurrent_updates(processor)
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = services
-    application.bot_data["background"] = background or Background(poller=None)
+    application.bot_data["background"] = background
+    application.bot_data[METRICS_KEY] = metrics
+    application.bot_data[HEALTH_KEY] = health
     # Logged first: a handler that fails while telling the reader is still on record.
     application.add_error_handler(_log_error)
     install_handlers(application)

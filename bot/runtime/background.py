@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.admin import broadcast, health
@@ -25,6 +26,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
 from bot.ingest.poller import Poller
 from bot.runtime.context import BotServices
+from bot.runtime.settings import is_postgres_location
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class Background:
     lease_ttl: int = 30
     housekeeping_interval: float = 30.0
     progress_interval: float = 3.0
+    backup_interval: float = 3600.0  # how often to ask whether a weekly backup is due
     holder: str = field(default_factory=lambda: holder_name())
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     sender: Sender | None = None
@@ -124,6 +127,8 @@ class Background:
             jobs.append(
                 self.poller.run_forever(self._work_stop, on_queued=services.outbox_ready.set)
             )
+        if services.settings.backup_dir is not None:
+            jobs.append(self._weekly_backups(services))
         self._work = [asyncio.create_task(job) for job in jobs]
         self.work_started.set()
 
@@ -139,6 +144,43 @@ class Background:
         while not self._work_stop.is_set():
             await run_housekeeping(services, services.clock())
             await sleep_or_stop(self._work_stop, self.housekeeping_interval)
+
+    async def _weekly_backups(self, services: BotServices) -> None:
+        if is_postgres_location(services.db.location):
+            log.warning("NEWSBOT_BACKUP_DIR is for SQLite; back up PostgreSQL with pg_dump")
+            return
+        while not self._work_stop.is_set():
+            await run_weekly_backup(services, services.clock())
+            await sleep_or_stop(self._work_stop, self.backup_interval)
+
+
+async def run_weekly_backup(services: BotServices, now: datetime) -> Path | None:
+    """NEWSBOT_BACKUP_DIR: a dated copy of the SQLite file when the newest is a week
+    old, keeping NEWSBOT_BACKUP_KEEP of them. Returns the new copy, if one was made."""
+    settings = services.settings
+    location = services.db.location
+    if settings.backup_dir is None or location == ":memory:" or is_postgres_location(location):
+        return None
+    from storage.sqlite.backup import weekly
+
+    try:
+        result = await weekly(
+            location, settings.backup_dir, keep=settings.backup_keep, today=now.date()
+        )
+    except Exception:
+        log.exception("weekly backup failed")
+        return None
+    for old in result.deleted:
+        log.info("deleted old backup %s", old, extra={"backup": str(old)})
+    if result.made is None:
+        return None
+    log.info(
+        "weekly backup written to %s (%d bytes)",
+        result.made.path,
+        result.made.size,
+        extra={"backup": str(result.made.path)},
+    )
+    return result.made.path
 
 
 async def run_housekeeping(services: BotServices, now: datetime) -> None:

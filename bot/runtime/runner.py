@@ -18,6 +18,8 @@ from bot.runtime.app import (
 )
 from bot.runtime.background import Background
 from bot.runtime.context import BotServices
+from bot.runtime.metrics import Metrics
+from bot.runtime.probes import serving
 from bot.runtime.service import open_service
 from bot.runtime.settings import Settings
 from bot.runtime.startup import explain
@@ -38,6 +40,7 @@ async def bot_running(
     async with open_service(settings) as service:
         services = BotServices(settings=settings, db=service.db, config=service.config)
         background = Background(poller=service.poller if poll_feeds else None)
+        metrics = Metrics()
         application = build_application(
             services,
             token=token,
@@ -45,6 +48,7 @@ async def bot_running(
             install_handlers=install_handlers,
             background=background,
             rate_limiter=TelegramRateLimiter(per_second=settings.send_rate),
+            metrics=metrics,
         )
         webhook = None
         if settings.webhook_url:
@@ -53,6 +57,11 @@ async def bot_running(
             if settings.webhook_secret:
                 webhook = dataclasses.replace(webhook, secret=settings.webhook_secret)
         async with AsyncExitStack() as stack:
+            if settings.metrics_listen is not None:
+                # Before the bot starts: /healthz answers (and /readyz says why not yet)
+                # during a slow start, and a port already taken stops us before Telegram.
+                host, port = settings.metrics_listen
+                await stack.enter_async_context(serving(application, host, port))
             try:
                 await stack.enter_async_context(running(application, webhook=webhook))
             except Exception as exc:

@@ -44,10 +44,38 @@ class Settings:
     webhook_url: str | None
     webhook_listen: tuple[str, int]
     webhook_secret: str | None
+    # NEWSBOT_DB as written: a file path, or a postgresql:// URL (db_path, a Path,
+    # would fold the URL's "//").
+    db_location: str = "newsbot.db"
+    log_format: str = "text"
+    backup_dir: Path | None = None
+    backup_keep: int = 4
+    # NEWSBOT_METRICS_LISTEN: where /metrics, /healthz and /readyz are served; None: off.
+    metrics_listen: tuple[str, int] | None = None
 
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return is_postgres_location(self.db_location)
+
+    @property
+    def db_password(self) -> str | None:
+        """The password in a database URL (None for a file), to keep out of logs."""
+        if not self.uses_postgres:
+            return None
+        try:
+            password = urlsplit(self.db_location).password
+        except ValueError:
+            return None
+        return password or None
+
+
+def is_postgres_location(location: str) -> bool:
+    """A postgresql:// (or postgres://) URL rather than a SQLite file path."""
+    return location.lower().startswith(("postgresql://", "postgres://"))
 
 
 def load_settings(
@@ -105,6 +133,15 @@ def _parse(env: Mapping[str, str]) -> Settings:
         webhook_url=_webhook_url(get("NEWSBOT_WEBHOOK_URL")),
         webhook_listen=_listen(get("NEWSBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080"),
         webhook_secret=_secret(get("NEWSBOT_WEBHOOK_SECRET")),
+        db_location=get("NEWSBOT_DB") or "newsbot.db",
+        log_format=_log_format(get("NEWSBOT_LOG_FORMAT") or "text"),
+        backup_dir=Path(get("NEWSBOT_BACKUP_DIR")) if get("NEWSBOT_BACKUP_DIR") else None,
+        backup_keep=_whole("NEWSBOT_BACKUP_KEEP", get("NEWSBOT_BACKUP_KEEP") or "4", 1, 1000),
+        metrics_listen=(
+            _listen(get("NEWSBOT_METRICS_LISTEN"), "NEWSBOT_METRICS_LISTEN", "127.0.0.1:9464")
+            if get("NEWSBOT_METRICS_LISTEN")
+            else None
+        ),
     )
 
 
@@ -139,6 +176,15 @@ def _number(name: str, value: str, low: float, high: float) -> float:
         raise SettingsError(f"{name}: expected a number, got {value!r}") from None
     if not low <= number <= high:
         raise SettingsError(f"{name}: expected a value from {low:g} to {high:g}, got {value}")
+    return number
+
+
+def _whole(name: str, value: str, low: int, high: int) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
+    number = int(value)
+    if not low <= number <= high:
+        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {value}")
     return number
 
 
@@ -190,12 +236,12 @@ def _webhook_url(value: str) -> str | None:
     return value
 
 
-def _listen(value: str) -> tuple[str, int]:
+def _listen(
+    value: str, name: str = "NEWSBOT_WEBHOOK_LISTEN", example: str = "127.0.0.1:8080"
+) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SettingsError(
-            f"NEWSBOT_WEBHOOK_LISTEN: expected host:port such as 127.0.0.1:8080, got {value!r}"
-        )
+        raise SettingsError(f"{name}: expected host:port such as {example}, got {value!r}")
     return host.strip("[]"), int(port)
 
 
@@ -214,3 +260,10 @@ def _log_level(value: str) -> str:
             f"NEWSBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {value!r}"
         )
     return level
+
+
+def _log_format(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in ("text", "json"):
+        raise SettingsError(f"NEWSBOT_LOG_FORMAT: expected text or json, got {value!r}")
+    return lowered

@@ -10,7 +10,8 @@ messages of one reader are never handled out of order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -30,8 +31,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         *,
         max_running: int = MAX_RUNNING_HANDLERS,
         max_pending: int = MAX_PENDING_UPDATES,
+        on_handled: Callable[[float], None] | None = None,
     ) -> None:
+        """on_handled is told, per update, the seconds from its arrival here (waiting
+        for its chat's turn included) to the end of its handling (bot.runtime.metrics)."""
         super().__init__(max_concurrent_updates=max_pending)
+        self._on_handled = on_handled
         self._running = asyncio.Semaphore(max_running)
         self._turns: dict[int, _Turn] = {}
         self._in_flight = 0
@@ -41,9 +46,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         self._in_flight += 1
         self._idle.clear()
+        started = time.perf_counter()
         try:
             await self._in_turn(update, coroutine)
         finally:
+            if self._on_handled is not None:
+                self._on_handled(time.perf_counter() - started)
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()

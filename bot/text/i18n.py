@@ -153,6 +153,14 @@ CATALOGS: dict[str, dict[str, str]] = {
             "Đã gửi hôm nay: {sent_today}"
         ),
         "stats.paused_feeds": "Nguồn tin tạm dừng vì lỗi:",
+        "chart.title": "Newsbot — {days} ngày qua",
+        "chart.today": "Hôm nay",
+        "chart.stored": "Bài mới lưu mỗi ngày",
+        "chart.sent": "Tin đã gửi mỗi ngày",
+        "chart.failing": "Nguồn đang lỗi: {count}",
+        "chart.no_failing": "Mọi nguồn tin đều ổn",
+        "chart.paused": "tạm dừng",
+        "chart.more": "… và {count} nguồn khác",
         "opml.import_usage": (
             "Bạn gửi tệp OPML cho mình, chú thích là <code>/import</code> "
             "(thêm chủ đề nếu muốn, ví dụ <code>/import kinh-te</code>); "
@@ -162,6 +170,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "opml.not_xml": "Tệp này không phải XML hợp lệ (dòng {line}, cột {column}).",
         "opml.entities": "Tệp này có khai báo thực thể XML; để an toàn, mình không đọc loại tệp này.",
         "opml.not_opml": "Tệp này không phải OPML.",
+        "opml.too_many": "Tệp có {count} nguồn tin mới; mỗi lần chỉ thêm tối đa {limit}, bạn chia nhỏ tệp giúp mình nhé.",
         "opml.unknown_topic": "Không có chủ đề “{topic}”. Các chủ đề: {topics}",
         "opml.report": "📥 Đã thêm {added} nguồn tin, bỏ qua {skipped}.",
         "opml.more": "… và {count} mục nữa.",
@@ -329,6 +338,14 @@ CATALOGS: dict[str, dict[str, str]] = {
             "Sent today: {sent_today}"
         ),
         "stats.paused_feeds": "Feeds paused for failing:",
+        "chart.title": "Newsbot — the last {days} days",
+        "chart.today": "Today",
+        "chart.stored": "New articles stored per day",
+        "chart.sent": "Messages sent per day",
+        "chart.failing": "Failing sources: {count}",
+        "chart.no_failing": "Every source is healthy",
+        "chart.paused": "paused",
+        "chart.more": "… and {count} more",
         "opml.import_usage": (
             "Send me an OPML file with the caption <code>/import</code> "
             "(add a topic if you like: <code>/import kinh-te</code>), "
@@ -338,6 +355,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "opml.not_xml": "This file is not well-formed XML (line {line}, column {column}).",
         "opml.entities": "This file declares XML entities; for safety such files are not read.",
         "opml.not_opml": "This file is not OPML.",
+        "opml.too_many": "The file has {count} new sources; at most {limit} can be added at a time, so split it up.",
         "opml.unknown_topic": "There is no topic “{topic}”. Topics: {topics}",
         "opml.report": "📥 Added {added} sources, skipped {skipped}.",
         "opml.more": "… and {count} more.",

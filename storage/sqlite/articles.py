@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import aiosqlite
 
 from storage.rows import ArticleInput, ArticleRow, PollSuccess, Priority, StoreOutcome
-from storage.sqlite.connection import Connection
+from storage.sqlite.connection import Connection, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
 
 
@@ -343,3 +343,6 @@ class SqliteArticles:
         async with self._db.reader.execute("SELECT count(*) FROM articles") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def stored_per_period(self, bounds: Sequence[int]) -> list[int]:
+        return await count_per_period(self._db.reader, "articles", "fetched_at", bounds)

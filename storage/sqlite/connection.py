@@ -9,6 +9,7 @@ WAL mode lets the reader connection answer searches while a write is open.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -139,6 +140,31 @@ class ReadResult:
 
     async def fetchone(self) -> sqlite3.Row | None:
         return self._rows[0] if self._rows else None
+
+
+async def count_per_period(
+    reader: Reader, table: str, column: str, bounds: Sequence[int], *, where: str = "1 = 1"
+) -> list[int]:
+    """Rows of table whose column falls in each [bounds[i], bounds[i + 1]), in one scan.
+
+    table, column and where are our constants, never user input; the bounds are bound
+    parameters. Periods may differ in length (a day with a daylight-saving change).
+    """
+    if any(later < earlier for earlier, later in itertools.pairwise(bounds)):
+        raise ValueError("bounds must be ascending")
+    periods = len(bounds) - 1
+    if periods <= 0:
+        return []
+    cases = " ".join(f"WHEN {column} < ? THEN {i}" for i in range(periods))
+    sql = (
+        f"SELECT CASE {cases} END AS period, count(*) AS n FROM {table} "  # noqa: S608 - constants
+        f"WHERE {where} AND {column} >= ? AND {column} < ? GROUP BY period"
+    )
+    counts = [0] * periods
+    async with reader.execute(sql, (*bounds[1:], bounds[0], bounds[-1])) as cursor:
+        for row in await cursor.fetchall():
+            counts[int(row["period"])] = int(row["n"])
+    return counts
 
 
 def _probe(path: str) -> None:

@@ -16,7 +16,7 @@ from storage.rows import (
     FailureKind,
     OutboxRow,
 )
-from storage.sqlite.connection import Connection
+from storage.sqlite.connection import Connection, count_per_period
 
 
 def _row(r: sqlite3.Row) -> OutboxRow:
@@ -179,3 +179,19 @@ class SqliteOutbox:
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def sent_per_period(self, bounds: Sequence[int]) -> list[int]:
+        return await count_per_period(
+            self._db.reader, "outbox", "finished_at", bounds, where="status = 'sent'"
+        )
+
+    async def backlog(self, *, now: int) -> dict[str, tuple[int, int | None]]:
+        # status = 'pending' is the outbox_due index's condition: only queued rows are read.
+        async with self._db.reader.execute(
+            """SELECT kind, count(*) AS n,
+                      min(CASE WHEN not_before <= ? THEN not_before END) AS due_since
+               FROM outbox WHERE status = 'pending' GROUP BY kind""",
+            (now,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {r["kind"]: (int(r["n"]), r["due_since"]) for r in rows}

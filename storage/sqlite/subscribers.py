@@ -196,6 +196,13 @@ class SqliteSubscribers:
         assert row is not None
         return {"active": row["active"], "inactive": row["inactive"]}
 
+    async def active_by_mode(self) -> dict[str, int]:
+        # The subscribers_active_mode index answers this alone.
+        async with self._db.reader.execute(
+            "SELECT mode, count(*) AS n FROM subscribers WHERE active = 1 GROUP BY mode"
+        ) as cursor:
+            return {r["mode"]: int(r["n"]) for r in await cursor.fetchall()}
+
     async def move_chat(self, old_chat_id: int, new_chat_id: int, *, now: int) -> None:
         """A group became a supergroup: its settings, topics, alerts and queue follow it."""
         async with self._db.write() as conn:
