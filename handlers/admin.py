@@ -7,7 +7,7 @@ import functools
 import html
 from zoneinfo import ZoneInfo
 
-from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -21,7 +21,6 @@ from handlers.common import (
     Handlers,
     Request,
     TelegramCallback,
-    _request,
     edit_or_reply,
     reader_button,
     reader_command,
@@ -228,20 +227,13 @@ async def import_command(request: Request, context: Context) -> None:
     await _import(request, context, replied.document)
 
 
-async def import_document(update: Update, context: Context) -> None:
+@admin_command
+async def import_document(request: Request, context: Context) -> None:
     """An OPML file sent as a document, captioned /import [topic] (or named *.opml,
     the caption then being the topic)."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or message.document is None or chat is None or user is None:
+    if request.message is None or request.message.document is None:
         return
-    # reader_command reads a message's text; a document's words are in its caption.
-    request = await _request(update, context, chat, user, message.caption or "", None)
-    if request is None:
-        return
-    if not _is_admin(request):
-        await reply(request, context, t(request.lang, "admin.not_allowed"))
-        return
-    await _import(request, context, message.document)
+    await _import(request, context, request.message.document)
 
 
 async def _import(request: Request, context: Context, document: Document) -> None:

@@ -96,12 +96,17 @@ def reader_command(
                 update.effective_chat,
                 update.effective_user,
             )
-            if message is None or chat is None or user is None or message.text is None:
+            # A file sent with a command (an OPML file captioned /import) has its words
+            # in the caption.
+            text = message.text if message is not None and message.text is not None else None
+            if text is None and message is not None and message.document is not None:
+                text = message.caption or ""
+            if message is None or chat is None or user is None or text is None:
                 return
-            request = await _request(update, context, chat, user, message.text, None, keeps)
+            request = await _request(update, context, chat, user, text, None, keeps)
             if request is None:
                 return
-            if len(message.text) > MAX_INPUT_CHARS:
+            if len(text) > MAX_INPUT_CHARS:
                 await reply(
                     request, context, t(request.lang, "limit.too_long", limit=MAX_INPUT_CHARS)
                 )
