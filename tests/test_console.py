@@ -337,3 +337,22 @@ def test_shifting_the_dates_keeps_their_spacing_and_zone() -> None:
     assert [b - a for a, b in pairwise(dates)] == [b - a for a, b in pairwise(moved)]
     assert all(d.utcoffset() == timedelta(hours=7) for d in moved)
     assert b"+0700</pubDate>" in shifted
+
+
+async def test_the_person_at_the_terminal_is_an_admin(settings: Settings) -> None:
+    term = Terminal()
+    task = asyncio.create_task(
+        run_console(
+            settings,
+            asyncio.Event(),
+            install_handlers=install_handlers,
+            input_lines=term.lines(),
+            output=term.out,
+        )
+    )
+    await term.expect("Sẵn sàng")
+    term.type("/stats")
+    await term.expect("Thống kê")
+    assert "chỉ dành cho quản trị viên" not in term.text
+    term.close()
+    await _finished(task)

@@ -354,7 +354,11 @@ class ConsoleSession:
         # The fetcher's guard is fixed when the service starts, so it is lifted for
         # the whole console session. Only feeds.toml and operator commands add feeds;
         # the reader at the terminal cannot point the bot anywhere.
-        self.settings = dataclasses.replace(settings, allow_private_feeds=True)
+        # The person at the terminal runs this bot: they are its admin too, so /stats,
+        # /broadcast and /export can be tried without an ADMIN_IDS setting.
+        self.settings = dataclasses.replace(
+            settings, allow_private_feeds=True, admin_ids=settings.admin_ids | {CHAT_ID}
+        )
         self.out = out
         self.install_handlers = install_handlers
         self.color = color
