@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from bot.ingest.fetch import Fetcher, FetchLimits
 from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, feed_server
+from tests.support.postgres import PostgresCluster, running_cluster
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
@@ -47,3 +48,12 @@ def samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip("../shared/samples is not beside this clone")
     return SHARED_SAMPLES
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throw-away PostgreSQL cluster for the whole session, started on first use.
+
+    Skips when no server binaries are installed; fails instead when CI is set.
+    """
+    yield from running_cluster()

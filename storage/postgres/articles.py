@@ -1,0 +1,336 @@
+"""Articles, their topics and search vectors, and the alerts a new article queues."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import asyncpg
+
+from storage.postgres.connection import Conn, Pool, affected, count_per_period, sql_limit
+from storage.postgres.feeds import record_poll_success, save_site_links
+from storage.postgres.search import (
+    RANK_WEIGHTS,
+    SEARCH_WINDOW,
+    index_text,
+    query_terms,
+)
+from storage.rows import ArticleInput, ArticleRow, PollSuccess, Priority, StoreOutcome
+
+_Fingerprint = tuple[str, str, str, str, str | None, str | None, list[str]]
+
+
+async def store_articles(
+    conn: Conn,
+    feed_id: int,
+    articles: Sequence[ArticleInput],
+    *,
+    now: int,
+    alert_keys: frozenset[str],
+    keyword_chats: Mapping[str, frozenset[int]],
+) -> StoreOutcome:
+    """Insert new articles, refresh edited ones, and queue alerts for new ones.
+
+    Runs inside the caller's transaction, so the articles and the alerts they
+    cause commit together or not at all. Only articles whose key is in
+    alert_keys queue alerts; an edited article (same key) is updated silently.
+    """
+    outcome = StoreOutcome()
+    if not articles:
+        return outcome
+    existing = await _existing(conn, feed_id, [a.item_key for a in articles])
+    fresh = [a for a in articles if a.item_key not in existing]
+    ids = await _insert_all(conn, feed_id, fresh, now)
+    outcome.new_ids.extend(ids[a.item_key] for a in fresh)
+    for article in fresh:
+        if article.item_key in alert_keys:
+            outcome.alerts_queued += await _queue_alerts(
+                conn,
+                ids[article.item_key],
+                article.topics,
+                keyword_chats.get(article.item_key),
+                now,
+            )
+            outcome.alerted_articles += 1
+    for article in articles:
+        known = existing.get(article.item_key)
+        if known is not None and known[1] != _fingerprint(article):
+            await _update(conn, known[0], article, now)
+            outcome.updated += 1
+    return outcome
+
+
+def _fingerprint(a: ArticleInput) -> _Fingerprint:
+    return (a.url, a.title, a.summary, a.content_text, a.author, a.image_url, sorted(a.topics))
+
+
+async def _existing(
+    conn: Conn, feed_id: int, keys: list[str]
+) -> dict[str, tuple[int, _Fingerprint]]:
+    rows = await conn.fetch(
+        """SELECT a.id, a.item_key, a.url, a.title, a.summary, a.content_text, a.author,
+                  a.image_url,
+                  ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id
+                        ORDER BY topic_slug COLLATE "C") AS topics
+           FROM articles a
+           WHERE a.feed_id = $1 AND a.item_key = ANY($2::text[])""",
+        feed_id,
+        keys,
+    )
+    return {
+        r["item_key"]: (
+            int(r["id"]),
+            (
+                r["url"],
+                r["title"],
+                r["summary"],
+                r["content_text"],
+                r["author"],
+                r["image_url"],
+                sorted(r["topics"]),
+            ),
+        )
+        for r in rows
+    }
+
+
+async def _insert_all(
+    conn: Conn, feed_id: int, articles: Sequence[ArticleInput], now: int
+) -> dict[str, int]:
+    """Insert a feed's new articles with their topics and search vectors: two
+    statements for the whole batch, ids given in the batch's order. Returns item_key → id."""
+    if not articles:
+        return {}
+    rows = await conn.fetch(
+        """INSERT INTO articles (feed_id, item_key, url, title, summary, content_text, author,
+                                 image_url, published_at, fetched_at, updated_at, search)
+           SELECT $1, x.item_key, x.url, x.title, x.summary, x.content_text, x.author,
+                  x.image_url, x.published_at, $2, $2,
+                  newsbot_search_vector(x.search_title, x.search_body)
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::text[], $10::bigint[], $11::text[], $12::text[])
+                WITH ORDINALITY AS x(item_key, url, title, summary, content_text, author,
+                                     image_url, published_at, search_title, search_body, n)
+           ORDER BY x.n
+           RETURNING id, item_key""",
+        feed_id,
+        now,
+        [a.item_key for a in articles],
+        [a.url for a in articles],
+        [a.title for a in articles],
+        [a.summary for a in articles],
+        [a.content_text for a in articles],
+        [a.author for a in articles],
+        [a.image_url for a in articles],
+        [int(a.published_at.timestamp()) for a in articles],
+        [index_text(a.search_title) for a in articles],
+        [index_text(a.search_body) for a in articles],
+    )
+    ids = {r["item_key"]: int(r["id"]) for r in rows}
+    await _write_topics(conn, [(ids[a.item_key], t) for a in articles for t in a.topics])
+    return ids
+
+
+async def _write_topics(conn: Conn, pairs: Sequence[tuple[int, str]]) -> None:
+    if not pairs:
+        return
+    await conn.execute(
+        """INSERT INTO article_topics (article_id, topic_slug)
+           SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING""",
+        [article_id for article_id, _ in pairs],
+        [topic for _, topic in pairs],
+    )
+
+
+async def _update(conn: Conn, article_id: int, a: ArticleInput, now: int) -> None:
+    # published_at is kept: an edit must not move an old story back to the top.
+    await conn.execute(
+        """UPDATE articles SET url = $1, title = $2, summary = $3, content_text = $4,
+               author = $5, image_url = $6, updated_at = $7,
+               search = newsbot_search_vector($8, $9)
+           WHERE id = $10""",
+        a.url,
+        a.title,
+        a.summary,
+        a.content_text,
+        a.author,
+        a.image_url,
+        now,
+        index_text(a.search_title),
+        index_text(a.search_body),
+        article_id,
+    )
+    await conn.execute("DELETE FROM article_topics WHERE article_id = $1", article_id)
+    await _write_topics(conn, [(article_id, t) for t in a.topics])
+
+
+async def _queue_alerts(
+    conn: Conn,
+    article_id: int,
+    topics: Sequence[str],
+    keyword_chats: frozenset[int] | None,
+    now: int,
+) -> int:
+    """One outbox row per instant-mode reader who follows a topic or a matching keyword.
+
+    The unique (chat_id, dedup_key) makes a second queueing a no-op, so a reader
+    who matches by topic and by keyword still gets one message.
+    """
+    status = await conn.execute(
+        """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id, not_before,
+                               created_at)
+           SELECT s.chat_id, 'alert', $1, $2, $3, $4, $4
+           FROM subscribers s
+           WHERE s.active AND s.mode = 'instant' AND (
+               s.chat_id IN (SELECT chat_id FROM topic_subscriptions
+                             WHERE topic_slug = ANY($5::text[]))
+               OR s.chat_id = ANY($6::bigint[]))
+           ORDER BY s.chat_id
+           ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
+        int(Priority.ALERT),
+        f"article:{article_id}",
+        article_id,
+        now,
+        list(topics),
+        sorted(keyword_chats or ()),
+    )
+    return affected(status)
+
+
+ARTICLE_COLUMNS = """
+    a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
+    a.image_url, a.published_at, a.fetched_at,
+    ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id) AS topics
+"""
+
+
+def article_row(r: asyncpg.Record) -> ArticleRow:
+    return ArticleRow(
+        id=r["id"],
+        feed_id=r["feed_id"],
+        feed_name=r["feed_name"],
+        item_key=r["item_key"],
+        url=r["url"],
+        title=r["title"],
+        summary=r["summary"],
+        author=r["author"],
+        image_url=r["image_url"],
+        published_at=r["published_at"],
+        fetched_at=r["fetched_at"],
+        topics=tuple(sorted(r["topics"])),
+    )
+
+
+class PostgresArticles:
+    def __init__(self, db: Pool) -> None:
+        self._db = db
+
+    async def store(
+        self,
+        feed_id: int,
+        articles: Sequence[ArticleInput],
+        *,
+        now: int,
+        alert_keys: frozenset[str] = frozenset(),
+        keyword_chats: Mapping[str, frozenset[int]] | None = None,
+        poll: PollSuccess | None = None,
+        site_links: Mapping[str, str] | None = None,
+    ) -> StoreOutcome:
+        """Store a poll's articles, queue their alerts and record the poll, in one transaction.
+
+        A crash never leaves an article stored with its alerts unqueued, nor
+        the feed's validators advanced past articles that were not stored.
+        """
+        async with self._db.write() as conn:
+            outcome = await store_articles(
+                conn,
+                feed_id,
+                articles,
+                now=now,
+                alert_keys=alert_keys,
+                keyword_chats=keyword_chats or {},
+            )
+            if poll is not None:
+                await record_poll_success(
+                    conn, feed_id, poll, new_articles=len(outcome.new_ids), now=now
+                )
+            if site_links is not None:
+                await save_site_links(conn, feed_id, site_links)
+        return outcome
+
+    async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of these item keys the feed already has."""
+        rows = await self._db.fetch(
+            "SELECT item_key FROM articles WHERE feed_id = $1 AND item_key = ANY($2::text[])",
+            feed_id,
+            list(keys),
+        )
+        return {r[0] for r in rows}
+
+    async def get_article(self, article_id: int) -> ArticleRow | None:
+        row = await self._db.fetchrow(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+            "WHERE a.id = $1",
+            article_id,
+        )
+        return article_row(row) if row else None
+
+    async def latest_articles(
+        self, *, topic: str | None = None, limit: int = 10, offset: int = 0
+    ) -> list[ArticleRow]:
+        if topic is None:
+            rows = await self._db.fetch(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+                "ORDER BY a.published_at DESC, a.id DESC LIMIT $1 OFFSET $2",
+                sql_limit(limit),
+                max(offset, 0),
+            )
+        else:
+            rows = await self._db.fetch(
+                f"SELECT {ARTICLE_COLUMNS} FROM article_topics x "  # noqa: S608
+                "JOIN articles a ON a.id = x.article_id JOIN feeds f ON f.id = a.feed_id "
+                "WHERE x.topic_slug = $1 "
+                "ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3",
+                topic,
+                sql_limit(limit),
+                max(offset, 0),
+            )
+        return [article_row(r) for r in rows]
+
+    async def search_articles(
+        self, words: Sequence[str], *, limit: int = 10, offset: int = 0
+    ) -> list[ArticleRow]:
+        """Articles containing every one of these folded words (none: no articles).
+
+        Ranked by ts_rank (a title match counts three times a body match), then
+        newest first, among the newest SEARCH_WINDOW matching articles.
+        """
+        terms = query_terms(words)
+        if terms is None or limit == 0:
+            return []
+        window = max(SEARCH_WINDOW, offset + limit)
+        rows = await self._db.fetch(
+            f"""WITH q AS (
+                    SELECT newsbot_match_all(phraseto_tsquery('simple', w)) AS q
+                    FROM unnest($1::text[]) AS w
+                ), hit AS (
+                    SELECT id FROM newsbot_matches((SELECT q FROM q), $2) AS id
+                )
+                SELECT {ARTICLE_COLUMNS},
+                       ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q)) AS score
+                FROM hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id
+                ORDER BY score DESC, a.published_at DESC, a.id DESC
+                LIMIT $3 OFFSET $4""",  # noqa: S608 - constant SQL
+            terms,
+            window,
+            sql_limit(limit),
+            max(offset, 0),
+        )
+        return [article_row(r) for r in rows]
+
+    async def count_articles(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM articles"))
+
+    async def stored_per_period(self, bounds: Sequence[int]) -> list[int]:
+        """Articles first stored in each period: bounds are ascending UNIX seconds, and
+        item i counts fetched_at in [bounds[i], bounds[i + 1]) (len(bounds) - 1 items)."""
+        return await count_per_period(self._db, "articles", "fetched_at", bounds)
