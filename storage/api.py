@@ -90,7 +90,8 @@ class ArticleStore(Protocol):
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles).
 
-        Ranked by bm25 (title counts three times the body), then newest first,
+        Ranked by relevance (a title match counts three times a body match), then
+        newest first, then id (a total order, so pages never overlap),
         among the newest SEARCH_WINDOW matching articles.
         """
 

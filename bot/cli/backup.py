@@ -35,7 +35,7 @@ async def backup_command(settings: Settings, dest: str) -> int:
         _emit("Restore it with:")
         _emit(pg_restore_command(settings.db_location, dest))
         return 1
-    from storage.sqlite.backup import BackupError, backup
+    from storage.backup import BackupError, backup
 
     try:
         result = await backup(settings.db_path, dest)
@@ -53,7 +53,7 @@ async def restore_command(settings: Settings, source: str) -> int:
         _emit("NEWSBOT_DB is a PostgreSQL database: restore it with pg_restore (nothing changed).")
         _emit(pg_restore_command(settings.db_location, source))
         return 1
-    from storage.sqlite.backup import BackupError, restore
+    from storage.backup import BackupError, restore
 
     if not await asyncio.to_thread(Path(source).is_file):
         raise OperatorError(f"no file {source}")

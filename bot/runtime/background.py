@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import storage
 from bot.admin import broadcast, health
 from bot.clock import sleep_or_stop
 from bot.delivery import digest
@@ -26,7 +27,6 @@ from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
 from bot.ingest.poller import Poller
 from bot.runtime.context import BotServices
-from bot.runtime.settings import is_postgres_location
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class Background:
             await sleep_or_stop(self._work_stop, self.housekeeping_interval)
 
     async def _weekly_backups(self, services: BotServices) -> None:
-        if is_postgres_location(services.db.location):
+        if storage.is_database_url(services.db.location):
             log.warning("NEWSBOT_BACKUP_DIR is for SQLite; back up PostgreSQL with pg_dump")
             return
         while not self._work_stop.is_set():
@@ -159,9 +159,9 @@ async def run_weekly_backup(services: BotServices, now: datetime) -> Path | None
     old, keeping NEWSBOT_BACKUP_KEEP of them. Returns the new copy, if one was made."""
     settings = services.settings
     location = services.db.location
-    if settings.backup_dir is None or location == ":memory:" or is_postgres_location(location):
+    if settings.backup_dir is None or location == ":memory:" or storage.is_database_url(location):
         return None
-    from storage.sqlite.backup import weekly
+    from storage.backup import weekly
 
     try:
         result = await weekly(

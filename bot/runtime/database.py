@@ -19,7 +19,7 @@ from storage import Database
 @asynccontextmanager
 async def opened_database(settings: Settings) -> AsyncIterator[Database]:
     """The database settings name, closed when the block exits."""
-    db = await storage.open_database(settings.db_path)
+    db = await storage.open_database(settings.db_location)
     try:
         yield db
     finally:

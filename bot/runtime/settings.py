@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+import storage
 from bot.text.i18n import LANGUAGES
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
@@ -59,7 +60,7 @@ class Settings:
 
     @property
     def uses_postgres(self) -> bool:
-        return is_postgres_location(self.db_location)
+        return storage.is_database_url(self.db_location)
 
     @property
     def db_password(self) -> str | None:
@@ -71,11 +72,6 @@ class Settings:
         except ValueError:
             return None
         return password or None
-
-
-def is_postgres_location(location: str) -> bool:
-    """A postgresql:// (or postgres://) URL rather than a SQLite file path."""
-    return location.lower().startswith(("postgresql://", "postgres://"))
 
 
 def load_settings(
