@@ -130,6 +130,9 @@ class FeedStore(Protocol):
     async def add_feed(self, spec: FeedSpec, *, now: int) -> tuple[int, bool]:
         """Add (or re-enable) a feed by operator command. Returns (feed id, was it new)."""
 
+    async def add_feeds(self, specs: Sequence[FeedSpec], *, now: int) -> list[tuple[int, bool]]:
+        """add_feed for each, all in one transaction: all are added, or none."""
+
     async def disable_feed(self, url_or_id: str) -> bool:
         """Stop polling a feed, keeping its articles. Returns False when no such feed."""
 

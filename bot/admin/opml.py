@@ -300,14 +300,13 @@ async def import_opml(
     specs, skipped, ignored = plan_import(outlines, topics, known, topic=chosen)
     if len(specs) > MAX_NEW_SOURCES:
         raise OpmlError("opml.too_many", count=len(specs), limit=MAX_NEW_SOURCES)
-    added: list[Added] = []
-    for spec in specs:
-        # FeedStore has no batch add: one short transaction per source, after every
-        # check has passed, so nothing stops an import half-way but the disk.
-        feed_id = None
-        if not dry_run:
-            feed_id, _ = await db.feeds.add_feed(spec, now=now)
-        added.append(Added(spec, feed_id))
+    # Every check has passed; the sources go in together, in one transaction.
+    ids: list[int | None] = (
+        [None] * len(specs)
+        if dry_run
+        else [feed_id for feed_id, _ in await db.feeds.add_feeds(specs, now=now)]
+    )
+    added = [Added(spec, feed_id) for spec, feed_id in zip(specs, ids, strict=True)]
     return ImportReport(tuple(added), tuple(skipped), tuple(ignored), dry_run)
 
 

@@ -164,6 +164,20 @@ async def _insert_feed(conn: Conn, spec: FeedSpec, *, origin: str, now: int) -> 
     raise AssertionError(f"feed {spec.url} neither found nor added")  # pragma: no cover
 
 
+async def _add_feed(conn: Conn, spec: FeedSpec, now: int) -> tuple[int, bool]:
+    feed_id, new = await _insert_feed(conn, spec, origin="operator", now=now)
+    if not new:
+        await conn.execute(
+            """UPDATE feeds SET enabled = TRUE, paused_at = NULL, failures = 0, name = $1
+               WHERE id = $2""",
+            spec.name,
+            feed_id,
+        )
+        await _set_source_rules(conn, feed_id, spec)
+    await _set_feed_topics(conn, feed_id, spec.topics)
+    return feed_id, new
+
+
 class PostgresFeeds:
     def __init__(self, db: Pool) -> None:
         self._db = db
@@ -225,17 +239,12 @@ class PostgresFeeds:
     async def add_feed(self, spec: FeedSpec, *, now: int) -> tuple[int, bool]:
         """Add (or re-enable) a feed by operator command. Returns (feed id, was it new)."""
         async with self._db.write() as conn:
-            feed_id, new = await _insert_feed(conn, spec, origin="operator", now=now)
-            if not new:
-                await conn.execute(
-                    """UPDATE feeds SET enabled = TRUE, paused_at = NULL, failures = 0, name = $1
-                       WHERE id = $2""",
-                    spec.name,
-                    feed_id,
-                )
-                await _set_source_rules(conn, feed_id, spec)
-            await _set_feed_topics(conn, feed_id, spec.topics)
-            return feed_id, new
+            return await _add_feed(conn, spec, now)
+
+    async def add_feeds(self, specs: Sequence[FeedSpec], *, now: int) -> list[tuple[int, bool]]:
+        """add_feed for each, all in one transaction: all are added, or none."""
+        async with self._db.write() as conn:
+            return [await _add_feed(conn, spec, now) for spec in specs]
 
     async def disable_feed(self, url_or_id: str) -> bool:
         """Stop polling a feed, keeping its articles. Returns False when no such feed."""

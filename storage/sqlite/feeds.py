@@ -93,6 +93,32 @@ def _json_numbers(values: Sequence[float] | None) -> str | None:
     return None if values is None else json.dumps([round(v, 4) for v in values])
 
 
+async def _add_feed(conn: aiosqlite.Connection, spec: FeedSpec, now: int) -> tuple[int, bool]:
+    cursor = await conn.execute("SELECT id FROM feeds WHERE url = ?", (spec.url,))
+    existing = await cursor.fetchone()
+    await cursor.close()
+    if existing is not None:
+        await conn.execute(
+            """UPDATE feeds SET enabled = 1, paused_at = NULL, failures = 0, name = ?
+               WHERE id = ?""",
+            (spec.name, existing["id"]),
+        )
+        await _set_source_rules(conn, existing["id"], spec)
+        await _set_feed_topics(conn, existing["id"], spec.topics)
+        return int(existing["id"]), False
+    cursor = await conn.execute(
+        """INSERT INTO feeds (url, name, kind, article_pattern, link_selector, origin,
+                              created_at)
+           VALUES (?, ?, ?, ?, ?, 'operator', ?) RETURNING id""",
+        (spec.url, spec.name, spec.kind, spec.article_pattern, spec.link_selector, now),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    assert row is not None
+    await _set_feed_topics(conn, row["id"], spec.topics)
+    return int(row["id"]), True
+
+
 async def _set_source_rules(conn: aiosqlite.Connection, feed_id: int, spec: FeedSpec) -> None:
     """Kind and link rules; when they change, the validators and body hash are
     forgotten so the next poll reads the source afresh instead of seeing it unchanged."""
@@ -240,29 +266,12 @@ class SqliteFeeds:
     async def add_feed(self, spec: FeedSpec, *, now: int) -> tuple[int, bool]:
         """Add (or re-enable) a feed by operator command. Returns (feed id, was it new)."""
         async with self._db.write() as conn:
-            cursor = await conn.execute("SELECT id FROM feeds WHERE url = ?", (spec.url,))
-            existing = await cursor.fetchone()
-            await cursor.close()
-            if existing is not None:
-                await conn.execute(
-                    """UPDATE feeds SET enabled = 1, paused_at = NULL, failures = 0, name = ?
-                       WHERE id = ?""",
-                    (spec.name, existing["id"]),
-                )
-                await _set_source_rules(conn, existing["id"], spec)
-                await _set_feed_topics(conn, existing["id"], spec.topics)
-                return int(existing["id"]), False
-            cursor = await conn.execute(
-                """INSERT INTO feeds (url, name, kind, article_pattern, link_selector, origin,
-                                      created_at)
-                   VALUES (?, ?, ?, ?, ?, 'operator', ?) RETURNING id""",
-                (spec.url, spec.name, spec.kind, spec.article_pattern, spec.link_selector, now),
-            )
-            row = await cursor.fetchone()
-            await cursor.close()
-            assert row is not None
-            await _set_feed_topics(conn, row["id"], spec.topics)
-            return int(row["id"]), True
+            return await _add_feed(conn, spec, now)
+
+    async def add_feeds(self, specs: Sequence[FeedSpec], *, now: int) -> list[tuple[int, bool]]:
+        """add_feed for each, all in one transaction: all are added, or none."""
+        async with self._db.write() as conn:
+            return [await _add_feed(conn, spec, now) for spec in specs]
 
     async def disable_feed(self, url_or_id: str) -> bool:
         """Stop polling a feed, keeping its articles. Returns False when no such feed."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from storage.api import Database
 from storage.rows import FeedSpec, PollFailure, PollSuccess, TopicRow
 from tests.storage.support import HOUR, NOW, add_feed, article
@@ -379,3 +381,22 @@ async def test_a_feeds_rhythm_and_ttl_are_kept_between_polls(db: Database) -> No
     assert (await db.feeds.list_feeds())[0] == replaced
     [due] = await db.feeds.due_feeds(now=NOW + 2000)
     assert due == replaced
+
+
+async def test_add_feeds_adds_all_in_one_go(db: Database) -> None:
+    specs = [FeedSpec(f"https://bao{i}.example.vn/rss", f"Báo {i}", ()) for i in range(3)]
+    added = await db.feeds.add_feeds(specs, now=NOW)
+    assert [new for _, new in added] == [True, True, True]
+    assert [f.url for f in await db.feeds.list_feeds()] == [s.url for s in specs]
+    again = await db.feeds.add_feeds(specs[:1], now=NOW)
+    assert again == [(added[0][0], False)]
+
+
+async def test_add_feeds_adds_nothing_when_one_fails(db: Database) -> None:
+    # The second is of a kind the schema refuses; the first, already written in the
+    # same transaction, is rolled back with it.
+    good = FeedSpec("https://tot.example.vn/rss", "Tốt", ())
+    bad = FeedSpec("https://xau.example.vn/rss", "Xấu", (), kind="podcast")
+    with pytest.raises(Exception):  # noqa: B017 - each backend's own integrity error
+        await db.feeds.add_feeds([good, bad], now=NOW)
+    assert await db.feeds.list_feeds() == []
