@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.admin import broadcast, chart, opml, stats
 from bot.admin.broadcast import BroadcastError
 from bot.readers.service import topic_names
-from bot.text.i18n import t
+from bot.text.i18n import t, t_plain
 from handlers.common import (
     Context,
     Handler,
@@ -125,7 +125,7 @@ async def confirm(request: Request, context: Context) -> str | None:
     if answer != "yes":
         cancelled = await broadcast.cancel(svc.db, broadcast_id, now=svc.now)
         text = (
-            t(lang, "broadcast.cancelled", id=broadcast_id, dropped=cancelled.dropped)
+            cancelled_text(lang, broadcast_id, cancelled.dropped)
             if cancelled is not None
             else t(lang, "broadcast.already", id=broadcast_id)
         )
@@ -163,9 +163,7 @@ async def cancel_broadcast(request: Request, context: Context) -> None:
     if cancelled is None:
         await reply(request, context, t(lang, "broadcast.not_running"))
         return
-    reply_text = t(
-        lang, "broadcast.cancelled", id=cancelled.broadcast_id, dropped=cancelled.dropped
-    )
+    reply_text = cancelled_text(lang, cancelled.broadcast_id, cancelled.dropped)
     await reply(request, context, reply_text)
 
 
@@ -177,7 +175,15 @@ async def stats_command(request: Request, context: Context) -> None:
     figures = await stats.collect(svc.db, now=svc.clock(), tz=tz)
     names = await topic_names(svc.db, lang)
     topics = ", ".join(f"{names.get(slug, slug)} {n}" for slug, n in figures.topics.items()) or "—"
-    feeds = ", ".join(f"{health} {n}" for health, n in sorted(figures.feeds.items())) or "—"
+    # Removed feeds are history, not current sources.
+    feeds = (
+        ", ".join(
+            t_plain(lang, f"stats.feeds_{health}", count=n)
+            for health, n in sorted(figures.feeds.items())
+            if health != "removed"
+        )
+        or "—"
+    )
     text = t(
         lang,
         "stats.text",
@@ -254,6 +260,13 @@ async def _import(request: Request, context: Context, document: Document) -> Non
 
 
 _IMPORT_CAPTION = r"^/import(@\w+)?(\s|$)"
+
+
+def cancelled_text(lang: str, broadcast_id: int, dropped: int) -> str:
+    """'Đã hủy thông báo #2.' — and how many will not go out, when there were any."""
+    if dropped == 0:
+        return t(lang, "broadcast.cancelled_nothing", id=broadcast_id)
+    return t(lang, "broadcast.cancelled", id=broadcast_id, dropped=dropped)
 
 
 def handlers() -> Handlers:

@@ -147,8 +147,18 @@ async def test_cancel_a_running_broadcast(tmp_path: Path) -> None:
 
         answer = await world.reply(ADMIN, "/cancel_broadcast")
 
-        assert answer.text == "Đã hủy thông báo #1; 25 tin chưa gửi được bỏ qua."
+        assert answer.text == "Đã hủy thông báo #1. 25 người sẽ không nhận được nữa."
         assert (await world.db.outbox.counts_by_status()) == {"dropped": 25}
+
+
+async def test_cancelling_a_draft_says_so_without_a_count(tmp_path: Path) -> None:
+    async with open_world(tmp_path) as world:
+        await admin_world(world)
+        broadcast_id = await world.db.broadcasts.create_draft(
+            admin_id=ADMIN, text="Tin", parse_mode="HTML", topic=None, now=world.clock.ts
+        )
+        answer = await world.reply(ADMIN, f"/cancel_broadcast {broadcast_id}")
+        assert answer.text == f"Đã hủy thông báo #{broadcast_id}."
 
 
 async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.text.i18n import t
+from storage.rows import FeedSpec
 from tests.support.bot_world import BotWorld, open_world
+from tests.support.feed_server import Route
 
 READER = 4242
 ADMIN = 77
@@ -88,3 +90,19 @@ async def test_only_start_or_following_something_makes_a_reader(world: BotWorld)
     await world.say(907, "/start")
     await world.reply(908, "/subscribe kinh tế")
     assert (await world.db.subscribers.count_subscribers())["active"] == 2
+
+
+async def test_stats_speak_the_admins_language(world: BotWorld) -> None:
+    world.services.settings = dataclasses.replace(
+        world.services.settings, admin_ids=frozenset({ADMIN})
+    )
+    await world.add_feed("/rss", ["kinh-te"], [])
+    await world.db.feeds.add_feed(
+        FeedSpec(world.feeds.url("/gone"), "Báo đã bỏ", ("kinh-te",)), now=world.clock.ts
+    )
+    await world.db.feeds.disable_feed(world.feeds.url("/gone"))
+    world.feeds.set("/rss", Route(status=500, body=b"down"))
+    await world.poll()
+    text = next(m for m in await world.say(ADMIN, "/stats", expect=2) if m.text).visible_text
+    assert "1 đang lỗi" in text
+    assert "removed" not in text and "failing" not in text and "đã bỏ" not in text
