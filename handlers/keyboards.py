@@ -87,6 +87,19 @@ def settings_menu(lang: str, mode: str) -> InlineKeyboardMarkup:
     )
 
 
+def switch_to_digest(lang: str) -> InlineKeyboardMarkup:
+    """One button: from instant alerts to the daily digest."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(lang, "button.mode_digest"), callback_data=f"{SETTINGS}mode:digest"
+                )
+            ]
+        ]
+    )
+
+
 def hour_picker(current: int) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(

@@ -16,7 +16,7 @@ from handlers.common import (
     reader_command,
     reply,
 )
-from handlers.keyboards import SETTINGS, hour_picker, settings_menu
+from handlers.keyboards import SETTINGS, hour_picker, settings_menu, switch_to_digest
 
 
 def _describe(reader: SubscriberRow) -> str:
@@ -80,6 +80,15 @@ async def digest(request: Request, context: Context) -> None:
         await reply(request, context, t(request.lang, "settings.digest_usage"))
         return
     await readers.set_digest_hour(svc.db, request.chat_id, hour, now=svc.now)
+    if request.reader.mode != "digest":
+        # The hour is kept, but no digest comes in instant mode: say so, offer the switch.
+        await reply(
+            request,
+            context,
+            t(request.lang, "settings.digest_set_instant", hour=hour_label(hour)),
+            switch_to_digest(request.lang),
+        )
+        return
     await reply(request, context, t(request.lang, "settings.digest_set", hour=hour_label(hour)))
 
 

@@ -179,6 +179,10 @@ class SubscriberStore(Protocol):
 
     async def set_mode(self, chat_id: int, mode: str, *, now: int) -> None: ...
 
+    async def begin_digests(self, chat_id: int, *, since: int | None, done_on: str | None) -> None:
+        """The next digest covers from since on, and done_on (a local date) counts as
+        already sent; None keeps what is stored."""
+
     async def deactivate(self, chat_id: int, reason: str, *, now: int) -> int:
         """Mark a reader inactive (blocked the bot, chat gone) and drop their pending pushes.
 
@@ -297,12 +301,14 @@ class DigestStore(Protocol):
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
-        """Articles first seen in (since, until] in the reader's topics, newest first."""
+        """Articles first seen in (since, until] in the reader's topics, newest first,
+        minus those already pushed to the reader (as alerts)."""
 
     async def phrase_articles(
-        self, words: Sequence[str], *, since: int, until: int, limit: int
+        self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
-        """Articles first seen in (since, until] holding these folded words as a phrase."""
+        """Articles first seen in (since, until] holding these folded words as a phrase,
+        minus those already pushed to the reader."""
 
     async def record_digest(
         self,

@@ -9,6 +9,7 @@ import pytest
 
 from bot.delivery.digest import queue_due_digests, render_digest
 from bot.delivery.render import utf16_len
+from bot.readers.service import set_digest_hour, set_mode
 from bot.text.vietnamese import fold
 from storage.rows import ArticleInput, ArticleRow, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
@@ -169,3 +170,61 @@ def test_long_digest_splits_between_entries_and_repeats_the_heading() -> None:
     assert all(f"Tin kinh tế số {n} " in text for n in range(60))
     assert "Tin thế giới 4 &amp; &lt;b&gt;" in text
     assert text.count("<a ") == text.count("</a>") == 65
+
+
+# ---- the digest keeps its promise -------------------------------------------------------
+
+
+async def instant_reader(db: SqliteDatabase) -> None:
+    await db.subscribers.update_settings(
+        READER, mode="instant", digest_hour=12, now=int(at(1, 0).timestamp())
+    )
+
+
+async def test_switching_after_the_hour_sends_the_first_digest_tomorrow(
+    db: SqliteDatabase, world: int
+) -> None:
+    await instant_reader(db)
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 9))
+    # 13:36, the hour (12:00) has passed today: "a digest at 12:00 every day" starts tomorrow.
+    assert await set_mode(db, READER, "bản tin", now=int(at(3, 13, 36).timestamp()))
+    assert (await queue_due_digests(db, now=at(3, 13, 37))).queued == 0
+    assert await digests(db) == []
+
+    await publish(db, world, "a2", "Lãi suất giảm", "kinh-te", at(3, 20))
+    assert (await queue_due_digests(db, now=at(4, 12))).queued == 1
+    [text] = await digests(db)
+    # From the switch on: what came before it was the reader's instant news.
+    assert "Lãi suất giảm" in text and "Giá vàng" not in text
+
+
+async def test_switching_before_the_hour_sends_it_today(db: SqliteDatabase, world: int) -> None:
+    await instant_reader(db)
+    assert await set_mode(db, READER, "digest", now=int(at(3, 9).timestamp()))
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 10))
+    assert (await queue_due_digests(db, now=at(3, 12))).queued == 1
+
+
+async def test_a_digest_leaves_out_what_the_reader_already_got(
+    db: SqliteDatabase, world: int
+) -> None:
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(2, 20))
+    await publish(db, world, "a2", "Lãi suất giảm", "kinh-te", at(2, 21))
+    [sent] = [a for a in await db.articles.latest_articles() if a.item_key == "a1"]
+    # a1 reached the reader as an instant alert (before they switched to digests).
+    await db.outbox.enqueue(
+        chat_id=READER, kind="alert", priority=20, dedup_key=f"article:{sent.id}",
+        article_id=sent.id, payload=None, now=int(at(2, 20).timestamp()),
+    )  # fmt: skip
+    await queue_due_digests(db, now=at(3, 7))
+    [text] = await digests(db)
+    assert "Lãi suất giảm" in text and "Giá vàng" not in text
+
+
+async def test_a_new_hour_already_past_today_starts_tomorrow(
+    db: SqliteDatabase, world: int
+) -> None:
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 9))
+    assert await set_digest_hour(db, READER, 6, now=int(at(3, 6, 30).timestamp()))
+    assert (await queue_due_digests(db, now=at(3, 6, 31))).queued == 0
+    assert (await queue_due_digests(db, now=at(4, 6))).queued == 1

@@ -106,3 +106,17 @@ async def test_stats_speak_the_admins_language(world: BotWorld) -> None:
     text = next(m for m in await world.say(ADMIN, "/stats", expect=2) if m.text).visible_text
     assert "1 đang lỗi" in text
     assert "removed" not in text and "failing" not in text and "đã bỏ" not in text
+
+
+async def test_a_digest_hour_in_instant_mode_says_so_and_offers_the_switch(
+    world: BotWorld,
+) -> None:
+    answer = await world.reply(READER, "/digest 6h")
+    assert answer.text == t("vi", "settings.digest_set_instant", hour="06:00")
+    [button] = answer.button_data()
+    await world.press(READER, answer.message_id, button)
+    reader = await world.db.subscribers.get_subscriber(READER)
+    assert reader is not None and (reader.mode, reader.digest_hour) == ("digest", 6)
+    assert (await world.reply(READER, "/digest 7 giờ")).text == t(
+        "vi", "settings.digest_set", hour="07:00"
+    )

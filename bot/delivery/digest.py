@@ -93,7 +93,7 @@ async def _compose(
         if not words:
             continue
         found = await db.digests.phrase_articles(
-            words, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC
+            words, chat_id=reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC
         )
         fresh = [a for a in found if a.id not in seen]
         seen.update(a.id for a in fresh)

@@ -11,6 +11,8 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.text.i18n import LANGUAGES, normalize_language
 from bot.text.vietnamese import clean_line, fold, fold_words
@@ -264,8 +266,21 @@ async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> bool:
     mode = _MODE_WORDS.get(" ".join(fold_words(mode)), "")
     if not mode:
         return False
+    before = await db.subscribers.get_subscriber(chat_id)
     await db.subscribers.update_settings(chat_id, mode=mode, now=now)
+    if mode == "digest" and before is not None and before.mode != "digest":
+        # The promise is "a digest at {hour} every day": the first comes at the next
+        # {hour}, not at once because today's has passed, and covers from now on.
+        await db.subscribers.begin_digests(
+            chat_id, since=now, done_on=_today_if_past(before, before.digest_hour, now)
+        )
     return True
+
+
+def _today_if_past(reader: SubscriberRow, hour: int, now: int) -> str | None:
+    """The reader's local date when hour has already passed there today."""
+    local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(reader.timezone))
+    return local.date().isoformat() if local.hour >= hour else None
 
 
 _HOUR = re.compile(r"^\s*(\d{1,2})(?:\s*[:h.]\s*(00?)?)?\s*(?:giờ|gio|h)?\s*$", re.IGNORECASE)
@@ -283,7 +298,13 @@ def parse_hour(text: str) -> int | None:
 async def set_digest_hour(db: Database, chat_id: int, hour: int, *, now: int) -> bool:
     if not 0 <= hour <= 23:
         return False
+    reader = await db.subscribers.get_subscriber(chat_id)
     await db.subscribers.update_settings(chat_id, digest_hour=hour, now=now)
+    if reader is not None and reader.mode == "digest":
+        today = _today_if_past(reader, hour, now)
+        if today is not None and reader.last_digest_on != today:
+            # A new hour already past today: today's digest would go out at once.
+            await db.subscribers.begin_digests(chat_id, since=None, done_on=today)
     return True
 
 

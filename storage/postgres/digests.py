@@ -28,7 +28,9 @@ class PostgresDigests:
         """Digest readers in this time zone whose hour has come and who have no digest today."""
         rows = await self._db.fetch(
             """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
-                      (SELECT max(created_at) FROM digests d WHERE d.chat_id = s.chat_id) AS last_at
+                      nullif(greatest(coalesce((SELECT max(created_at) FROM digests d
+                                                WHERE d.chat_id = s.chat_id), 0),
+                                      coalesce(s.digest_since, 0)), 0) AS last_at
                FROM subscribers s
                WHERE s.active AND s.mode = 'digest' AND s.timezone = $1 AND s.digest_hour <= $2
                  AND (s.last_digest_on IS NULL OR s.last_digest_on < $3 COLLATE "C")
@@ -45,13 +47,16 @@ class PostgresDigests:
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
-        """Articles first seen in (since, until] in the reader's topics, newest first."""
+        """Articles first seen in (since, until] in the reader's topics, newest first,
+        minus those already pushed to the reader (as alerts)."""
         rows = await self._db.fetch(
             f"""SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
                 WHERE a.fetched_at > $1 AND a.fetched_at <= $2 AND a.id IN (
                     SELECT x.article_id FROM article_topics x
                     JOIN topic_subscriptions s ON s.topic_slug = x.topic_slug
                     WHERE s.chat_id = $3)
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = $3
+                                  AND o.dedup_key = 'article:' || a.id::text)
                 ORDER BY a.published_at DESC, a.id LIMIT $4""",  # noqa: S608 - constant SQL
             since,
             until,
@@ -61,9 +66,10 @@ class PostgresDigests:
         return [article_row(r) for r in rows]
 
     async def phrase_articles(
-        self, words: Sequence[str], *, since: int, until: int, limit: int
+        self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
-        """Articles first seen in (since, until] holding these folded words as a phrase."""
+        """Articles first seen in (since, until] holding these folded words as a phrase,
+        minus those already pushed to the reader."""
         phrase = phrase_term(words)
         if phrase is None:
             return []
@@ -71,11 +77,14 @@ class PostgresDigests:
             f"""SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
                 WHERE a.search @@ phraseto_tsquery('simple', $1)
                   AND a.fetched_at > $2 AND a.fetched_at <= $3
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = $5
+                                  AND o.dedup_key = 'article:' || a.id::text)
                 ORDER BY a.published_at DESC, a.id LIMIT $4""",  # noqa: S608 - constant SQL
             phrase,
             since,
             until,
             sql_limit(limit),
+            chat_id,
         )
         return [article_row(r) for r in rows]
 

@@ -215,4 +215,8 @@ MIGRATIONS: list[str] = [
         expires_at  BIGINT NOT NULL
     );
     """,
+    # Twin of SQLite's step 5: when a reader's digests began.
+    """
+    ALTER TABLE subscribers ADD COLUMN digest_since BIGINT;
+    """,
 ]

@@ -110,6 +110,18 @@ class PostgresSubscribers:
     async def set_mode(self, chat_id: int, mode: str, *, now: int) -> None:
         await self.update_settings(chat_id, mode=mode, now=now)
 
+    async def begin_digests(self, chat_id: int, *, since: int | None, done_on: str | None) -> None:
+        """The next digest covers from since on, and done_on (a local date) counts as
+        already sent; None keeps what is stored."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                """UPDATE subscribers SET digest_since = coalesce($1, digest_since),
+                       last_digest_on = coalesce($2, last_digest_on) WHERE chat_id = $3""",
+                since,
+                done_on,
+                chat_id,
+            )
+
     async def deactivate(self, chat_id: int, reason: str, *, now: int) -> int:
         """Mark a reader inactive (blocked the bot, chat gone) and drop their pending pushes.
 

@@ -30,7 +30,9 @@ class SqliteDigests:
         """Digest readers in this time zone whose hour has come and who have no digest today."""
         async with self._db.reader.execute(
             """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
-                      (SELECT max(created_at) FROM digests d WHERE d.chat_id = s.chat_id) AS last_at
+                      nullif(max(coalesce((SELECT max(created_at) FROM digests d
+                                           WHERE d.chat_id = s.chat_id), 0),
+                                 coalesce(s.digest_since, 0)), 0) AS last_at
                FROM subscribers s
                WHERE s.active = 1 AND s.mode = 'digest' AND s.timezone = ? AND s.digest_hour <= ?
                  AND (s.last_digest_on IS NULL OR s.last_digest_on < ?)
@@ -46,30 +48,36 @@ class SqliteDigests:
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
-        """Articles first seen in (since, until] in the reader's topics, newest first."""
+        """Articles first seen in (since, until] in the reader's topics, newest first,
+        minus those already pushed to the reader (as alerts)."""
         async with self._db.reader.execute(
             f"""SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
                 WHERE a.fetched_at > ? AND a.fetched_at <= ? AND a.id IN (
                     SELECT x.article_id FROM article_topics x
                     JOIN topic_subscriptions s ON s.topic_slug = x.topic_slug
                     WHERE s.chat_id = ?)
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = ?
+                                  AND o.dedup_key = 'article:' || a.id)
                 ORDER BY a.published_at DESC LIMIT ?""",  # noqa: S608 - constant SQL
-            (since, until, chat_id, limit),
+            (since, until, chat_id, chat_id, limit),
         ) as cursor:
             return [article_row(r) for r in await cursor.fetchall()]
 
     async def phrase_articles(
-        self, words: Sequence[str], *, since: int, until: int, limit: int
+        self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
-        """Articles first seen in (since, until] holding these folded words as a phrase."""
+        """Articles first seen in (since, until] holding these folded words as a phrase,
+        minus those already pushed to the reader."""
         if not words:
             return []
         async with self._db.reader.execute(
             f"""SELECT {ARTICLE_COLUMNS} FROM article_search s
                 JOIN articles a ON a.id = s.rowid JOIN feeds f ON f.id = a.feed_id
                 WHERE article_search MATCH ? AND a.fetched_at > ? AND a.fetched_at <= ?
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = ?
+                                  AND o.dedup_key = 'article:' || a.id)
                 ORDER BY a.published_at DESC LIMIT ?""",  # noqa: S608 - constant SQL
-            (match_phrase(words), since, until, limit),
+            (match_phrase(words), since, until, chat_id, limit),
         ) as cursor:
             return [article_row(r) for r in await cursor.fetchall()]
 

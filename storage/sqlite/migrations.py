@@ -191,4 +191,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN recent_items TEXT;  -- JSON list of UNIX seconds, oldest first
     ALTER TABLE feeds ADD COLUMN hourly_items TEXT;  -- JSON list of 24 decayed counts (UTC hours)
     """,
+    # 5: when a reader's digests began (switching to digest mode): the first digest
+    # covers from then, not the whole day before.
+    """
+    ALTER TABLE subscribers ADD COLUMN digest_since INTEGER;
+    """,
 ]

@@ -159,9 +159,13 @@ async def test_phrase_articles_hold_the_words_together_and_in_order(db: Database
     )
     await db.articles.store(feed_id, [article("late", title="gia vang")], now=until + 1)
 
-    found = await db.digests.phrase_articles(["gia", "vang"], since=since, until=until, limit=10)
-    one = await db.digests.phrase_articles(["gia", "vang"], since=since, until=until, limit=1)
+    found = await db.digests.phrase_articles(
+        ["gia", "vang"], chat_id=1, since=since, until=until, limit=10
+    )
+    one = await db.digests.phrase_articles(
+        ["gia", "vang"], chat_id=1, since=since, until=until, limit=1
+    )
 
     assert [a.item_key for a in found] == ["body", "title"]  # newest published first
     assert [a.item_key for a in one] == ["body"]
-    assert await db.digests.phrase_articles([], since=since, until=until, limit=10) == []
+    assert await db.digests.phrase_articles([], chat_id=1, since=since, until=until, limit=10) == []

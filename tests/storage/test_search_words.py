@@ -195,9 +195,11 @@ async def test_no_input_makes_search_raise(db: Database, text: str) -> None:
     raw = await db.articles.search_articles([text])
     pieces = await db.articles.search_articles(text.split() or [text], limit=3, offset=1)
     phrase = await db.digests.phrase_articles(
-        phrase_words(text), since=NOW - DAY, until=NOW + DAY, limit=5
+        phrase_words(text), chat_id=1, since=NOW - DAY, until=NOW + DAY, limit=5
     )
-    raw_phrase = await db.digests.phrase_articles([text], since=NOW - DAY, until=NOW + DAY, limit=5)
+    raw_phrase = await db.digests.phrase_articles(
+        [text], chat_id=1, since=NOW - DAY, until=NOW + DAY, limit=5
+    )
 
     for found in (typed, raw, pieces, phrase, raw_phrase):
         assert all(a.item_key == "bao" for a in found)
@@ -226,7 +228,7 @@ async def test_phrase_articles_take_folded_words_as_typed(db: Database) -> None:
     )
 
     found = await db.digests.phrase_articles(
-        phrase_words("GIÁ VÀNG"), since=NOW - DAY, until=NOW + DAY, limit=10
+        phrase_words("GIÁ VÀNG"), chat_id=1, since=NOW - DAY, until=NOW + DAY, limit=10
     )
 
     # a phrase runs within the title or within the body, never from one into the other
