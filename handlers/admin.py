@@ -131,6 +131,10 @@ async def confirm(request: Request, context: Context) -> str | None:
         )
         await edit_or_reply(request, context, text)
         return None
+    if not await broadcast.is_draft(svc.db, broadcast_id):
+        # Cancelled (or sent) since: the old buttons do nothing, and go away.
+        await edit_or_reply(request, context, t(lang, "broadcast.already", id=broadcast_id))
+        return None
     count = await broadcast.recipient_count(svc.db, broadcast_id)
     await edit_or_reply(
         request, context, t(lang, "broadcast.started", id=broadcast_id, count=count)

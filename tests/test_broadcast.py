@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from bot.admin.broadcast import report_progress
+from bot.text.htmltext import telegram_html_to_text
+from bot.text.i18n import t
 from tests.support.bot_world import BotWorld, open_world
 
 ADMIN = 4242
@@ -188,3 +190,26 @@ async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) 
         assert receivers == READERS[5:]
         assert all(len(restarted.sent_to(chat)) == 1 for chat in receivers)
         assert (await restarted.db.outbox.counts_by_status()) == {"sent": 25}
+
+
+async def test_a_broadcast_no_one_would_get_is_refused(tmp_path: Path) -> None:
+    async with open_world(tmp_path) as world:
+        await admin_world(world)  # readers, none following Khởi nghiệp
+        answer = await world.reply(ADMIN, "/broadcast #khoi-nghiep Hội thảo khởi nghiệp")
+        assert answer.text == t("vi", "broadcast.no_recipients")
+        assert await world.db.broadcasts.get(1) is None
+
+
+async def test_the_send_button_of_a_cancelled_broadcast_does_nothing(tmp_path: Path) -> None:
+    async with open_world(tmp_path) as world:
+        await admin_world(world)
+        _, _, question = await world.say(ADMIN, "/broadcast Bảo trì lúc 22:00", expect=3)
+        await world.reply(ADMIN, "/cancel_broadcast")
+
+        await world.press(ADMIN, question.message_id, "bc:yes:1")
+        await world.outbox_settled()
+
+        shown = world.current(ADMIN, question.message_id)
+        assert shown["text"] == telegram_html_to_text(t("vi", "broadcast.already", id=1))
+        assert not shown.get("reply_markup")  # the old buttons are gone
+        assert all(world.sent_to(chat) == [] for chat in READERS)

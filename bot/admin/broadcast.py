@@ -65,6 +65,10 @@ async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> D
         raise BroadcastError("broadcast.usage")
     if utf16_len(body) > MESSAGE_LIMIT:
         raise BroadcastError("limit.too_long", limit=MESSAGE_LIMIT)
+    recipients = await db.broadcasts.count_recipients(topic.slug if topic else None)
+    if recipients == 0:
+        # A preview and a Send button for an announcement no one would get mislead.
+        raise BroadcastError("broadcast.no_recipients")
     broadcast_id = await db.broadcasts.create_draft(
         admin_id=admin_id,
         text=body,
@@ -72,8 +76,13 @@ async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> D
         topic=topic.slug if topic else None,
         now=now,
     )
-    recipients = await db.broadcasts.count_recipients(topic.slug if topic else None)
     return Draft(broadcast_id, recipients, topic, body)
+
+
+async def is_draft(db: Database, broadcast_id: int) -> bool:
+    """Whether the broadcast still waits for its admin's Send (not sent, not cancelled)."""
+    row = await db.broadcasts.get(broadcast_id)
+    return row is not None and row.status == "draft"
 
 
 async def recipient_count(db: Database, broadcast_id: int) -> int:

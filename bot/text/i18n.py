@@ -149,6 +149,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "stats.feeds_failing": "{count} đang lỗi",
         "stats.feeds_paused": "{count} tạm dừng",
         "broadcast.not_running": "Không có thông báo nào đang chờ hoặc đang gửi.",
+        "broadcast.no_recipients": "Chưa có ai để nhận thông báo này nên mình không tạo nó.",
         "broadcast.already": "Thông báo #{id} đã được xử lý rồi.",
         "stats.text": (
             "<b>Thống kê</b>\n"
@@ -340,6 +341,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "stats.feeds_failing": "{count} failing",
         "stats.feeds_paused": "{count} paused",
         "broadcast.not_running": "No announcement is waiting or being sent.",
+        "broadcast.no_recipients": "No one would receive this announcement, so it was not created.",
         "broadcast.already": "Announcement #{id} was already handled.",
         "stats.text": (
             "<b>Statistics</b>\n"
