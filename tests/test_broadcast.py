@@ -213,3 +213,17 @@ async def test_the_send_button_of_a_cancelled_broadcast_does_nothing(tmp_path: P
         assert shown["text"] == telegram_html_to_text(t("vi", "broadcast.already", id=1))
         assert not shown.get("reply_markup")  # the old buttons are gone
         assert all(world.sent_to(chat) == [] for chat in READERS)
+
+
+async def test_a_topic_is_named_as_the_admin_types_it(tmp_path: Path) -> None:
+    async with open_world(tmp_path) as world:
+        await admin_world(world)
+        for chat in READERS[:3]:
+            await world.db.subscribers.subscribe_topic(chat, "kinh-te", now=world.clock.ts)
+        preview, body, _ = await world.say(ADMIN, "/broadcast #kinh tế Giá xăng tăng", expect=3)
+        assert "gửi tới 3 người (Kinh tế)" in preview.text
+        assert body.text == "Giá xăng tăng"
+
+        unknown = await world.reply(ADMIN, "/broadcast #the-thao Bóng đá tối nay")
+        assert unknown.text.startswith("Không có chủ đề <b>the-thao</b>. Các chủ đề: #thoi-su")
+        assert "#kinh-te" in unknown.text

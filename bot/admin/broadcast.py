@@ -48,15 +48,27 @@ class BroadcastError(ValueError):
         self.values = values
 
 
+# A topic's name runs to at most this many words after the "#".
+_TOPIC_WORDS = 4
+
+
 def split_topic(text_html: str, topics: Sequence[TopicRow]) -> tuple[TopicRow | None, str]:
-    """A leading "#slug" (or "#Tên chủ đề" without spaces) picks one topic's readers."""
-    first, _, rest = text_html.strip().partition(" ")
-    if first.startswith("#") and len(first) > 1:
-        topic = find_topic(topics, first[1:].replace("-", " ").replace("_", " "))
-        if topic is None:
-            raise BroadcastError("broadcast.unknown_topic", topic=first[1:])
-        return topic, rest.strip()
-    return None, text_html.strip()
+    """A leading "#slug" or "#Tên chủ đề" (spaces and accents as typed, or none)
+    picks one topic's readers; the longest name that matches wins."""
+    text = text_html.strip()
+    if not text.startswith("#") or len(text) < 2:
+        return None, text
+    words = text[1:].split(" ")
+    for count in range(min(_TOPIC_WORDS, len(words)), 0, -1):
+        named = " ".join(words[:count]).replace("-", " ").replace("_", " ")
+        topic = find_topic(topics, named)
+        if topic is not None:
+            return topic, " ".join(words[count:]).strip()
+    raise BroadcastError(
+        "broadcast.unknown_topic",
+        topic=words[0],
+        topics=", ".join(f"#{t.slug}" for t in topics) or "—",
+    )
 
 
 async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> Draft:

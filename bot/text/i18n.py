@@ -132,7 +132,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "<code>/broadcast #kinh-te nội dung</code> gửi tới một chủ đề; "
             "hoặc trả lời một tin nhắn bằng <code>/broadcast</code>."
         ),
-        "broadcast.unknown_topic": "Không có chủ đề <b>{topic}</b>.",
+        "broadcast.unknown_topic": "Không có chủ đề <b>{topic}</b>. Các chủ đề: {topics}",
         "broadcast.everyone": "mọi người đọc",
         "broadcast.preview": "<b>Xem trước thông báo #{id}</b> — gửi tới {count} người ({audience}):",
         "broadcast.confirm_question": "Gửi thông báo #{id} tới {count} người ({audience})?",
@@ -324,7 +324,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "<code>/broadcast #kinh-te text</code> to one topic; "
             "or reply to a message with <code>/broadcast</code>."
         ),
-        "broadcast.unknown_topic": "There is no topic <b>{topic}</b>.",
+        "broadcast.unknown_topic": "There is no topic <b>{topic}</b>. The topics: {topics}",
         "broadcast.everyone": "every reader",
         "broadcast.preview": "<b>Preview of announcement #{id}</b> — to {count} readers ({audience}):",
         "broadcast.confirm_question": "Send announcement #{id} to {count} readers ({audience})?",
