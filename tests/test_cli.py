@@ -267,3 +267,34 @@ async def test_operator_commands_import_neither_telegram_nor_trafilatura(workdir
 
         assert code == 0, args
         assert loaded == [], f"newsbot {' '.join(args)} imported {loaded}"
+
+
+async def test_counts_read_as_english_writes_them(workdir: Path, server: FeedServer) -> None:
+    result = await newsbot(workdir, "preview", server.url("/rss"))
+    assert result.out.splitlines()[-1].startswith("1 entry from ")
+    assert "1 entries" not in result.out
+
+
+async def test_adding_a_known_url_again_keeps_its_name(workdir: Path, server: FeedServer) -> None:
+    url = server.url("/other")
+    await newsbot(workdir, "feeds", "add", url, "--topic", "giao-thong", "--name", "Báo Khác")
+    await newsbot(workdir, "feeds", "add", url, "--topic", "giao-thong")
+    listed = await newsbot(workdir, "feeds", "list", "--json")
+    assert {row["url"]: row["name"] for row in listed.json_lines()}[url] == "Báo Khác"
+
+
+async def test_adding_a_private_url_warns_that_it_will_be_refused(workdir: Path) -> None:
+    added = await newsbot(
+        workdir, "feeds", "add", "http://127.0.0.1:9/rss", "--topic", "giao-thong",
+        env={"NEWSBOT_ALLOW_PRIVATE_FEEDS": "0"},
+    )  # fmt: skip
+    assert added.code == 0
+    assert "loopback or private address" in added.err
+    assert "NEWSBOT_ALLOW_PRIVATE_FEEDS=1" in added.err
+
+
+async def test_a_broken_feeds_toml_is_said_first(workdir: Path) -> None:
+    (workdir / "feeds.toml").write_text("[[topics]\nslug = ", encoding="utf-8")
+    listed = await newsbot(workdir, "feeds", "list")
+    assert listed.err.startswith("newsbot: warning: ")
+    assert "not synced" in listed.err.splitlines()[0]

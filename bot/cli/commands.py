@@ -78,9 +78,13 @@ def _emit(line: str) -> None:
 
 
 def _optional_config(settings: Settings) -> FeedsConfig | None:
+    """feeds.toml, when it reads; when it does not, the reason comes first, on stderr,
+    and the command goes on with what the database knows."""
     try:
         return load_feeds_config(settings.feeds_path)
-    except FeedsConfigError:
+    except FeedsConfigError as exc:
+        sys.stderr.write(f"newsbot: warning: {exc} (not synced)\n")
+        sys.stderr.flush()
         return None
 
 
@@ -126,7 +130,7 @@ async def preview(
     for entry in parsed.entries:
         printer.entry(entry, source_name)
     if not as_json:
-        _emit(f"{len(parsed.entries)} entries from {source_name}")
+        _emit(f"{_count(len(parsed.entries), 'entry', 'entries')} from {source_name}")
     return 0
 
 
@@ -379,7 +383,17 @@ async def feeds_command(settings: Settings, args: argparse.Namespace) -> int:
             if unknown:
                 choices = ", ".join(sorted(known)) or "none"
                 raise OperatorError(f"unknown topic {unknown[0]!r}; topics are: {choices}")
-            name = args.name or urlsplit(url).hostname or url
+            existing = {f.url: f for f in await db.feeds.list_feeds()}.get(url)
+            # Re-adding a known URL without --name keeps the name it has.
+            name = args.name or (existing.name if existing else None)
+            name = name or urlsplit(url).hostname or url
+            from bot.ingest.netguard import is_private_url
+
+            if not settings.allow_private_feeds and is_private_url(url):
+                sys.stderr.write(
+                    f"newsbot: warning: {url} is on a loopback or private address; it will "
+                    "be refused unless NEWSBOT_ALLOW_PRIVATE_FEEDS=1\n"
+                )
             feed_id, created = await db.feeds.add_feed(
                 FeedSpec(url, name, tuple(args.topic), *_site_rules(args)), now=now
             )
@@ -486,6 +500,11 @@ async def run(settings: Settings, install_handlers: HandlerInstaller) -> int:
         await run_console(settings, stop, install_handlers=install_handlers)
     log.debug("newsbot stopped")
     return 0
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """'1 entry', '3 entries': counts as English writes them."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _local(ts: int, tz: ZoneInfo) -> str:

@@ -51,19 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = subcommands.add_parser("search", help="search stored articles")
     search.add_argument("query", nargs="+", help="words to look for (accents optional)")
-    search.add_argument("--json", action="store_true")
-    search.add_argument("--limit", type=_positive_int, default=10)
+    search.add_argument("--json", action="store_true", help="one JSON object per result")
+    search.add_argument(
+        "--limit", type=_positive_int, default=10, help="how many results (1-1000, default 10)"
+    )
 
     feeds = subcommands.add_parser(
         "feeds", help="list, add, remove, resume, import or export feeds"
     )
     feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     feed_list = feed_commands.add_parser("list", help="feeds and their health")
-    feed_list.add_argument("--json", action="store_true")
+    feed_list.add_argument("--json", action="store_true", help="one JSON object per feed")
     add = feed_commands.add_parser("add", help="add a feed, or a site without one (--site)")
     add.add_argument("url", help="the feed, or with --site the section page listing articles")
     add.add_argument("--topic", action="append", required=True, help="topic slug (repeatable)")
-    add.add_argument("--name", default=None)
+    add.add_argument(
+        "--name", default=None, help="display name (default: the name it has, else the host)"
+    )
     add.add_argument("--site", action="store_true", help="URL is a section page, not a feed")
     add.add_argument("--pattern", default=None, help="regex article URLs match (with --site)")
     add.add_argument("--selector", default=None, help="CSS selector for article links (--site)")
@@ -93,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     stats = subcommands.add_parser("stats", help="articles, feeds, readers and outbox figures")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="one JSON object")
 
     backup = subcommands.add_parser("backup", help="copy the database, safe while the bot runs")
     backup.add_argument(

@@ -14,6 +14,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
@@ -98,6 +99,19 @@ def is_public_address(ip: IPAddress) -> bool:
         or ip.is_reserved
         or ip.is_unspecified
     )
+
+
+def is_private_url(url: str) -> bool:
+    """Whether url names loopback or a private network by itself (localhost, an IP
+    literal); a host name is not looked up here, the fetcher's guard checks it then."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not is_public_address(ip)
 
 
 @dataclass(frozen=True)
