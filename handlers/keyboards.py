@@ -18,6 +18,9 @@ TOGGLE_TOPIC = "t:"
 REMOVE = "u:"
 SEARCH_PAGE = "sp:"
 SETTINGS = "set:"
+FOLLOW_KEYWORD = "kw:"
+# Telegram carries at most 64 bytes of callback data.
+CALLBACK_LIMIT = 64
 STOP = "stop:"
 
 
@@ -85,6 +88,29 @@ def settings_menu(lang: str, mode: str) -> InlineKeyboardMarkup:
             ],
         ]
     )
+
+
+def did_you_mean(topic_name: str, slug: str, phrase: str, lang: str) -> InlineKeyboardMarkup:
+    """Follow the topic the reader nearly named, or the words as a keyword after all."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                t_plain(lang, "button.follow_topic", topic=topic_name),
+                callback_data=f"{TOGGLE_TOPIC}{slug}",
+            )
+        ]
+    ]
+    keyword_data = f"{FOLLOW_KEYWORD}{phrase}"
+    if len(keyword_data.encode()) <= CALLBACK_LIMIT:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t_plain(lang, "button.follow_keyword", phrase=phrase),
+                    callback_data=keyword_data,
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def switch_to_digest(lang: str) -> InlineKeyboardMarkup:

@@ -16,7 +16,14 @@ from handlers.common import (
     reader_command,
     reply,
 )
-from handlers.keyboards import REMOVE, TOGGLE_TOPIC, removal_list, topic_picker
+from handlers.keyboards import (
+    FOLLOW_KEYWORD,
+    REMOVE,
+    TOGGLE_TOPIC,
+    did_you_mean,
+    removal_list,
+    topic_picker,
+)
 
 
 async def _topic_display(request: Request, slug: str) -> str:
@@ -35,6 +42,10 @@ async def _describe(request: Request, change: Change) -> str:
             Outcome.TOPIC_REMOVED: "unsubscribe.topic_removed",
         }[outcome]
         return t(lang, key, topic=topic)
+    if outcome is Outcome.TOPIC_SUGGESTED:
+        return t(
+            lang, "subscribe.did_you_mean", topic=await _topic_display(request, change.subject)
+        )
     if outcome is Outcome.TOO_MANY_TOPICS:
         return t(lang, "subscribe.too_many_topics", limit=readers.MAX_TOPICS)
     if outcome is Outcome.TOO_MANY_KEYWORDS:
@@ -70,7 +81,24 @@ async def subscribe(request: Request, context: Context) -> None:
         return
     svc = request.services
     change = await readers.subscribe_words(svc.db, request.chat_id, request.args, now=svc.now)
-    await reply(request, context, await _describe(request, change))
+    markup = None
+    if change.outcome is Outcome.TOPIC_SUGGESTED:
+        topic = await _topic_display(request, change.subject)
+        markup = did_you_mean(topic, change.subject, request.args.strip(), request.lang)
+    await reply(request, context, await _describe(request, change), markup)
+
+
+@reader_button(changes_subscriptions=True)
+async def follow_keyword(request: Request, context: Context) -> str | None:
+    """The reader meant the words as a keyword, not the topic we asked about."""
+    assert request.query is not None and request.query.data is not None
+    phrase = request.query.data.removeprefix(FOLLOW_KEYWORD)
+    svc = request.services
+    change = await readers.subscribe_words(
+        svc.db, request.chat_id, phrase, now=svc.now, as_keyword=True
+    )
+    await edit_or_reply(request, context, await _describe(request, change))
+    return None
 
 
 @reader_button(changes_subscriptions=True)
@@ -159,5 +187,6 @@ def handlers() -> Handlers:
         CommandHandler("unsubscribe", unsubscribe),
         CommandHandler("mysubs", mysubs),
         CallbackQueryHandler(toggle_topic, pattern=f"^{TOGGLE_TOPIC}"),
+        CallbackQueryHandler(follow_keyword, pattern=f"^{FOLLOW_KEYWORD}"),
         CallbackQueryHandler(remove, pattern=f"^{REMOVE}"),
     ]

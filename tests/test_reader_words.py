@@ -120,3 +120,24 @@ async def test_a_digest_hour_in_instant_mode_says_so_and_offers_the_switch(
     assert (await world.reply(READER, "/digest 7 giờ")).text == t(
         "vi", "settings.digest_set", hour="07:00"
     )
+
+
+@pytest.mark.parametrize(("typed", "topic"), [("kinh t", "Kinh tế"), ("bussiness", "Kinh tế")])
+async def test_a_near_miss_asks_which_was_meant(world: BotWorld, typed: str, topic: str) -> None:
+    answer = await world.reply(READER, f"/subscribe {typed}")
+    assert answer.text == t("vi", "subscribe.did_you_mean", topic=topic)
+    assert await world.db.subscribers.keyword_alerts(READER) == []
+    topic_button, keyword_button = answer.button_data()
+    assert topic_button == "t:kinh-te" and keyword_button == f"kw:{typed}"
+
+    await world.press(READER, answer.message_id, keyword_button)
+    [alert] = await world.db.subscribers.keyword_alerts(READER)
+    assert alert.phrase == typed
+    assert await world.db.subscribers.topic_subscriptions(READER) == []
+
+
+async def test_exact_names_follow_at_once_and_far_words_are_keywords(world: BotWorld) -> None:
+    exact = await world.reply(READER, "/subscribe thoi su")
+    assert exact.text == t("vi", "subscribe.topic_added", topic="Thời sự")
+    far = await world.reply(READER, "/subscribe giá vàng")
+    assert far.text.startswith("Đã theo dõi từ khóa")

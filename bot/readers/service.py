@@ -7,6 +7,7 @@ here, where it is tested without Telegram.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ class Outcome(enum.StrEnum):
     TOO_MANY_KEYWORDS = "too_many_keywords"
     KEYWORD_TOO_SHORT = "keyword_too_short"
     TOO_LONG = "too_long"
+    TOPIC_SUGGESTED = "topic_suggested"  # the words nearly name a topic: ask first
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,14 +191,22 @@ async def _add_topic(db: Database, chat_id: int, topic: TopicRow, *, now: int) -
     return Change(Outcome.TOPIC_ADDED, topic.slug)
 
 
-async def subscribe_words(db: Database, chat_id: int, words: str, *, now: int) -> Change:
-    """`/subscribe <words>`: a topic when the words name one, else a keyword alert."""
+async def subscribe_words(
+    db: Database, chat_id: int, words: str, *, now: int, as_keyword: bool = False
+) -> Change:
+    """`/subscribe <words>`: a topic when the words name one; a question when they nearly
+    name one ("kinh t", "bussiness"); else a keyword (as_keyword: a keyword whatever)."""
     phrase = clean_line(words)
     if len(phrase) > MAX_KEYWORD_CHARS:
         return Change(Outcome.TOO_LONG, phrase[:MAX_KEYWORD_CHARS])
-    topic = find_topic(await db.feeds.list_topics(), phrase)
-    if topic is not None:
-        return await _add_topic(db, chat_id, topic, now=now)
+    topics = await db.feeds.list_topics()
+    if not as_keyword:
+        topic = find_topic(topics, phrase)
+        if topic is not None:
+            return await _add_topic(db, chat_id, topic, now=now)
+        near = near_topic(topics, phrase)
+        if near is not None:
+            return Change(Outcome.TOPIC_SUGGESTED, near.slug)
     folded = " ".join(fold_words(phrase))
     if len(folded.replace(" ", "")) < MIN_KEYWORD_CHARS:
         return Change(Outcome.KEYWORD_TOO_SHORT, phrase)
@@ -207,6 +217,25 @@ async def subscribe_words(db: Database, chat_id: int, words: str, *, now: int) -
         return Change(Outcome.TOO_MANY_KEYWORDS, phrase)
     await db.subscribers.add_keyword_alert(chat_id, phrase, folded, now=now)
     return Change(Outcome.KEYWORD_ADDED, phrase)
+
+
+# How alike (difflib's ratio, on folded names) words must be to a topic's name to ask
+# "did you mean": "kinh t" and "bussiness" are; "giá vàng" and "kinh tế" are not.
+NEAR_TOPIC_RATIO = 0.8
+
+
+def near_topic(topics: Sequence[TopicRow], words: str) -> TopicRow | None:
+    """The topic whose name (either language, or slug) the words nearly spell."""
+    wanted = " ".join(fold_words(words))
+    if not wanted or len(wanted.split()) > 4:
+        return None
+    best: tuple[float, TopicRow] | None = None
+    for topic in topics:
+        for name in (topic.slug.replace("-", " "), topic.name_vi, topic.name_en):
+            ratio = difflib.SequenceMatcher(None, wanted, " ".join(fold_words(name))).ratio()
+            if ratio >= NEAR_TOPIC_RATIO and (best is None or ratio > best[0]):
+                best = (ratio, topic)
+    return best[1] if best else None
 
 
 async def unsubscribe_words(db: Database, chat_id: int, words: str) -> Change:

@@ -55,6 +55,9 @@ CATALOGS: dict[str, dict[str, str]] = {
             "(có dấu hay không đều được), mình sẽ gửi bạn ngay."
         ),
         "subscribe.keyword_exists": "Bạn đã theo dõi từ khóa <b>{phrase}</b> rồi.",
+        "subscribe.did_you_mean": "Ý bạn là chủ đề <b>{topic}</b>?",
+        "button.follow_topic": "✅ Theo dõi chủ đề {topic}",
+        "button.follow_keyword": "🔔 Theo dõi từ khóa “{phrase}”",
         "subscribe.too_many_topics": "Bạn đã theo dõi tối đa {limit} chủ đề. Hãy bỏ bớt bằng /unsubscribe.",
         "subscribe.too_many_keywords": (
             "Bạn đã theo dõi đủ {limit} từ khóa. Bỏ bớt bằng /unsubscribe nhé."
@@ -249,6 +252,9 @@ CATALOGS: dict[str, dict[str, str]] = {
             "(with or without accents), I will send it to you."
         ),
         "subscribe.keyword_exists": "You already have an alert for <b>{phrase}</b>.",
+        "subscribe.did_you_mean": "Did you mean the topic <b>{topic}</b>?",
+        "button.follow_topic": "✅ Follow {topic}",
+        "button.follow_keyword": "🔔 Follow the keyword “{phrase}”",
         "subscribe.too_many_topics": "You follow the maximum of {limit} topics. Drop some with /unsubscribe.",
         "subscribe.too_many_keywords": (
             "You have the maximum of {limit} keyword alerts. Drop some with /unsubscribe."
