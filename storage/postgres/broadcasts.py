@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import json
 
-import asyncpg
-
 from storage.postgres.connection import Pool, affected
+from storage.rowmap import BROADCAST_COLUMNS, broadcast_row
 from storage.rows import BroadcastRow, Priority, Progress
-
-
-def _row(r: asyncpg.Record) -> BroadcastRow:
-    return BroadcastRow(
-        id=r["id"],
-        admin_id=r["admin_id"],
-        text=r["text"],
-        parse_mode=r["parse_mode"],
-        topic_slug=r["topic_slug"],
-        status=r["status"],
-        progress_chat_id=r["progress_chat_id"],
-        progress_message_id=r["progress_message_id"],
-        created_at=r["created_at"],
-    )
-
-
-_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
-    progress_message_id, created_at"""
 
 
 def _recipients(topic_param: str) -> str:
@@ -58,18 +39,18 @@ class PostgresBroadcasts:
 
     async def get(self, broadcast_id: int) -> BroadcastRow | None:
         row = await self._db.fetchrow(
-            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = $1",  # noqa: S608 - constant SQL
+            f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE id = $1",  # noqa: S608 - constant SQL
             broadcast_id,
         )
-        return _row(row) if row else None
+        return broadcast_row(row) if row else None
 
     async def active(self) -> list[BroadcastRow]:
         """Broadcasts queued or sending: the ones whose progress is still being reported."""
         rows = await self._db.fetch(
-            f"""SELECT {_COLUMNS} FROM broadcasts WHERE status IN ('queued', 'sending')
+            f"""SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE status IN ('queued', 'sending')
                 ORDER BY id"""  # noqa: S608 - constant SQL
         )
-        return [_row(r) for r in rows]
+        return [broadcast_row(r) for r in rows]
 
     async def count_recipients(self, topic: str | None) -> int:
         return int(
@@ -139,13 +120,13 @@ class PostgresBroadcasts:
 
     async def latest_running(self, admin_id: int | None = None) -> BroadcastRow | None:
         row = await self._db.fetchrow(
-            f"""SELECT {_COLUMNS} FROM broadcasts
+            f"""SELECT {BROADCAST_COLUMNS} FROM broadcasts
                 WHERE status IN ('draft', 'queued', 'sending')
                   AND ($1::bigint IS NULL OR admin_id = $1::bigint)
                 ORDER BY id DESC LIMIT 1""",  # noqa: S608 - constant SQL
             admin_id,
         )
-        return _row(row) if row else None
+        return broadcast_row(row) if row else None
 
     async def progress(self, broadcast_id: int) -> Progress:
         """Counts by outcome; blocked counts readers who left (blocked the bot, chat gone)."""

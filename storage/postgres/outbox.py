@@ -14,30 +14,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import asyncpg
-
 from storage.postgres.connection import Pool, affected, count_per_period, sql_limit
+from storage.rowmap import OUTBOX_COLUMNS, outbox_row
 from storage.rows import FailureKind, OutboxRow
-
-
-def _row(r: asyncpg.Record) -> OutboxRow:
-    return OutboxRow(
-        id=r["id"],
-        chat_id=r["chat_id"],
-        kind=r["kind"],
-        priority=r["priority"],
-        dedup_key=r["dedup_key"],
-        article_id=r["article_id"],
-        broadcast_id=r["broadcast_id"],
-        payload=json.loads(r["payload"]) if r["payload"] else None,
-        status=r["status"],
-        attempts=r["attempts"],
-    )
-
-
-_COLUMNS = (
-    "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts"
-)
 
 
 def payload_json(payload: Mapping[str, Any] | None) -> str | None:
@@ -87,11 +66,11 @@ class PostgresOutbox:
                                  WHERE status = 'pending' AND not_before <= $1
                                  ORDER BY priority, not_before, id LIMIT $2
                                  FOR UPDATE SKIP LOCKED)
-                    RETURNING {_COLUMNS}""",  # noqa: S608 - constant SQL
+                    RETURNING {OUTBOX_COLUMNS}""",  # noqa: S608 - constant SQL
                 now,
                 sql_limit(limit),
             )
-        claimed = [_row(r) for r in rows]
+        claimed = [outbox_row(r) for r in rows]
         claimed.sort(key=lambda r: (r.priority, r.id))
         return claimed
 
@@ -178,18 +157,18 @@ class PostgresOutbox:
     async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
         """Pending rows in the order the sender will take them."""
         rows = await self._db.fetch(
-            f"""SELECT {_COLUMNS} FROM outbox WHERE status = 'pending'
+            f"""SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending'
                 ORDER BY priority, not_before, id LIMIT $1""",  # noqa: S608 - constant SQL
             sql_limit(limit),
         )
-        return [_row(r) for r in rows]
+        return [outbox_row(r) for r in rows]
 
     async def rows_for_chat(self, chat_id: int) -> list[OutboxRow]:
         rows = await self._db.fetch(
-            f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = $1 ORDER BY id",  # noqa: S608
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE chat_id = $1 ORDER BY id",  # noqa: S608
             chat_id,
         )
-        return [_row(r) for r in rows]
+        return [outbox_row(r) for r in rows]
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = await self._db.fetch("SELECT status, count(*) AS n FROM outbox GROUP BY status")

@@ -5,23 +5,8 @@ from __future__ import annotations
 import asyncpg
 
 from storage.postgres.connection import Pool, affected
+from storage.rowmap import subscriber_row
 from storage.rows import KeywordAlertRow, SubscriberRow
-
-
-def _subscriber(r: asyncpg.Record) -> SubscriberRow:
-    return SubscriberRow(
-        chat_id=r["chat_id"],
-        chat_type=r["chat_type"],
-        language=r["language"],
-        timezone=r["timezone"],
-        mode=r["mode"],
-        digest_hour=r["digest_hour"],
-        quiet_start=r["quiet_start"],
-        quiet_end=r["quiet_end"],
-        active=r["active"],
-        inactive_reason=r["inactive_reason"],
-        last_digest_on=r["last_digest_on"],
-    )
 
 
 def _alert(r: asyncpg.Record) -> KeywordAlertRow:
@@ -78,7 +63,7 @@ class PostgresSubscribers:
             f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE chat_id = $1",  # noqa: S608
             chat_id,
         )
-        return _subscriber(row) if row else None
+        return subscriber_row(row) if row else None
 
     async def get_subscribers(self, chat_ids: list[int]) -> dict[int, SubscriberRow]:
         rows = await self._db.fetch(
@@ -86,7 +71,7 @@ class PostgresSubscribers:
             "WHERE chat_id = ANY($1::bigint[])",
             [int(c) for c in chat_ids],
         )
-        return {r["chat_id"]: _subscriber(r) for r in rows}
+        return {r["chat_id"]: subscriber_row(r) for r in rows}
 
     async def update_settings(self, chat_id: int, *, now: int, **values: object) -> None:
         """Change some of a reader's settings: language, mode, digest hour, quiet hours, zone."""

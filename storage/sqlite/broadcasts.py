@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
+from storage.rowmap import BROADCAST_COLUMNS, broadcast_row
 from storage.rows import (
     BroadcastRow,
     Priority,
     Progress,
 )
 from storage.sqlite.connection import Connection
-
-
-def _row(r: sqlite3.Row) -> BroadcastRow:
-    return BroadcastRow(
-        id=r["id"],
-        admin_id=r["admin_id"],
-        text=r["text"],
-        parse_mode=r["parse_mode"],
-        topic_slug=r["topic_slug"],
-        status=r["status"],
-        progress_chat_id=r["progress_chat_id"],
-        progress_message_id=r["progress_message_id"],
-        created_at=r["created_at"],
-    )
-
-
-_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
-    progress_message_id, created_at"""
-
 
 _RECIPIENTS = """
     SELECT s.chat_id FROM subscribers s
@@ -58,19 +39,19 @@ class SqliteBroadcasts:
 
     async def get(self, broadcast_id: int) -> BroadcastRow | None:
         async with self._db.reader.execute(
-            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?",  # noqa: S608 - constant SQL
+            f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE id = ?",  # noqa: S608 - constant SQL
             (broadcast_id,),
         ) as cursor:
             row = await cursor.fetchone()
-        return _row(row) if row else None
+        return broadcast_row(row) if row else None
 
     async def active(self) -> list[BroadcastRow]:
         """Broadcasts queued or sending: the ones whose progress is still being reported."""
         async with self._db.reader.execute(
-            f"""SELECT {_COLUMNS} FROM broadcasts WHERE status IN ('queued', 'sending')
+            f"""SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE status IN ('queued', 'sending')
                 ORDER BY id"""  # noqa: S608 - constant SQL
         ) as cursor:
-            return [_row(r) for r in await cursor.fetchall()]
+            return [broadcast_row(r) for r in await cursor.fetchall()]
 
     async def count_recipients(self, topic: str | None) -> int:
         async with self._db.reader.execute(
@@ -139,13 +120,13 @@ class SqliteBroadcasts:
 
     async def latest_running(self, admin_id: int | None = None) -> BroadcastRow | None:
         async with self._db.reader.execute(
-            f"""SELECT {_COLUMNS} FROM broadcasts
+            f"""SELECT {BROADCAST_COLUMNS} FROM broadcasts
                 WHERE status IN ('draft', 'queued', 'sending') AND (? IS NULL OR admin_id = ?)
                 ORDER BY id DESC LIMIT 1""",  # noqa: S608 - constant SQL
             (admin_id, admin_id),
         ) as cursor:
             row = await cursor.fetchone()
-        return _row(row) if row else None
+        return broadcast_row(row) if row else None
 
     async def progress(self, broadcast_id: int) -> Progress:
         """Counts by outcome; blocked counts readers who left (blocked the bot, chat gone)."""

@@ -8,35 +8,15 @@ released, so at most those are sent twice."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from storage.rowmap import OUTBOX_COLUMNS, outbox_row
 from storage.rows import (
     FailureKind,
     OutboxRow,
 )
 from storage.sqlite.connection import Connection, count_per_period
-
-
-def _row(r: sqlite3.Row) -> OutboxRow:
-    return OutboxRow(
-        id=r["id"],
-        chat_id=r["chat_id"],
-        kind=r["kind"],
-        priority=r["priority"],
-        dedup_key=r["dedup_key"],
-        article_id=r["article_id"],
-        broadcast_id=r["broadcast_id"],
-        payload=json.loads(r["payload"]) if r["payload"] else None,
-        status=r["status"],
-        attempts=r["attempts"],
-    )
-
-
-_COLUMNS = (
-    "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts"
-)
 
 
 class SqliteOutbox:
@@ -82,10 +62,10 @@ class SqliteOutbox:
                 f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1
                    WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?
                                 ORDER BY priority, not_before, id LIMIT ?)
-                   RETURNING {_COLUMNS}""",  # noqa: S608 - constant SQL
+                   RETURNING {OUTBOX_COLUMNS}""",  # noqa: S608 - constant SQL
                 (now, limit),
             )
-            rows = [_row(r) for r in await cursor.fetchall()]
+            rows = [outbox_row(r) for r in await cursor.fetchall()]
             await cursor.close()
         rows.sort(key=lambda r: (r.priority, r.id))
         return rows
@@ -154,18 +134,18 @@ class SqliteOutbox:
     async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
         """Pending rows in the order the sender will take them."""
         async with self._db.reader.execute(
-            f"""SELECT {_COLUMNS} FROM outbox WHERE status = 'pending'
+            f"""SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending'
                 ORDER BY priority, not_before, id LIMIT ?""",  # noqa: S608 - constant SQL
             (limit,),
         ) as cursor:
-            return [_row(r) for r in await cursor.fetchall()]
+            return [outbox_row(r) for r in await cursor.fetchall()]
 
     async def rows_for_chat(self, chat_id: int) -> list[OutboxRow]:
         async with self._db.reader.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = ? ORDER BY id",  # noqa: S608
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE chat_id = ? ORDER BY id",  # noqa: S608
             (chat_id,),
         ) as cursor:
-            return [_row(r) for r in await cursor.fetchall()]
+            return [outbox_row(r) for r in await cursor.fetchall()]
 
     async def counts_by_status(self) -> dict[str, int]:
         async with self._db.reader.execute(

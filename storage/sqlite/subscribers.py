@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from storage.rowmap import subscriber_row
 from storage.rows import (
     KeywordAlertRow,
     SubscriberRow,
 )
 from storage.sqlite.connection import Connection
-
-
-def _subscriber(r: sqlite3.Row) -> SubscriberRow:
-    return SubscriberRow(
-        chat_id=r["chat_id"],
-        chat_type=r["chat_type"],
-        language=r["language"],
-        timezone=r["timezone"],
-        mode=r["mode"],
-        digest_hour=r["digest_hour"],
-        quiet_start=r["quiet_start"],
-        quiet_end=r["quiet_end"],
-        active=bool(r["active"]),
-        inactive_reason=r["inactive_reason"],
-        last_digest_on=r["last_digest_on"],
-    )
-
 
 _SUBSCRIBER_COLUMNS = """chat_id, chat_type, language, timezone, mode, digest_hour, quiet_start,
     quiet_end, active, inactive_reason, last_digest_on"""
@@ -71,7 +53,7 @@ class SqliteSubscribers:
             (chat_id,),
         ) as cursor:
             row = await cursor.fetchone()
-        return _subscriber(row) if row else None
+        return subscriber_row(row) if row else None
 
     async def get_subscribers(self, chat_ids: list[int]) -> dict[int, SubscriberRow]:
         async with self._db.reader.execute(
@@ -79,7 +61,7 @@ class SqliteSubscribers:
             "WHERE chat_id IN (SELECT value FROM json_each(?))",
             (_json_ints(chat_ids),),
         ) as cursor:
-            return {r["chat_id"]: _subscriber(r) for r in await cursor.fetchall()}
+            return {r["chat_id"]: subscriber_row(r) for r in await cursor.fetchall()}
 
     async def update_settings(self, chat_id: int, *, now: int, **values: object) -> None:
         """Change some of a reader's settings: language, mode, digest hour, quiet hours, zone."""
