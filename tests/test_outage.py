@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram.error import NetworkError
 
 from bot.botapi_standin import BotApiStandIn
 from bot.delivery.api_health import BotApiHealth
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Outage, Sender
 from bot.delivery.telegram_bot import NewsBot
-from bot.delivery.telegram_http import AiohttpRequest
+from bot.delivery.telegram_http import AiohttpRequest, BotApiUnreachable
 from bot.text.i18n import t
 from storage.rows import Priority
 from storage.sqlite import SqliteDatabase
@@ -110,3 +111,26 @@ async def test_the_running_bot_recovers_by_itself(
         assert len(messages) == 2, messages
         assert messages[0].startswith("Bot API unreachable (")
         assert messages[1].startswith("Bot API reachable again after")
+
+
+async def test_only_a_connection_never_made_is_an_outage() -> None:
+    # Cut off after the request went out, it may have been delivered: an ordinary,
+    # counted retry. Refused outright, it cannot have been: an outage.
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as cut:
+            await request.do_request(f"http://127.0.0.1:{port}/botX/getMe", "POST")
+        assert not isinstance(cut.value, BotApiUnreachable)
+        server.close()
+        await server.wait_closed()
+        with pytest.raises(BotApiUnreachable):
+            await request.do_request(f"http://127.0.0.1:{port}/botX/getMe", "POST")
+    finally:
+        await request.shutdown()

@@ -25,7 +25,7 @@ USER_AGENT = "newsbot (python-telegram-bot, aiohttp)"
 
 
 class BotApiUnreachable(NetworkError):
-    """No answer at all (refused, reset, DNS): the request never reached the Bot API."""
+    """No connection at all (refused, unreachable, DNS): the request never left."""
 
 
 class AnswerMetrics(Protocol):
@@ -146,7 +146,12 @@ class AiohttpRequest(BaseRequest):
             self.health.failed(_reason(exc))
             self._count("network", None)
             # The exception text may carry the URL, and the URL carries the token.
-            raise BotApiUnreachable(f"aiohttp.{type(exc).__name__}") from exc
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                # No connection was made: the request cannot have reached Telegram.
+                raise BotApiUnreachable(f"aiohttp.{type(exc).__name__}") from exc
+            # Cut off after sending (a reset, a broken answer): it may have been
+            # delivered, so it is an ordinary, counted retry, not an outage.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
         if response.status >= 500:
             self.health.failed(f"HTTP {response.status}")
         else:
