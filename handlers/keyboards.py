@@ -113,6 +113,15 @@ def did_you_mean(topic_name: str, slug: str, phrase: str, lang: str) -> InlineKe
     return InlineKeyboardMarkup(rows)
 
 
+DIGEST_NOW = "dg:now"
+
+
+def digest_now(lang: str) -> InlineKeyboardMarkup:
+    """One button: today's digest at once, for a reader who just switched to digests."""
+    button = InlineKeyboardButton(t(lang, "button.digest_now"), callback_data=DIGEST_NOW)
+    return InlineKeyboardMarkup([[button]])
+
+
 def switch_to_digest(lang: str) -> InlineKeyboardMarkup:
     """One button: from instant alerts to the daily digest."""
     return InlineKeyboardMarkup(

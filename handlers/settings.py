@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.delivery.digest import queue_digest_now
 from bot.readers import service as readers
 from bot.readers.service import SubscriberRow
 from bot.text.i18n import hour_label, t
@@ -16,7 +17,14 @@ from handlers.common import (
     reader_command,
     reply,
 )
-from handlers.keyboards import SETTINGS, hour_picker, settings_menu, switch_to_digest
+from handlers.keyboards import (
+    DIGEST_NOW,
+    SETTINGS,
+    digest_now,
+    hour_picker,
+    settings_menu,
+    switch_to_digest,
+)
 
 
 def _describe(reader: SubscriberRow) -> str:
@@ -63,7 +71,19 @@ async def mode(request: Request, context: Context) -> None:
         await reply(request, context, t(request.lang, "settings.mode_usage"))
         return
     reader = await _fresh(request)
-    await reply(request, context, _mode_changed(reader))
+    offer = digest_now(reader.language) if reader.mode == "digest" else None
+    await reply(request, context, _mode_changed(reader), offer)
+
+
+@reader_button(changes_subscriptions=True)
+async def send_digest_now(request: Request, context: Context) -> str | None:
+    """The digest at once; the next one covers from here."""
+    svc = request.services
+    count = await queue_digest_now(svc.db, request.chat_id, now=svc.clock())
+    if count == 0:
+        return t(request.lang, "digest.nothing_new")
+    svc.outbox_ready.set()
+    return t(request.lang, "digest.on_its_way")
 
 
 def _mode_changed(reader: SubscriberRow) -> str:
@@ -159,4 +179,5 @@ def handlers() -> Handlers:
         CommandHandler("lang", lang),
         CommandHandler("quiet", quiet),
         CallbackQueryHandler(settings_button, pattern=f"^{SETTINGS}"),
+        CallbackQueryHandler(send_digest_now, pattern=f"^{DIGEST_NOW}$"),
     ]

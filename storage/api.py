@@ -310,6 +310,12 @@ class DigestStore(Protocol):
         """Articles first seen in (since, until] holding these folded words as a phrase,
         minus those already pushed to the reader."""
 
+    async def reader(self, chat_id: int) -> DigestReader | None:
+        """The active reader as a digest sees them (None: no such active reader)."""
+
+    async def queue_now(self, chat_id: int, *, parts: Sequence[str], now: int) -> None:
+        """Queue a digest asked for now, and start the next one from now, together."""
+
     async def record_digest(
         self,
         chat_id: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from storage.rows import BroadcastRow, OutboxRow, SubscriberRow
+from storage.rows import BroadcastRow, DigestReader, OutboxRow, SubscriberRow
 
 
 class Record(Protocol):
@@ -66,3 +66,7 @@ def subscriber_row(r: Record) -> SubscriberRow:
         inactive_reason=r["inactive_reason"],
         last_digest_on=r["last_digest_on"],
     )
+
+
+def digest_reader(r: Record) -> DigestReader:
+    return DigestReader(r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"])

@@ -13,6 +13,7 @@ from bot.text.i18n import t
 from storage.rows import FeedSpec
 from tests.support.bot_world import BotWorld, open_world
 from tests.support.feed_server import Route
+from tests.support.rss import Item
 
 READER = 4242
 ADMIN = 77
@@ -141,3 +142,27 @@ async def test_exact_names_follow_at_once_and_far_words_are_keywords(world: BotW
     assert exact.text == t("vi", "subscribe.topic_added", topic="Thời sự")
     far = await world.reply(READER, "/subscribe giá vàng")
     assert far.text.startswith("Đã theo dõi từ khóa")
+
+
+async def test_switching_to_digests_offers_one_at_once(world: BotWorld) -> None:
+    await world.reply(READER, "/subscribe kinh tế")
+    await world.add_feed("/rss", ["kinh-te"], [])
+    await world.poll()  # the feed's first poll: silent
+    switched = await world.reply(READER, "/mode bản tin")
+    assert switched.button_data() == ["dg:now"]
+
+    world.clock.advance(minutes=11)  # the feed is due again
+    world.set_items(
+        "/rss",
+        [Item(title="Giá xăng giảm mạnh", link="https://bao.example.vn/xang.html",
+              guid="xang", description="Giá xăng giảm.", published=world.clock.now)],
+    )  # fmt: skip
+    await world.poll()  # stored; a digest reader gets no alert
+    answer = await world.press(READER, switched.message_id, "dg:now")
+    assert answer.get("text") == t("vi", "digest.on_its_way")
+    await world.outbox_settled()
+    assert any("Giá xăng giảm mạnh" in m.visible_text for m in world.sent_to(READER))
+
+    again = await world.press(READER, switched.message_id, "dg:now")
+    assert again.get("text") == t("vi", "digest.nothing_new")
+    assert (await world.reply(READER, "/mode ngay")).button_data() == []

@@ -65,6 +65,19 @@ async def queue_due_digests(db: Database, *, now: datetime) -> DigestRun:
     return DigestRun(queued, empty)
 
 
+async def queue_digest_now(db: Database, chat_id: int, *, now: datetime) -> int:
+    """The reader's digest at once ("Gửi bản tin ngay"): what it would hold now, the
+    next one covering from here. Returns its article count (0: nothing new, none sent)."""
+    reader = await db.digests.reader(chat_id)
+    if reader is None:
+        return 0
+    local = now.astimezone(ZoneInfo(reader.timezone))
+    parts, count = await _compose(db, reader, await db.feeds.list_topics(), now=now, local=local)
+    if count:
+        await db.digests.queue_now(chat_id, parts=parts, now=int(now.timestamp()))
+    return count
+
+
 async def _compose(
     db: Database,
     reader: DigestReader,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from storage.postgres.articles import ARTICLE_COLUMNS, article_row
 from storage.postgres.connection import Pool, affected, sql_limit
 from storage.postgres.search import phrase_term
+from storage.rowmap import digest_reader
 from storage.rows import ArticleRow, DigestReader, Priority
 
 
@@ -39,10 +40,44 @@ class PostgresDigests:
             local_hour,
             local_date,
         )
-        return [
-            DigestReader(r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"])
-            for r in rows
-        ]
+        return [digest_reader(r) for r in rows]
+
+    async def reader(self, chat_id: int) -> DigestReader | None:
+        r = await self._db.fetchrow(
+            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
+                      nullif(greatest(coalesce((SELECT max(created_at) FROM digests d
+                                                WHERE d.chat_id = s.chat_id), 0),
+                                      coalesce(s.digest_since, 0)), 0) AS last_at
+               FROM subscribers s WHERE s.chat_id = $1 AND s.active""",
+            chat_id,
+        )
+        if r is None:
+            return None
+        return DigestReader(
+            r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"]
+        )
+
+    async def queue_now(self, chat_id: int, *, parts: Sequence[str], now: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE subscribers SET digest_since = $1 WHERE chat_id = $2", now, chat_id
+            )
+            await conn.executemany(
+                """INSERT INTO outbox (chat_id, kind, priority, dedup_key, payload,
+                       not_before, created_at)
+                   VALUES ($1, 'digest', $2, $3, $4::jsonb, $5, $5)
+                   ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
+                [
+                    (
+                        chat_id,
+                        int(Priority.DIGEST),
+                        f"digest-now:{now}:{number}",
+                        json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False),
+                        now,
+                    )
+                    for number, text in enumerate(parts, 1)
+                ],
+            )
 
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int

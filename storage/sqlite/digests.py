@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from storage.rowmap import digest_reader
 from storage.rows import (
     ArticleRow,
     DigestReader,
@@ -40,10 +41,45 @@ class SqliteDigests:
             (timezone, local_hour, local_date),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            DigestReader(r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"])
-            for r in rows
-        ]
+        return [digest_reader(r) for r in rows]
+
+    async def reader(self, chat_id: int) -> DigestReader | None:
+        async with self._db.reader.execute(
+            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
+                      nullif(max(coalesce((SELECT max(created_at) FROM digests d
+                                           WHERE d.chat_id = s.chat_id), 0),
+                                 coalesce(s.digest_since, 0)), 0) AS last_at
+               FROM subscribers s WHERE s.chat_id = ? AND s.active = 1""",
+            (chat_id,),
+        ) as cursor:
+            r = await cursor.fetchone()
+        if r is None:
+            return None
+        return DigestReader(
+            r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"]
+        )
+
+    async def queue_now(self, chat_id: int, *, parts: Sequence[str], now: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE subscribers SET digest_since = ? WHERE chat_id = ?", (now, chat_id)
+            )
+            await conn.executemany(
+                """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, payload,
+                       not_before, created_at)
+                   VALUES (?, 'digest', ?, ?, ?, ?, ?)""",
+                [
+                    (
+                        chat_id,
+                        Priority.DIGEST,
+                        f"digest-now:{now}:{number}",
+                        json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False),
+                        now,
+                        now,
+                    )
+                    for number, text in enumerate(parts, 1)
+                ],
+            )
 
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int
