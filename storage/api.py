@@ -66,7 +66,7 @@ class ArticleStore(Protocol):
         *,
         now: int,
         alert_keys: frozenset[str] = frozenset(),
-        keyword_chats: Mapping[str, frozenset[int]] | None = None,
+        keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
     ) -> StoreOutcome:

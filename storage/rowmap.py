@@ -17,7 +17,8 @@ class Record(Protocol):
 
 
 OUTBOX_COLUMNS = (
-    "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts"
+    "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts,"
+    " keyword"
 )
 BROADCAST_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
     progress_message_id, created_at"""
@@ -35,6 +36,7 @@ def outbox_row(r: Record) -> OutboxRow:
         payload=json.loads(r["payload"]) if r["payload"] else None,
         status=r["status"],
         attempts=r["attempts"],
+        keyword=r["keyword"],
     )
 
 

@@ -217,6 +217,8 @@ class OutboxRow:
     payload: dict[str, Any] | None
     status: str
     attempts: int
+    # For an alert: the reader's keyword it matched (None: they follow its topic).
+    keyword: str | None = None
 
 
 # subscribers

@@ -166,3 +166,23 @@ async def test_switching_to_digests_offers_one_at_once(world: BotWorld) -> None:
     again = await world.press(READER, switched.message_id, "dg:now")
     assert again.get("text") == t("vi", "digest.nothing_new")
     assert (await world.reply(READER, "/mode ngay")).button_data() == []
+
+
+async def test_a_keyword_alert_says_which_keyword_brought_it(world: BotWorld) -> None:
+    await world.reply(READER, "/subscribe giá vàng")
+    await world.reply(READER + 1, "/subscribe kinh tế")
+    await world.add_feed("/rss", ["kinh-te"], [])
+    await world.poll()  # the feed's first poll: silent
+    world.clock.advance(minutes=11)
+    world.set_items(
+        "/rss",
+        [Item(title="Giá vàng hôm nay tăng mạnh", link="https://bao.example.vn/vang.html",
+              guid="vang", description="Giá vàng SJC tăng.", published=world.clock.now)],
+    )  # fmt: skip
+    await world.poll()
+    await world.outbox_settled()
+
+    [by_keyword] = [m for m in world.sent_to(READER) if "Giá vàng hôm nay" in m.visible_text]
+    assert "🔔 từ khóa: giá vàng" in by_keyword.visible_text
+    [by_topic] = [m for m in world.sent_to(READER + 1) if "Giá vàng hôm nay" in m.visible_text]
+    assert "🔔" not in by_topic.visible_text

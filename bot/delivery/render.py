@@ -82,10 +82,12 @@ def render_article(
     topic_names: Mapping[str, str] | None = None,
     limit: int = MESSAGE_LIMIT,
     now: datetime | None = None,
+    keyword: str | None = None,
 ) -> RenderedMessage:
     """The alert for one article, in the reader's language and time zone.
 
-    With now, the time reads "hôm nay 08:30" or "hôm qua 21:10" when it can.
+    With now, the time reads "hôm nay 08:30" or "hôm qua 21:10" when it can; with
+    keyword (the reader's, which the article matched), a line says why it came.
     """
     esc = html.escape
     # Frame fields are capped after escaping, which can make text six times longer,
@@ -114,6 +116,9 @@ def render_article(
         f"📰 {source}" + (f" · {topics}" if topics else "") + (f" · ✍️ {author}" if author else "")
     )
     tail_lines = [meta, f"🕒 {esc(when)}"]
+    if keyword:
+        why = _fit_escaped(clean_line(keyword), 100)
+        tail_lines.insert(0, f"🔔 {esc(t(language, 'article.keyword'))}: {why}")
     if url:
         link = f'<a href="{esc(url, quote=True)}">{esc(t(language, "article.read_more"))}</a>'
         # Only an absurdly long URL can overflow the frame; such a message goes without it.

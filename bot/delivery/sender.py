@@ -123,7 +123,7 @@ class Sender:
         self._max_attempts = max_attempts
         self._paid_broadcast = paid_broadcast
         self.wake = wake or asyncio.Event()
-        self._render_cache: dict[tuple[int, str, str, str], Outgoing] = {}
+        self._render_cache: dict[tuple[int, str, str, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
         self._sent_log = _SentLog(db, self._now)
         self.outage = Outage()
@@ -245,7 +245,13 @@ class Sender:
         tz = ZoneInfo(tz_name)
         now = self._clock()
         # The local date is in the key: "hôm nay 08:30" becomes "hôm qua" at midnight.
-        key = (row.article_id, language, tz_name, now.astimezone(tz).date().isoformat())
+        key = (
+            row.article_id,
+            language,
+            tz_name,
+            now.astimezone(tz).date().isoformat(),
+            row.keyword or "",
+        )
         cached = self._render_cache.get(key)
         if cached is None:
             article = articles[row.article_id]
@@ -255,6 +261,7 @@ class Sender:
                 tz=tz,
                 topic_names=names[language],
                 now=now,
+                keyword=row.keyword,
             )
             cached = Outgoing(message.text, message.parse_mode, None, article.url)
             self._render_cache[key] = cached

@@ -14,20 +14,22 @@ class KeywordIndex:
     against the phrases that could possibly occur in it."""
 
     def __init__(self, alerts: Iterable[KeywordAlertRow]) -> None:
-        self._by_first_word: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)
+        self._by_first_word: dict[str, list[tuple[int, list[str], str]]] = defaultdict(list)
         for alert in alerts:
             words = alert.folded.split()
             if words:
-                self._by_first_word[words[0]].append((alert.chat_id, words))
+                self._by_first_word[words[0]].append((alert.chat_id, words, alert.phrase))
 
     def __bool__(self) -> bool:
         return bool(self._by_first_word)
 
-    def chats_matching(self, *texts: str) -> frozenset[int]:
+    def chats_matching(self, *texts: str) -> dict[int, str]:
+        """The readers whose phrase the texts mention, each with the phrase (as they
+        typed it) that matched first: the alert names it."""
         words = fold_words("\n".join(texts))
-        chats: set[int] = set()
+        chats: dict[int, str] = {}
         for word in set(words):
-            for chat_id, phrase in self._by_first_word.get(word, ()):
-                if chat_id not in chats and contains_phrase(words, phrase):
-                    chats.add(chat_id)
-        return frozenset(chats)
+            for chat_id, folded, phrase in self._by_first_word.get(word, ()):
+                if chat_id not in chats and contains_phrase(words, folded):
+                    chats[chat_id] = phrase
+        return chats

@@ -17,6 +17,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "article.source": "Nguồn",
         "article.published": "Đăng lúc",
         "article.topics": "Chủ đề",
+        "article.keyword": "từ khóa",
         "start.hello_name": "Xin chào {name}! 👋",
         "start.hello": "Xin chào! 👋",
         "start.welcome": (
@@ -217,6 +218,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "article.source": "Source",
         "article.published": "Published",
         "article.topics": "Topics",
+        "article.keyword": "keyword",
         "start.hello_name": "Hello {name}! 👋",
         "start.hello": "Hello! 👋",
         "start.welcome": (

@@ -26,7 +26,7 @@ async def store_articles(
     *,
     now: int,
     alert_keys: frozenset[str],
-    keyword_chats: Mapping[str, frozenset[int]],
+    keyword_chats: Mapping[str, Mapping[int, str]],
 ) -> StoreOutcome:
     """Insert new articles, refresh edited ones, and queue alerts for new ones.
 
@@ -167,18 +167,27 @@ async def _queue_alerts(
     conn: Conn,
     article_id: int,
     topics: Sequence[str],
-    keyword_chats: frozenset[int] | None,
+    keyword_chats: Mapping[int, str] | None,
     now: int,
 ) -> int:
-    """One outbox row per instant-mode reader who follows a topic or a matching keyword.
+    """One outbox row per instant-mode reader who follows a topic or a matching keyword
+    (chat → the keyword it matched, which the alert then names).
 
     The unique (chat_id, dedup_key) makes a second queueing a no-op, so a reader
     who matches by topic and by keyword still gets one message.
     """
+    chats = sorted(keyword_chats or {})
     status = await conn.execute(
         """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id, not_before,
-                               created_at)
-           SELECT s.chat_id, 'alert', $1, $2, $3, $4, $4
+                               created_at, keyword)
+           SELECT s.chat_id, 'alert', $1, $2, $3, $4, $4,
+                  CASE WHEN s.chat_id IN (SELECT chat_id FROM topic_subscriptions
+                                          WHERE topic_slug = ANY($5::text[]))
+                       THEN NULL
+                       ELSE (SELECT k.phrase FROM unnest($6::bigint[], $7::text[])
+                                                  AS k(chat_id, phrase)
+                             WHERE k.chat_id = s.chat_id LIMIT 1)
+                  END
            FROM subscribers s
            WHERE s.active AND s.mode = 'instant' AND (
                s.chat_id IN (SELECT chat_id FROM topic_subscriptions
@@ -191,7 +200,8 @@ async def _queue_alerts(
         article_id,
         now,
         list(topics),
-        sorted(keyword_chats or ()),
+        list(chats),
+        [(keyword_chats or {})[chat] for chat in chats],
     )
     return affected(status)
 
@@ -231,7 +241,7 @@ class PostgresArticles:
         *,
         now: int,
         alert_keys: frozenset[str] = frozenset(),
-        keyword_chats: Mapping[str, frozenset[int]] | None = None,
+        keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
     ) -> StoreOutcome:

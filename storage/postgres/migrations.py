@@ -219,4 +219,8 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE subscribers ADD COLUMN digest_since BIGINT;
     """,
+    # Twin of SQLite's step 6: the keyword an alert matched.
+    """
+    ALTER TABLE outbox ADD COLUMN keyword TEXT;
+    """,
 ]

@@ -20,7 +20,7 @@ async def store_articles(
     *,
     now: int,
     alert_keys: frozenset[str],
-    keyword_chats: Mapping[str, frozenset[int]],
+    keyword_chats: Mapping[str, Mapping[int, str]],
 ) -> StoreOutcome:
     """Insert new articles, refresh edited ones, and queue alerts for new ones.
 
@@ -159,24 +159,31 @@ async def _queue_alerts(
     conn: aiosqlite.Connection,
     article_id: int,
     topics: Sequence[str],
-    keyword_chats: frozenset[int] | None,
+    keyword_chats: Mapping[int, str] | None,
     now: int,
 ) -> int:
-    """One outbox row per instant-mode reader who follows a topic or a matching keyword.
+    """One outbox row per instant-mode reader who follows a topic or a matching keyword
+    (chat → the keyword it matched, which the alert then names).
 
     The UNIQUE (chat_id, dedup_key) constraint makes a second queueing a no-op,
     so a reader who matches by topic and by keyword still gets one message.
     """
+    keywords = json.dumps({str(chat): phrase for chat, phrase in (keyword_chats or {}).items()})
     dedup_key = f"article:{article_id}"
     cursor = await conn.execute(
         """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
-                                         not_before, created_at)
-           SELECT s.chat_id, 'alert', ?, ?, ?, ?, ?
+                                         not_before, created_at, keyword)
+           SELECT s.chat_id, 'alert', ?, ?, ?, ?, ?,
+                  CASE WHEN s.chat_id IN (SELECT chat_id FROM topic_subscriptions
+                                          WHERE topic_slug IN (SELECT value FROM json_each(?)))
+                       THEN NULL
+                       ELSE (SELECT value FROM json_each(?) WHERE key = CAST(s.chat_id AS TEXT))
+                  END
            FROM subscribers s
            WHERE s.active = 1 AND s.mode = 'instant' AND (
                s.chat_id IN (SELECT chat_id FROM topic_subscriptions
                              WHERE topic_slug IN (SELECT value FROM json_each(?)))
-               OR s.chat_id IN (SELECT value FROM json_each(?)))""",
+               OR s.chat_id IN (SELECT CAST(key AS INTEGER) FROM json_each(?)))""",
         (
             Priority.ALERT,
             dedup_key,
@@ -184,7 +191,9 @@ async def _queue_alerts(
             now,
             now,
             json.dumps(list(topics)),
-            json.dumps(sorted(keyword_chats or ())),
+            keywords,
+            json.dumps(list(topics)),
+            keywords,
         ),
     )
     return cursor.rowcount
@@ -247,7 +256,7 @@ class SqliteArticles:
         *,
         now: int,
         alert_keys: frozenset[str] = frozenset(),
-        keyword_chats: Mapping[str, frozenset[int]] | None = None,
+        keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
     ) -> StoreOutcome:

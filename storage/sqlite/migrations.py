@@ -196,4 +196,8 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE subscribers ADD COLUMN digest_since INTEGER;
     """,
+    # 6: the keyword an alert matched (NULL: the reader follows its topic).
+    """
+    ALTER TABLE outbox ADD COLUMN keyword TEXT;
+    """,
 ]

@@ -120,7 +120,7 @@ async def test_first_poll_alerts_nobody_when_alert_keys_is_empty(db: Database) -
         feed_id,
         [article("a1", topics=("kinh-te",)), article("a2", topics=("kinh-te",))],
         now=NOW,
-        keyword_chats={"a1": frozenset({1})},
+        keyword_chats={"a1": {1: "gia vang"}},
     )
 
     assert len(outcome.new_ids) == 2
@@ -145,7 +145,7 @@ async def test_alerts_go_only_to_active_instant_readers_who_follow_or_match(db: 
         [article("a1", topics=("kinh-te", "xa-hoi"))],
         now=NOW,
         alert_keys=frozenset({"a1"}),
-        keyword_chats={"a1": frozenset({5, 6, 7, 8})},
+        keyword_chats={"a1": {c: "gia vang" for c in (5, 6, 7, 8)}},
     )
 
     [article_id] = outcome.new_ids
@@ -162,6 +162,8 @@ async def test_alerts_go_only_to_active_instant_readers_who_follow_or_match(db: 
         assert row.payload is None
         assert row.status == "pending"
         assert row.attempts == 0
+    # The alert names the keyword only for a reader who matched by keyword alone.
+    assert {r.chat_id: r.keyword for r in pending} == {1: None, 5: "gia vang", 7: None}
 
 
 async def test_only_articles_in_alert_keys_queue_alerts(db: Database) -> None:
@@ -198,7 +200,7 @@ async def test_a_second_store_of_the_same_articles_queues_nothing_twice(db: Data
     await add_reader(db, 2)
     batch = [article("a1", topics=("kinh-te",)), article("a2", topics=("kinh-te",))]
     keys = frozenset({"a1", "a2"})
-    chats = {"a1": frozenset({2})}
+    chats = {"a1": {2: "gia vang"}}
     first = await db.articles.store(feed_id, batch, now=NOW, alert_keys=keys, keyword_chats=chats)
 
     again = await db.articles.store(
