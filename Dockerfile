@@ -32,5 +32,6 @@ ENV NEWSBOT_DB=/data/newsbot.db \
 WORKDIR /data
 USER newsbot
 # Webhook mode: set NEWSBOT_WEBHOOK_LISTEN=0.0.0.0:8080 and publish the port.
-EXPOSE 8080
+# Metrics and probes: NEWSBOT_METRICS_LISTEN=0.0.0.0:9464 (keep it off the internet).
+EXPOSE 8080 9464
 CMD ["newsbot", "run"]
