@@ -86,9 +86,10 @@ class ArticleStore(Protocol):
     ) -> list[ArticleRow]: ...
 
     async def search_articles(
-        self, words: Sequence[str], *, limit: int = 10, offset: int = 0
+        self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
-        """Articles containing every one of these folded words (none: no articles).
+        """Articles containing every one of these folded words (none: no articles);
+        with prefix, the last word may be the start of a word ("kinh t" → "kinh tế").
 
         Ranked by relevance (a title match counts three times a body match), then
         newest first, then id (a total order, so pages never overlap),

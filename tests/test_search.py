@@ -135,3 +135,20 @@ async def test_paging(stored: SqliteDatabase) -> None:
     second = await search(stored, "thuy dien", limit=2, offset=2)
 
     assert [r.item_key for r in first + second] == ["thuy-dien", "body-only", "older-same"]
+
+
+async def test_an_unfinished_last_word_is_taken_as_its_start(db: SqliteDatabase) -> None:
+    feed_id, _ = await db.feeds.add_feed(FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=NOW)
+    await db.articles.store(
+        feed_id,
+        [
+            article("kt", "Kinh tế phục hồi", "Tăng trưởng quý ba.", NOW - 10),
+            article("hanh", "Hành trình xe buýt", "Xe buýt điện.", NOW - 20),
+            article("ha", "Hà Giang mùa hoa", "Du lịch.", NOW - 30),
+        ],
+        now=NOW,
+    )
+    assert [a.item_key for a in await search(db, "kinh t")] == ["kt"]
+    assert [a.item_key for a in await search(db, "kinh tế")] == ["kt"]
+    # A whole word that finds something is never widened: "ha" is Hà, not Hành.
+    assert [a.item_key for a in await search(db, "ha")] == ["ha"]

@@ -40,8 +40,18 @@ def _words(text: str) -> list[str]:
 
 
 async def search(db: Database, query: str, *, limit: int = 10, offset: int = 0) -> list[ArticleRow]:
-    """The best matches for a reader's query; an empty list when nothing matches."""
-    return await db.articles.search_articles(query_words(query), limit=limit, offset=offset)
+    """The best matches for a reader's query; an empty list when nothing matches.
+
+    Whole words first; only when they find nothing is the last word taken as the
+    start of a word ("kinh t" finds "kinh tế"), so "ha" never widens to "hanh".
+    """
+    words = query_words(query)
+    whole = await db.articles.search_articles(words, limit=limit, offset=offset)
+    if whole or not words:
+        return whole
+    if offset > 0 and await db.articles.search_articles(words, limit=1):
+        return []  # past the end of a whole-word result
+    return await db.articles.search_articles(words, limit=limit, offset=offset, prefix=True)
 
 
 @dataclass(frozen=True, slots=True)

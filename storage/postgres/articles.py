@@ -307,7 +307,7 @@ class PostgresArticles:
         return [article_row(r) for r in rows]
 
     async def search_articles(
-        self, words: Sequence[str], *, limit: int = 10, offset: int = 0
+        self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles).
 
@@ -320,8 +320,14 @@ class PostgresArticles:
         window = max(SEARCH_WINDOW, offset + limit)
         rows = await self._db.fetch(
             f"""WITH q AS (
-                    SELECT newsbot_match_all(phraseto_tsquery('simple', w)) AS q
-                    FROM unnest($1::text[]) AS w
+                    -- The last word, with prefix, as a prefix lexeme: quote_literal
+                    -- quotes it as tsquery wants (the words are letters and digits).
+                    SELECT newsbot_match_all(
+                        CASE WHEN $5 AND t.n = cardinality($1::text[])
+                                  AND position(' ' in t.w) = 0
+                             THEN to_tsquery('simple', quote_literal(t.w) || ':*')
+                             ELSE phraseto_tsquery('simple', t.w) END) AS q
+                    FROM unnest($1::text[]) WITH ORDINALITY AS t(w, n)
                 ), hit AS (
                     SELECT id FROM newsbot_matches((SELECT q FROM q), $2) AS id
                 )
@@ -334,6 +340,7 @@ class PostgresArticles:
             window,
             sql_limit(limit),
             max(offset, 0),
+            prefix,
         )
         return [article_row(r) for r in rows]
 

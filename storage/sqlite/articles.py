@@ -230,10 +230,14 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
 SEARCH_WINDOW = 1000
 
 
-def match_all(words: Sequence[str]) -> str:
+def match_all(words: Sequence[str], *, prefix: bool = False) -> str:
     """An FTS5 expression requiring every word. Each is double-quoted, so FTS5 syntax a
-    reader typed (AND, NOT, *, -, :, parentheses) is only ever a word."""
-    return " ".join(_quoted(w) for w in words)
+    reader typed (AND, NOT, *, -, :, parentheses) is only ever a word; with prefix, the
+    last may be the start of a word."""
+    quoted = [_quoted(w) for w in words]
+    if prefix and quoted:
+        quoted[-1] += "*"
+    return " ".join(quoted)
 
 
 def match_phrase(words: Sequence[str]) -> str:
@@ -320,7 +324,7 @@ class SqliteArticles:
             return [article_row(r) for r in await cursor.fetchall()]
 
     async def search_articles(
-        self, words: Sequence[str], *, limit: int = 10, offset: int = 0
+        self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles).
 
@@ -329,7 +333,7 @@ class SqliteArticles:
         """
         if not words:
             return []
-        match = match_all(words)
+        match = match_all(words, prefix=prefix)
         window = max(SEARCH_WINDOW, offset + limit)
         sql = (
             f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL

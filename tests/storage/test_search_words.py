@@ -17,7 +17,7 @@ from bot.readers.search import phrase_words, query_words
 from bot.text.vietnamese import fold
 from storage.api import Database
 from storage.rows import ArticleInput
-from tests.storage.support import DAY, NOW, add_feed
+from tests.storage.support import DAY, NOW, add_feed, article
 
 
 def vn_article(key: str, title: str, body: str = "", *, published_at: int = NOW) -> ArticleInput:
@@ -43,8 +43,9 @@ async def store(db: Database, *articles: ArticleInput) -> dict[str, int]:
     return {a.item_key: article_id for a, article_id in zip(articles, outcome.new_ids, strict=True)}
 
 
-async def keys(db: Database, query: str, **paging: int) -> list[str]:
-    return [a.item_key for a in await db.articles.search_articles(query_words(query), **paging)]
+async def keys(db: Database, query: str, *, limit: int = 10, offset: int = 0) -> list[str]:
+    found = await db.articles.search_articles(query_words(query), limit=limit, offset=offset)
+    return [a.item_key for a in found]
 
 
 @pytest.fixture
@@ -249,3 +250,17 @@ async def test_punctuation_splits_words_as_it_does_for_every_backend(db: Databas
         assert await keys(db, query) == ["mixed"], query
     assert await keys(db, "vnexpress.net") == ["mixed"]
     assert await keys(db, "covid19") == []
+
+
+async def test_with_prefix_the_last_word_may_be_the_start_of_a_word(db: Database) -> None:
+    await store(
+        db,
+        article("kt", title="kinh te phuc hoi", body="tang truong"),
+        article("kd", title="kinh doanh online", body="ban hang"),
+    )
+    words = query_words("kinh t")
+    assert await db.articles.search_articles(words) == []  # whole words: no "t"
+    found = await db.articles.search_articles(words, prefix=True)
+    assert [a.item_key for a in found] == ["kt"]
+    # Only the last word: "kin t" finds nothing, whatever the prefix.
+    assert await db.articles.search_articles(query_words("kin t"), prefix=True) == []
