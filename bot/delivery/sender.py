@@ -27,7 +27,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
@@ -40,7 +39,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.clock import sleep_or_stop
+from bot.clock import Clock, sleep_or_stop, utc_now
 from bot.delivery.ratelimit import retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
@@ -110,7 +109,7 @@ class Sender:
         db: Database,
         bot: NewsBot,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         concurrency: int = 32,
         max_attempts: int = 5,
         wake: asyncio.Event | None = None,

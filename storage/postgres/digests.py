@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from storage.postgres.articles import ARTICLE_COLUMNS, article_row
-from storage.postgres.connection import Pool, affected, sql_limit
+from storage.postgres.connection import Conn, Pool, affected, sql_limit
 from storage.postgres.search import phrase_term
 from storage.rowmap import digest_reader
 from storage.rows import ArticleRow, DigestReader, Priority
@@ -53,31 +53,14 @@ class PostgresDigests:
         )
         if r is None:
             return None
-        return DigestReader(
-            r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"]
-        )
+        return digest_reader(r)
 
     async def queue_now(self, chat_id: int, *, parts: Sequence[str], now: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(
                 "UPDATE subscribers SET digest_since = $1 WHERE chat_id = $2", now, chat_id
             )
-            await conn.executemany(
-                """INSERT INTO outbox (chat_id, kind, priority, dedup_key, payload,
-                       not_before, created_at)
-                   VALUES ($1, 'digest', $2, $3, $4::jsonb, $5, $5)
-                   ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
-                [
-                    (
-                        chat_id,
-                        int(Priority.DIGEST),
-                        f"digest-now:{now}:{number}",
-                        json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False),
-                        now,
-                    )
-                    for number, text in enumerate(parts, 1)
-                ],
-            )
+            await _queue_parts(conn, chat_id, f"digest-now:{now}", parts, now)
 
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int
@@ -153,22 +136,24 @@ class PostgresDigests:
                 local_date,
                 chat_id,
             )
-            if parts:
-                await conn.execute(
-                    """INSERT INTO outbox (chat_id, kind, priority, dedup_key, payload,
-                           not_before, created_at)
-                       SELECT $1, 'digest', $2, x.dedup_key, x.payload::jsonb, $3, $3
-                       FROM unnest($4::text[], $5::text[]) WITH ORDINALITY
-                            AS x(dedup_key, payload, n)
-                       ORDER BY x.n
-                       ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
-                    chat_id,
-                    int(Priority.DIGEST),
-                    now,
-                    [f"digest:{local_date}:{number}" for number in range(1, len(parts) + 1)],
-                    [
-                        json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False)
-                        for text in parts
-                    ],
-                )
+            await _queue_parts(conn, chat_id, f"digest:{local_date}", parts, now)
             return True
+
+
+async def _queue_parts(conn: Conn, chat_id: int, key: str, parts: Sequence[str], now: int) -> None:
+    """A digest's messages in the outbox, keyed "<key>:<n>" so none is queued twice."""
+    if not parts:
+        return
+    await conn.execute(
+        """INSERT INTO outbox (chat_id, kind, priority, dedup_key, payload,
+               not_before, created_at)
+           SELECT $1, 'digest', $2, x.dedup_key, x.payload::jsonb, $3, $3
+           FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS x(dedup_key, payload, n)
+           ORDER BY x.n
+           ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
+        chat_id,
+        int(Priority.DIGEST),
+        now,
+        [f"{key}:{number}" for number in range(1, len(parts) + 1)],
+        [json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False) for text in parts],
+    )

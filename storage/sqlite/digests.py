@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import aiosqlite
+
 from storage.rowmap import digest_reader
 from storage.rows import (
     ArticleRow,
@@ -55,31 +57,14 @@ class SqliteDigests:
             r = await cursor.fetchone()
         if r is None:
             return None
-        return DigestReader(
-            r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"]
-        )
+        return digest_reader(r)
 
     async def queue_now(self, chat_id: int, *, parts: Sequence[str], now: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(
                 "UPDATE subscribers SET digest_since = ? WHERE chat_id = ?", (now, chat_id)
             )
-            await conn.executemany(
-                """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, payload,
-                       not_before, created_at)
-                   VALUES (?, 'digest', ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        chat_id,
-                        Priority.DIGEST,
-                        f"digest-now:{now}:{number}",
-                        json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False),
-                        now,
-                        now,
-                    )
-                    for number, text in enumerate(parts, 1)
-                ],
-            )
+            await _queue_parts(conn, chat_id, f"digest-now:{now}", parts, now)
 
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int
@@ -142,20 +127,27 @@ class SqliteDigests:
             await conn.execute(
                 "UPDATE subscribers SET last_digest_on = ? WHERE chat_id = ?", (local_date, chat_id)
             )
-            await conn.executemany(
-                """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, payload,
-                       not_before, created_at)
-                   VALUES (?, 'digest', ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        chat_id,
-                        Priority.DIGEST,
-                        f"digest:{local_date}:{number}",
-                        json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False),
-                        now,
-                        now,
-                    )
-                    for number, text in enumerate(parts, 1)
-                ],
-            )
+            await _queue_parts(conn, chat_id, f"digest:{local_date}", parts, now)
             return True
+
+
+async def _queue_parts(
+    conn: aiosqlite.Connection, chat_id: int, key: str, parts: Sequence[str], now: int
+) -> None:
+    """A digest's messages in the outbox, keyed "<key>:<n>" so none is queued twice."""
+    await conn.executemany(
+        """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, payload,
+               not_before, created_at)
+           VALUES (?, 'digest', ?, ?, ?, ?, ?)""",
+        [
+            (
+                chat_id,
+                Priority.DIGEST,
+                f"{key}:{number}",
+                json.dumps({"text": text, "parse_mode": "HTML"}, ensure_ascii=False),
+                now,
+                now,
+            )
+            for number, text in enumerate(parts, 1)
+        ],
+    )
