@@ -2,7 +2,8 @@
 
 Callback data: "t:<slug>" toggle a topic · "u:t:<slug>" / "u:k:<id>" remove a
 subscription · "sp:<offset>" search page · "set:mode:<m>", "set:lang:<l>",
-"set:hours", "set:hour:<h>" settings · "stop:yes" / "stop:no".
+"set:hours", "set:hour:<h>", "set:time:<hh:mm>", "set:quiet", "set:q:<22-6|off>",
+"set:silent", "set:sil:<off|night|always>", "set:menu" settings · "stop:yes" / "stop:no".
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from collections.abc import Sequence, Set
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.readers.service import Subscriptions, TopicRow, topic_name
+from bot.readers.service import (
+    SILENT_CHOICES,
+    SubscriberRow,
+    Subscriptions,
+    TopicRow,
+    topic_name,
+)
 from bot.text.i18n import hour_label, t, t_plain
 
 TOGGLE_TOPIC = "t:"
@@ -69,23 +76,23 @@ def search_pages(offset: int, page: int, has_more: bool, lang: str) -> InlineKey
     return InlineKeyboardMarkup([row]) if row else None
 
 
+def digest_label(reader: SubscriberRow) -> str:
+    return hour_label(reader.digest_hour, reader.digest_minute)
+
+
 def settings_menu(lang: str, mode: str) -> InlineKeyboardMarkup:
+    """Every setting one tap away: mode, digest time, quiet hours, silent alerts, language."""
     other_mode = "digest" if mode == "instant" else "instant"
     other_lang = "en" if lang == "vi" else "vi"
+
+    def button(key: str, data: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(t_plain(lang, key), callback_data=f"{SETTINGS}{data}")
+
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    t(lang, f"button.mode_{other_mode}"),
-                    callback_data=f"{SETTINGS}mode:{other_mode}",
-                )
-            ],
-            [InlineKeyboardButton(t(lang, "button.digest_hour"), callback_data=f"{SETTINGS}hours")],
-            [
-                InlineKeyboardButton(
-                    t(lang, "button.language"), callback_data=f"{SETTINGS}lang:{other_lang}"
-                )
-            ],
+            [button(f"button.mode_{other_mode}", f"mode:{other_mode}")],
+            [button("button.digest_hour", "hours"), button("button.quiet", "quiet")],
+            [button("button.silent", "silent"), button("button.language", f"lang:{other_lang}")],
         ]
     )
 
@@ -135,15 +142,63 @@ def switch_to_digest(lang: str) -> InlineKeyboardMarkup:
     )
 
 
-def hour_picker(current: int) -> InlineKeyboardMarkup:
+def _back(lang: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(t_plain(lang, "button.back"), callback_data=f"{SETTINGS}menu")]
+
+
+def hour_picker(current: int, lang: str) -> InlineKeyboardMarkup:
+    """The digest's hour; the minutes come next (minute_picker)."""
     buttons = [
         InlineKeyboardButton(
-            ("✅ " if hour == current else "") + hour_label(hour),
+            ("✅ " if hour == current else "") + f"{hour:02d}:…",
             callback_data=f"{SETTINGS}hour:{hour}",
         )
         for hour in range(5, 23)
     ]
-    return InlineKeyboardMarkup(_rows(buttons, 4))
+    return InlineKeyboardMarkup([*_rows(buttons, 4), _back(lang)])
+
+
+def minute_picker(hour: int, lang: str) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            hour_label(hour, minute), callback_data=f"{SETTINGS}time:{hour:02d}:{minute:02d}"
+        )
+        for minute in (0, 15, 30, 45)
+    ]
+    return InlineKeyboardMarkup([buttons, _back(lang)])
+
+
+# Quiet hours readers pick most; any other span is one /quiet away.
+QUIET_PRESETS = ((22, 6), (23, 7), (21, 6), (0, 6))
+
+
+def quiet_picker(reader: SubscriberRow, lang: str) -> InlineKeyboardMarkup:
+    current = (reader.quiet_start, reader.quiet_end)
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if (start, end) == current else "") + f"{hour_label(start)}–{hour_label(end)}",
+            callback_data=f"{SETTINGS}q:{start}-{end}",
+        )
+        for start, end in QUIET_PRESETS
+    ]
+    off = InlineKeyboardButton(
+        ("✅ " if reader.quiet_start is None else "") + t_plain(lang, "button.quiet_off"),
+        callback_data=f"{SETTINGS}q:off",
+    )
+    return InlineKeyboardMarkup([*_rows(buttons, 2), [off], _back(lang)])
+
+
+def silent_picker(current: str, lang: str) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                ("✅ " if choice == current else "") + t_plain(lang, f"button.silent_{choice}"),
+                callback_data=f"{SETTINGS}sil:{choice}",
+            )
+        ]
+        for choice in SILENT_CHOICES
+    ]
+    return InlineKeyboardMarkup([*rows, _back(lang)])
 
 
 def stop_confirm(lang: str) -> InlineKeyboardMarkup:

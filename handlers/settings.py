@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardMarkup
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.delivery.digest import queue_digest_now
@@ -20,9 +21,13 @@ from handlers.common import (
 from handlers.keyboards import (
     DIGEST_NOW,
     SETTINGS,
+    digest_label,
     digest_now,
     hour_picker,
+    minute_picker,
+    quiet_picker,
     settings_menu,
+    silent_picker,
     switch_to_digest,
 )
 
@@ -42,9 +47,10 @@ def _describe(reader: SubscriberRow) -> str:
         lang,
         "settings.header",
         mode=t(lang, f"settings.mode_{reader.mode}"),
-        hour=hour_label(reader.digest_hour),
+        hour=digest_label(reader),
         language_name=t(lang, "settings.language_name"),
         quiet=quiet,
+        silent=t(lang, f"settings.silent_{reader.silent_alerts}"),
     )
 
 
@@ -88,28 +94,34 @@ async def send_digest_now(request: Request, context: Context) -> str | None:
 
 def _mode_changed(reader: SubscriberRow) -> str:
     if reader.mode == "digest":
-        return t(reader.language, "settings.mode_set_digest", hour=hour_label(reader.digest_hour))
+        return t(reader.language, "settings.mode_set_digest", hour=digest_label(reader))
     return t(reader.language, "settings.mode_set_instant")
 
 
 @reader_command(changes_subscriptions=True)
 async def digest(request: Request, context: Context) -> None:
     svc = request.services
-    hour = readers.parse_hour(request.args) if request.args else None
-    if hour is None:
+    if not request.args:
+        # A bare /digest asks the time with buttons, as /settings does.
+        hours = hour_picker(request.reader.digest_hour, request.lang)
+        await reply(request, context, t(request.lang, "settings.pick_hour"), hours)
+        return
+    at = readers.parse_digest_time(request.args)
+    if at is None:
         await reply(request, context, t(request.lang, "settings.digest_usage"))
         return
-    await readers.set_digest_hour(svc.db, request.chat_id, hour, now=svc.now)
+    await readers.set_digest_time(svc.db, request.chat_id, at, now=svc.now)
+    label = hour_label(at.hour, at.minute)
     if request.reader.mode != "digest":
-        # The hour is kept, but no digest comes in instant mode: say so, offer the switch.
+        # The time is kept, but no digest comes in instant mode: say so, offer the switch.
         await reply(
             request,
             context,
-            t(request.lang, "settings.digest_set_instant", hour=hour_label(hour)),
+            t(request.lang, "settings.digest_set_instant", hour=label),
             switch_to_digest(request.lang),
         )
         return
-    await reply(request, context, t(request.lang, "settings.digest_set", hour=hour_label(hour)))
+    await reply(request, context, t(request.lang, "settings.digest_set", hour=label))
 
 
 @reader_command(changes_subscriptions=True)
@@ -125,50 +137,75 @@ async def lang(request: Request, context: Context) -> None:
 @reader_command(changes_subscriptions=True)
 async def quiet(request: Request, context: Context) -> None:
     svc = request.services
-    hours = readers.parse_quiet_hours(request.args) if request.args else False
+    if not request.args:
+        picker = quiet_picker(request.reader, request.lang)
+        await reply(request, context, t(request.lang, "settings.pick_quiet"), picker)
+        return
+    hours = readers.parse_quiet_hours(request.args)
     if hours is False:
         await reply(request, context, t(request.lang, "settings.quiet_usage"))
         return
     assert hours is not True
     await readers.set_quiet_hours(svc.db, request.chat_id, hours, now=svc.now)
-    if hours is None:
-        await reply(request, context, t(request.lang, "settings.quiet_off_set"))
-        return
-    start, end = hours
-    await reply(
-        request,
-        context,
-        t(request.lang, "settings.quiet_set", start=hour_label(start), end=hour_label(end)),
-    )
+    await reply(request, context, quiet_notice(request.lang, hours))
 
 
 @reader_button(changes_subscriptions=True)
 async def settings_button(request: Request, context: Context) -> str | None:
+    """The /settings menu's buttons: each opens a picker, or sets a value and shows the
+    menu again with a short notice."""
     assert request.query is not None and request.query.data is not None
     action, _, value = request.query.data.removeprefix(SETTINGS).partition(":")
-    svc = request.services
-    notice = None
-    if action == "mode":
-        await readers.set_mode(svc.db, request.chat_id, value, now=svc.now)
-        notice = _mode_changed(await _fresh(request))
-    elif action == "lang":
-        await readers.set_language(svc.db, request.chat_id, value, now=svc.now)
-        notice = t((await _fresh(request)).language, "settings.language_set")
-    elif action == "hours":
-        reader = await _fresh(request)
-        await edit_or_reply(
-            request,
-            context,
-            t(reader.language, "settings.pick_hour"),
-            hour_picker(reader.digest_hour),
-        )
+    reader = await _fresh(request)
+    lang = reader.language
+    picker: tuple[str, InlineKeyboardMarkup] | None = None
+    if action == "hours":
+        picker = "settings.pick_hour", hour_picker(reader.digest_hour, lang)
+    elif action == "hour" and value.isdigit() and 0 <= int(value) <= 23:
+        picker = "settings.pick_minute", minute_picker(int(value), lang)
+    elif action == "quiet":
+        picker = "settings.pick_quiet", quiet_picker(reader, lang)
+    elif action == "silent":
+        picker = "settings.pick_silent", silent_picker(reader.silent_alerts, lang)
+    if picker is not None:
+        key, markup = picker
+        await edit_or_reply(request, context, t(lang, key), markup)
         return None
-    elif action == "hour" and value.isdigit():
-        hour = int(value)
-        if await readers.set_digest_hour(svc.db, request.chat_id, hour, now=svc.now):
-            notice = t(request.lang, "settings.digest_set", hour=hour_label(hour))
+    notice = await _apply(request, action, value)
     await _show_menu(request, context)
     return notice
+
+
+async def _apply(request: Request, action: str, value: str) -> str | None:
+    """Set what a settings button names; the notice to show, None when nothing changed."""
+    svc = request.services
+    chat_id = request.chat_id
+    if action == "mode":
+        await readers.set_mode(svc.db, chat_id, value, now=svc.now)
+        return _mode_changed(await _fresh(request))
+    if action == "lang":
+        await readers.set_language(svc.db, chat_id, value, now=svc.now)
+        return t((await _fresh(request)).language, "settings.language_set")
+    if action == "time":
+        at = readers.parse_digest_time(value)
+        if at is not None and await readers.set_digest_time(svc.db, chat_id, at, now=svc.now):
+            return t(request.lang, "settings.digest_set", hour=hour_label(at.hour, at.minute))
+    if action == "q":
+        hours = readers.parse_quiet_hours(value)
+        if hours is not False:
+            assert hours is not True
+            await readers.set_quiet_hours(svc.db, chat_id, hours, now=svc.now)
+            return quiet_notice(request.lang, hours)
+    if action == "sil" and await readers.set_silent_alerts(svc.db, chat_id, value, now=svc.now):
+        return t(request.lang, f"settings.silent_set_{value}")
+    return None
+
+
+def quiet_notice(lang: str, hours: tuple[int, int] | None) -> str:
+    if hours is None:
+        return t(lang, "settings.quiet_off_set")
+    start, end = hours
+    return t(lang, "settings.quiet_set", start=hour_label(start), end=hour_label(end))
 
 
 def handlers() -> Handlers:

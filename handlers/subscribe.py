@@ -6,7 +6,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.readers import service as readers
 from bot.readers.service import Change, Outcome, topic_name
-from bot.text.i18n import hour_label, t
+from bot.text.i18n import t
 from handlers.common import (
     Context,
     Handlers,
@@ -21,6 +21,7 @@ from handlers.keyboards import (
     REMOVE,
     TOGGLE_TOPIC,
     did_you_mean,
+    digest_label,
     removal_list,
     topic_picker,
 )
@@ -129,7 +130,7 @@ async def _summary(request: Request, subs: readers.Subscriptions, header_key: st
     keywords = ", ".join(f"«{alert.phrase}»" for alert in subs.keywords) or none
     reader = subs.reader
     delivery = (
-        t(lang, "mysubs.mode_digest", hour=hour_label(reader.digest_hour))
+        t(lang, "mysubs.mode_digest", hour=digest_label(reader))
         if reader.mode == "digest"
         else t(lang, "mysubs.mode_instant")
     )

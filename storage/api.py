@@ -295,9 +295,10 @@ class DigestStore(Protocol):
     async def digest_timezones(self) -> list[str]: ...
 
     async def due_readers(
-        self, *, timezone: str, local_date: str, local_hour: int
+        self, *, timezone: str, local_date: str, local_hour: int, local_minute: int = 0
     ) -> list[DigestReader]:
-        """Digest readers in this time zone whose hour has come and who have no digest today."""
+        """Digest readers in this time zone whose time (hour and minute) has come and who
+        have no digest today."""
 
     async def topic_articles(
         self, chat_id: int, *, since: int, until: int, limit: int

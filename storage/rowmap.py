@@ -67,8 +67,17 @@ def subscriber_row(r: Record) -> SubscriberRow:
         active=bool(r["active"]),  # SQLite keeps booleans as 0 and 1
         inactive_reason=r["inactive_reason"],
         last_digest_on=r["last_digest_on"],
+        digest_minute=r["digest_minute"],
+        silent_alerts=r["silent_alerts"],
     )
 
 
 def digest_reader(r: Record) -> DigestReader:
-    return DigestReader(r["chat_id"], r["language"], r["timezone"], r["digest_hour"], r["last_at"])
+    return DigestReader(
+        r["chat_id"],
+        r["language"],
+        r["timezone"],
+        r["digest_hour"],
+        r["last_at"],
+        r["digest_minute"],
+    )

@@ -116,6 +116,7 @@ class DigestReader:
     timezone: str
     digest_hour: int
     last_digest_at: int | None  # when the previous digest was queued
+    digest_minute: int = 0
 
 
 # feeds
@@ -127,6 +128,7 @@ class TopicRow:
     name_vi: str
     name_en: str
     keywords: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # other words readers use for it ("economy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,3 +247,5 @@ class SubscriberRow:
     active: bool
     inactive_reason: str | None
     last_digest_on: str | None
+    digest_minute: int = 0
+    silent_alerts: str = "off"  # 'off', 'night' (22:00–06:00 local) or 'always'

@@ -9,7 +9,7 @@ import pytest
 
 from bot.delivery.digest import queue_due_digests, render_digest
 from bot.delivery.render import utf16_len
-from bot.readers.service import set_digest_hour, set_mode
+from bot.readers.service import DigestTime, set_digest_hour, set_digest_time, set_mode
 from bot.text.vietnamese import fold
 from storage.rows import ArticleInput, ArticleRow, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
@@ -228,3 +228,32 @@ async def test_a_new_hour_already_past_today_starts_tomorrow(
     assert await set_digest_hour(db, READER, 6, now=int(at(3, 6, 30).timestamp()))
     assert (await queue_due_digests(db, now=at(3, 6, 31))).queued == 0
     assert (await queue_due_digests(db, now=at(4, 6))).queued == 1
+
+
+async def test_a_digest_at_18_30_comes_at_18_30(db: SqliteDatabase, world: int) -> None:
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 9))
+    assert await set_digest_time(db, READER, DigestTime(18, 30), now=int(at(3, 10).timestamp()))
+    assert (await queue_due_digests(db, now=at(3, 18, 29))).queued == 0
+    assert (await queue_due_digests(db, now=at(3, 18, 30))).queued == 1
+
+
+async def test_switching_at_18_40_to_a_digest_at_18_30_starts_tomorrow(
+    db: SqliteDatabase, world: int
+) -> None:
+    await instant_reader(db)
+    await set_digest_time(db, READER, DigestTime(18, 30), now=int(at(3, 8).timestamp()))
+    assert await set_mode(db, READER, "bản tin", now=int(at(3, 18, 40).timestamp()))
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 19))
+    assert (await queue_due_digests(db, now=at(3, 18, 41))).queued == 0
+    assert (await queue_due_digests(db, now=at(4, 18, 29))).queued == 0
+    assert (await queue_due_digests(db, now=at(4, 18, 30))).queued == 1
+
+
+async def test_switching_at_18_20_to_a_digest_at_18_30_sends_it_today(
+    db: SqliteDatabase, world: int
+) -> None:
+    await instant_reader(db)
+    await set_digest_time(db, READER, DigestTime(18, 30), now=int(at(3, 8).timestamp()))
+    assert await set_mode(db, READER, "digest", now=int(at(3, 18, 20).timestamp()))
+    await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 18, 25))
+    assert (await queue_due_digests(db, now=at(3, 18, 30))).queued == 1

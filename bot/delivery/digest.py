@@ -45,7 +45,10 @@ async def queue_due_digests(db: Database, *, now: datetime) -> DigestRun:
     for tz_name in await db.digests.digest_timezones():
         local = now.astimezone(ZoneInfo(tz_name))
         due = await db.digests.due_readers(
-            timezone=tz_name, local_date=local.date().isoformat(), local_hour=local.hour
+            timezone=tz_name,
+            local_date=local.date().isoformat(),
+            local_hour=local.hour,
+            local_minute=local.minute,
         )
         for reader in due:
             parts, count = await _compose(db, reader, topics, now=now, local=local)

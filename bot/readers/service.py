@@ -158,14 +158,19 @@ async def topic_choices(db: Database, chat_id: int) -> TopicChoices:
     return TopicChoices(topics, chosen)
 
 
+def _names(topic: TopicRow) -> tuple[str, ...]:
+    """Every name a reader may give the topic: its slug, both names, its aliases."""
+    return (topic.slug.replace("-", " "), topic.name_vi, topic.name_en, *topic.aliases)
+
+
 def find_topic(topics: Sequence[TopicRow], words: str) -> TopicRow | None:
-    """The topic the words name: its slug, or its Vietnamese or English name, accents optional."""
+    """The topic the words name: its slug, its Vietnamese or English name or an alias
+    ("economy" for Kinh tế), accents and hyphens optional."""
     wanted = " ".join(fold_words(words))
     if not wanted:
         return None
     for topic in topics:
-        names = (topic.slug.replace("-", " "), topic.name_vi, topic.name_en)
-        if any(" ".join(fold_words(name)) == wanted for name in names):
+        if any(" ".join(fold_words(name)) == wanted for name in _names(topic)):
             return topic
     return None
 
@@ -231,7 +236,7 @@ def near_topic(topics: Sequence[TopicRow], words: str) -> TopicRow | None:
         return None
     best: tuple[float, TopicRow] | None = None
     for topic in topics:
-        for name in (topic.slug.replace("-", " "), topic.name_vi, topic.name_en):
+        for name in _names(topic):
             ratio = difflib.SequenceMatcher(None, wanted, " ".join(fold_words(name))).ratio()
             if ratio >= NEAR_TOPIC_RATIO and (best is None or ratio > best[0]):
                 best = (ratio, topic)
@@ -300,41 +305,64 @@ async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> bool:
     if mode == "digest" and before is not None and before.mode != "digest":
         # The promise is "a digest at {hour} every day": the first comes at the next
         # {hour}, not at once because today's has passed, and covers from now on.
+        at = DigestTime(before.digest_hour, before.digest_minute)
         await db.subscribers.begin_digests(
-            chat_id, since=now, done_on=_today_if_past(before, before.digest_hour, now)
+            chat_id, since=now, done_on=_today_if_past(before, at, now)
         )
     return True
 
 
-def _today_if_past(reader: SubscriberRow, hour: int, now: int) -> str | None:
-    """The reader's local date when hour has already passed there today."""
+@dataclass(frozen=True, slots=True, order=True)
+class DigestTime:
+    """A time of day for the digest, in the reader's zone."""
+
+    hour: int
+    minute: int = 0
+
+
+def _today_if_past(reader: SubscriberRow, at: DigestTime, now: int) -> str | None:
+    """The reader's local date when the time has already come there today."""
     local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(reader.timezone))
-    return local.date().isoformat() if local.hour >= hour else None
+    return local.date().isoformat() if (local.hour, local.minute) >= (at.hour, at.minute) else None
 
 
-_HOUR = re.compile(r"^\s*(\d{1,2})(?:\s*[:h.]\s*(00?)?)?\s*(?:giờ|gio|h)?\s*$", re.IGNORECASE)
+# '7', '07:00', '18:30', '18h30', '18h', '6 giờ', '6 giờ 30 (phút)', '6g30', '6.05',
+# and '6h chiều', '6 giờ tối', '6pm' (folded: accents optional).
+_TIME = re.compile(
+    r"^(\d{1,2})\s*(?:(?::|\.|h|gio|g)\s*(?:(\d{2})\s*(?:phut|p)?)?)?\s*"
+    r"(sang|am|trua|chieu|toi|pm)?$"
+)
+_AFTERNOON = ("chieu", "toi", "pm")
 
 
-def parse_hour(text: str) -> int | None:
-    """'7', '07:00', '18h', '18 giờ' → the hour; None for anything else."""
-    match = _HOUR.match(text)
+def parse_digest_time(text: str) -> DigestTime | None:
+    """What a reader types for a time of day → the time; None for anything else."""
+    match = _TIME.match(fold(clean_line(text)))
     if not match:
         return None
-    hour = int(match.group(1))
-    return hour if 0 <= hour <= 23 else None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if match.group(3) in _AFTERNOON and 1 <= hour <= 11:
+        hour += 12
+    return DigestTime(hour, minute) if 0 <= hour <= 23 and 0 <= minute <= 59 else None
+
+
+async def set_digest_time(db: Database, chat_id: int, at: DigestTime, *, now: int) -> bool:
+    if not (0 <= at.hour <= 23 and 0 <= at.minute <= 59):
+        return False
+    reader = await db.subscribers.get_subscriber(chat_id)
+    await db.subscribers.update_settings(
+        chat_id, digest_hour=at.hour, digest_minute=at.minute, now=now
+    )
+    if reader is not None and reader.mode == "digest":
+        today = _today_if_past(reader, at, now)
+        if today is not None and reader.last_digest_on != today:
+            # A new time already past today: today's digest would go out at once.
+            await db.subscribers.begin_digests(chat_id, since=None, done_on=today)
+    return True
 
 
 async def set_digest_hour(db: Database, chat_id: int, hour: int, *, now: int) -> bool:
-    if not 0 <= hour <= 23:
-        return False
-    reader = await db.subscribers.get_subscriber(chat_id)
-    await db.subscribers.update_settings(chat_id, digest_hour=hour, now=now)
-    if reader is not None and reader.mode == "digest":
-        today = _today_if_past(reader, hour, now)
-        if today is not None and reader.last_digest_on != today:
-            # A new hour already past today: today's digest would go out at once.
-            await db.subscribers.begin_digests(chat_id, since=None, done_on=today)
-    return True
+    return await set_digest_time(db, chat_id, DigestTime(hour), now=now)
 
 
 def parse_quiet_hours(text: str) -> tuple[int, int] | bool | None:
@@ -356,6 +384,17 @@ async def set_quiet_hours(
 ) -> None:
     start, end = hours if hours else (None, None)
     await db.subscribers.update_settings(chat_id, quiet_start=start, quiet_end=end, now=now)
+
+
+SILENT_CHOICES = ("off", "night", "always")
+
+
+async def set_silent_alerts(db: Database, chat_id: int, choice: str, *, now: int) -> bool:
+    """Alerts with sound ('off'), silent at night ('night') or always silent ('always')."""
+    if choice not in SILENT_CHOICES:
+        return False
+    await db.subscribers.update_settings(chat_id, silent_alerts=choice, now=now)
+    return True
 
 
 async def forget_reader(db: Database, chat_id: int) -> None:

@@ -60,7 +60,16 @@ def _topic(path: Path, index: int, raw: object) -> TopicRow:
     keywords = raw.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
         raise FeedsConfigError(f"{where}: keywords must be a list of strings")
-    return TopicRow(slug, name_vi, name_en, tuple(clean_line(k) for k in keywords if k.strip()))
+    aliases = raw.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise FeedsConfigError(f"{where}: aliases must be a list of strings")
+    return TopicRow(
+        slug,
+        name_vi,
+        name_en,
+        tuple(clean_line(k) for k in keywords if k.strip()),
+        tuple(clean_line(a) for a in aliases if a.strip()),
+    )
 
 
 def _feed(path: Path, index: int, raw: object, slugs: set[str]) -> FeedSpec:

@@ -37,7 +37,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "<b>Cài đặt</b>\n"
             "/settings — mọi cài đặt, bằng nút bấm\n"
             "/mode — nhận ngay hay gom thành bản tin: <code>/mode ngay</code>, <code>/mode bản tin</code>\n"
-            "/digest — giờ nhận bản tin, ví dụ <code>/digest 7</code>\n"
+            "/digest — giờ nhận bản tin, ví dụ <code>/digest 18:30</code>\n"
             "/quiet — Không làm phiền, ví dụ <code>/quiet 22-6</code>\n"
             "/lang — ngôn ngữ: <code>/lang vi</code>, <code>/lang en</code>\n"
             "/stop — ngừng nhận tin và xóa dữ liệu của bạn"
@@ -94,8 +94,25 @@ CATALOGS: dict[str, dict[str, str]] = {
             "• Nhận tin: {mode}\n"
             "• Giờ nhận bản tin: {hour}\n"
             "• Ngôn ngữ: {language_name}\n"
-            "• Không làm phiền: {quiet}"
+            "• Không làm phiền: {quiet}\n"
+            "• Tin báo không chuông: {silent}"
         ),
+        "settings.silent_off": "tắt",
+        "settings.silent_night": "ban đêm (22:00–06:00)",
+        "settings.silent_always": "luôn luôn",
+        "settings.pick_quiet": "Không làm phiền lúc nào? Tin đến trong giờ này, mình gửi sau.",
+        "settings.pick_silent": "Tin báo đến không đổ chuông (vẫn hiện trong chat):",
+        "settings.pick_minute": "Mấy giờ mấy phút?",
+        "settings.silent_set_off": "Tin báo sẽ có chuông như thường.",
+        "settings.silent_set_night": "Ban đêm (22:00–06:00), tin báo đến không đổ chuông.",
+        "settings.silent_set_always": "Tin báo sẽ luôn đến không đổ chuông.",
+        "button.quiet": "🌙 Không làm phiền",
+        "button.quiet_off": "Tắt Không làm phiền",
+        "button.silent": "🔕 Không chuông",
+        "button.silent_off": "🔔 Có chuông",
+        "button.silent_night": "🌙 Không chuông ban đêm",
+        "button.silent_always": "🔕 Luôn không chuông",
+        "button.back": "◀ Quay lại",
         "settings.mode_instant": "ngay khi có bài",
         "settings.mode_digest": "bản tin hằng ngày",
         "settings.quiet_off": "tắt",
@@ -110,7 +127,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "settings.pick_hour": "Bạn muốn nhận bản tin lúc mấy giờ?",
         "settings.digest_set": "Bạn sẽ nhận bản tin lúc {hour} mỗi ngày.",
         "settings.digest_set_instant": "Đã đặt giờ bản tin là {hour}. Bạn đang nhận tin ngay khi có bài nên chưa có bản tin — muốn chuyển sang bản tin hằng ngày không?",
-        "settings.digest_usage": "Cách dùng: <code>/digest 7</code> hoặc <code>/digest 18:00</code> (giờ Việt Nam).",
+        "settings.digest_usage": "Bạn muốn nhận bản tin lúc mấy giờ? Ví dụ: <code>/digest 7</code>, <code>/digest 18:30</code> hoặc <code>/digest 6h30</code>.",
         "settings.language_set": "Đã chuyển sang tiếng Việt.",
         "settings.language_usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>.",
         "settings.mode_usage": "Cách dùng: <code>/mode ngay</code> (nhận ngay khi có bài) hoặc <code>/mode bản tin</code> (mỗi ngày một bản tin).",
@@ -238,7 +255,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "<b>Settings</b>\n"
             "/settings — every setting, with buttons\n"
             "/mode — at once or one digest a day: <code>/mode instant</code>, <code>/mode digest</code>\n"
-            "/digest — the digest hour, e.g. <code>/digest 7</code>\n"
+            "/digest — the digest time, e.g. <code>/digest 18:30</code>\n"
             "/quiet — do not disturb, e.g. <code>/quiet 22-6</code>\n"
             "/lang — language: <code>/lang vi</code>, <code>/lang en</code>\n"
             "/stop — stop all messages and delete your data"
@@ -295,8 +312,25 @@ CATALOGS: dict[str, dict[str, str]] = {
             "• Delivery: {mode}\n"
             "• Digest time: {hour}\n"
             "• Language: {language_name}\n"
-            "• Quiet hours: {quiet}"
+            "• Quiet hours: {quiet}\n"
+            "• Silent alerts: {silent}"
         ),
+        "settings.silent_off": "off",
+        "settings.silent_night": "at night (22:00–06:00)",
+        "settings.silent_always": "always",
+        "settings.pick_quiet": "When should I hold alerts? They arrive after the quiet hours.",
+        "settings.pick_silent": "Alerts that arrive without a sound (still shown in the chat):",
+        "settings.pick_minute": "And the minutes?",
+        "settings.silent_set_off": "Alerts make a sound as usual.",
+        "settings.silent_set_night": "At night (22:00–06:00) alerts arrive without a sound.",
+        "settings.silent_set_always": "Alerts always arrive without a sound.",
+        "button.quiet": "🌙 Quiet hours",
+        "button.quiet_off": "Quiet hours off",
+        "button.silent": "🔕 Silent alerts",
+        "button.silent_off": "🔔 With sound",
+        "button.silent_night": "🌙 Silent at night",
+        "button.silent_always": "🔕 Always silent",
+        "button.back": "◀ Back",
         "settings.mode_instant": "instant",
         "settings.mode_digest": "daily digest",
         "settings.quiet_off": "off",
@@ -311,7 +345,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "settings.pick_hour": "At what time would you like your digest?",
         "settings.digest_set": "You will get your digest at {hour} every day.",
         "settings.digest_set_instant": "Digest hour set to {hour}. You get news as it comes, so there is no digest yet — switch to a daily digest?",
-        "settings.digest_usage": "Usage: <code>/digest 7</code> or <code>/digest 18:00</code>.",
+        "settings.digest_usage": "At what time? For example <code>/digest 7</code>, <code>/digest 18:30</code> or <code>/digest 6:05</code>.",
         "settings.language_set": "Switched to English.",
         "settings.language_usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>.",
         "settings.mode_usage": "Usage: <code>/mode instant</code> or <code>/mode digest</code>.",

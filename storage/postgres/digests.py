@@ -24,27 +24,29 @@ class PostgresDigests:
         return [r[0] for r in rows]
 
     async def due_readers(
-        self, *, timezone: str, local_date: str, local_hour: int
+        self, *, timezone: str, local_date: str, local_hour: int, local_minute: int = 0
     ) -> list[DigestReader]:
-        """Digest readers in this time zone whose hour has come and who have no digest today."""
+        """Digest readers in this time zone whose time (hour and minute) has come and who
+        have no digest today."""
         rows = await self._db.fetch(
-            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
+            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour, s.digest_minute,
                       nullif(greatest(coalesce((SELECT max(created_at) FROM digests d
                                                 WHERE d.chat_id = s.chat_id), 0),
                                       coalesce(s.digest_since, 0)), 0) AS last_at
                FROM subscribers s
-               WHERE s.active AND s.mode = 'digest' AND s.timezone = $1 AND s.digest_hour <= $2
+               WHERE s.active AND s.mode = 'digest' AND s.timezone = $1
+                 AND s.digest_hour * 60 + s.digest_minute <= $2
                  AND (s.last_digest_on IS NULL OR s.last_digest_on < $3 COLLATE "C")
                ORDER BY s.chat_id""",
             timezone,
-            local_hour,
+            local_hour * 60 + local_minute,
             local_date,
         )
         return [digest_reader(r) for r in rows]
 
     async def reader(self, chat_id: int) -> DigestReader | None:
         r = await self._db.fetchrow(
-            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
+            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour, s.digest_minute,
                       nullif(greatest(coalesce((SELECT max(created_at) FROM digests d
                                                 WHERE d.chat_id = s.chat_id), 0),
                                       coalesce(s.digest_since, 0)), 0) AS last_at

@@ -198,23 +198,28 @@ class PostgresFeeds:
             )
             if topics:
                 await conn.executemany(
-                    """INSERT INTO topics (slug, name_vi, name_en, keywords, position)
-                       VALUES ($1, $2, $3, $4, $5)
+                    """INSERT INTO topics (slug, name_vi, name_en, keywords, aliases, position)
+                       VALUES ($1, $2, $3, $4, $5, $6)
                        ON CONFLICT (slug) DO UPDATE SET name_vi = excluded.name_vi,
                            name_en = excluded.name_en, keywords = excluded.keywords,
-                           position = excluded.position""",
+                           aliases = excluded.aliases, position = excluded.position""",
                     [
-                        (t.slug, t.name_vi, t.name_en, list(t.keywords), i)
+                        (t.slug, t.name_vi, t.name_en, list(t.keywords), list(t.aliases), i)
                         for i, t in enumerate(topics)
                     ],
                 )
 
     async def list_topics(self) -> list[TopicRow]:
         rows = await self._db.fetch(
-            """SELECT slug, name_vi, name_en, keywords FROM topics
+            """SELECT slug, name_vi, name_en, keywords, aliases FROM topics
                ORDER BY position, slug COLLATE "C" """
         )
-        return [TopicRow(r["slug"], r["name_vi"], r["name_en"], tuple(r["keywords"])) for r in rows]
+        return [
+            TopicRow(
+                r["slug"], r["name_vi"], r["name_en"], tuple(r["keywords"]), tuple(r["aliases"])
+            )
+            for r in rows
+        ]
 
     async def sync_config_feeds(self, feeds: Iterable[FeedSpec], *, now: int) -> int:
         """Add configured feeds that are new and refresh names and topics of known ones.

@@ -223,4 +223,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN keyword TEXT;
     """,
+    # Twin of SQLite's step 7: the digest's minute, silent alerts, topic aliases.
+    """
+    ALTER TABLE subscribers ADD COLUMN digest_minute INTEGER NOT NULL DEFAULT 0
+        CHECK (digest_minute BETWEEN 0 AND 59);
+    ALTER TABLE subscribers ADD COLUMN silent_alerts TEXT NOT NULL DEFAULT 'off'
+        CHECK (silent_alerts IN ('off', 'night', 'always'));
+    ALTER TABLE topics ADD COLUMN aliases TEXT[] NOT NULL DEFAULT '{}';
+    """,
 ]

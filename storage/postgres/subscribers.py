@@ -14,9 +14,20 @@ def _alert(r: asyncpg.Record) -> KeywordAlertRow:
 
 
 _SUBSCRIBER_COLUMNS = """chat_id, chat_type, language, timezone, mode, digest_hour, quiet_start,
-    quiet_end, active, inactive_reason, last_digest_on"""
+    quiet_end, active, inactive_reason, last_digest_on, digest_minute, silent_alerts"""
 
-_SETTABLE = frozenset({"language", "mode", "digest_hour", "quiet_start", "quiet_end", "timezone"})
+_SETTABLE = frozenset(
+    {
+        "language",
+        "mode",
+        "digest_hour",
+        "digest_minute",
+        "quiet_start",
+        "quiet_end",
+        "timezone",
+        "silent_alerts",
+    }
+)
 
 # The children that follow a reader to a new chat id, each with the column that,
 # with chat_id, must stay unique.
@@ -237,10 +248,11 @@ class PostgresSubscribers:
                 # and goes with the old row, as SQLite's UPDATE OR IGNORE leaves it.
                 await conn.execute(
                     """INSERT INTO subscribers (chat_id, chat_type, language, timezone, mode,
-                           digest_hour, quiet_start, quiet_end, active, last_digest_on,
-                           created_at, updated_at)
+                           digest_hour, digest_minute, silent_alerts, quiet_start, quiet_end,
+                           active, last_digest_on, created_at, updated_at)
                        SELECT $1, 'supergroup', language, timezone, mode, digest_hour,
-                           quiet_start, quiet_end, active, last_digest_on, created_at, $2
+                           digest_minute, silent_alerts, quiet_start, quiet_end, active,
+                           last_digest_on, created_at, $2
                        FROM subscribers WHERE chat_id = $3""",
                     new_chat_id,
                     now,

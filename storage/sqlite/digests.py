@@ -28,26 +28,28 @@ class SqliteDigests:
             return [r[0] for r in await cursor.fetchall()]
 
     async def due_readers(
-        self, *, timezone: str, local_date: str, local_hour: int
+        self, *, timezone: str, local_date: str, local_hour: int, local_minute: int = 0
     ) -> list[DigestReader]:
-        """Digest readers in this time zone whose hour has come and who have no digest today."""
+        """Digest readers in this time zone whose time (hour and minute) has come and who
+        have no digest today."""
         async with self._db.reader.execute(
-            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
+            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour, s.digest_minute,
                       nullif(max(coalesce((SELECT max(created_at) FROM digests d
                                            WHERE d.chat_id = s.chat_id), 0),
                                  coalesce(s.digest_since, 0)), 0) AS last_at
                FROM subscribers s
-               WHERE s.active = 1 AND s.mode = 'digest' AND s.timezone = ? AND s.digest_hour <= ?
+               WHERE s.active = 1 AND s.mode = 'digest' AND s.timezone = ?
+                 AND s.digest_hour * 60 + s.digest_minute <= ?
                  AND (s.last_digest_on IS NULL OR s.last_digest_on < ?)
                ORDER BY s.chat_id""",
-            (timezone, local_hour, local_date),
+            (timezone, local_hour * 60 + local_minute, local_date),
         ) as cursor:
             rows = await cursor.fetchall()
         return [digest_reader(r) for r in rows]
 
     async def reader(self, chat_id: int) -> DigestReader | None:
         async with self._db.reader.execute(
-            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour,
+            """SELECT s.chat_id, s.language, s.timezone, s.digest_hour, s.digest_minute,
                       nullif(max(coalesce((SELECT max(created_at) FROM digests d
                                            WHERE d.chat_id = s.chat_id), 0),
                                  coalesce(s.digest_since, 0)), 0) AS last_at

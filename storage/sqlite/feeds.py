@@ -198,17 +198,18 @@ class SqliteFeeds:
                 (json.dumps([t.slug for t in topics]),),
             )
             await conn.executemany(
-                """INSERT INTO topics (slug, name_vi, name_en, keywords, position)
-                   VALUES (?, ?, ?, ?, ?)
+                """INSERT INTO topics (slug, name_vi, name_en, keywords, aliases, position)
+                   VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (slug) DO UPDATE SET name_vi = excluded.name_vi,
                        name_en = excluded.name_en, keywords = excluded.keywords,
-                       position = excluded.position""",
+                       aliases = excluded.aliases, position = excluded.position""",
                 [
                     (
                         t.slug,
                         t.name_vi,
                         t.name_en,
                         json.dumps(list(t.keywords), ensure_ascii=False),
+                        json.dumps(list(t.aliases), ensure_ascii=False),
                         i,
                     )
                     for i, t in enumerate(topics)
@@ -217,11 +218,17 @@ class SqliteFeeds:
 
     async def list_topics(self) -> list[TopicRow]:
         async with self._db.reader.execute(
-            "SELECT slug, name_vi, name_en, keywords FROM topics ORDER BY position, slug"
+            "SELECT slug, name_vi, name_en, keywords, aliases FROM topics ORDER BY position, slug"
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            TopicRow(r["slug"], r["name_vi"], r["name_en"], tuple(json.loads(r["keywords"])))
+            TopicRow(
+                r["slug"],
+                r["name_vi"],
+                r["name_en"],
+                tuple(json.loads(r["keywords"])),
+                tuple(json.loads(r["aliases"])),
+            )
             for r in rows
         ]
 

@@ -200,4 +200,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN keyword TEXT;
     """,
+    # 7: what a reader sets beyond the hour: the digest's minute (18:30), whether
+    # alerts arrive silently (always, or at night), and the other words a topic
+    # goes by ("economy" for Kinh tế).
+    """
+    ALTER TABLE subscribers ADD COLUMN digest_minute INTEGER NOT NULL DEFAULT 0
+        CHECK (digest_minute BETWEEN 0 AND 59);
+    ALTER TABLE subscribers ADD COLUMN silent_alerts TEXT NOT NULL DEFAULT 'off'
+        CHECK (silent_alerts IN ('off', 'night', 'always'));
+    ALTER TABLE topics ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';  -- JSON list
+    """,
 ]

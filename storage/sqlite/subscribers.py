@@ -10,14 +10,25 @@ from storage.rows import (
 from storage.sqlite.connection import Connection
 
 _SUBSCRIBER_COLUMNS = """chat_id, chat_type, language, timezone, mode, digest_hour, quiet_start,
-    quiet_end, active, inactive_reason, last_digest_on"""
+    quiet_end, active, inactive_reason, last_digest_on, digest_minute, silent_alerts"""
 
 
 def _json_ints(values: list[int]) -> str:
     return "[" + ",".join(str(int(v)) for v in values) + "]"
 
 
-_SETTABLE = frozenset({"language", "mode", "digest_hour", "quiet_start", "quiet_end", "timezone"})
+_SETTABLE = frozenset(
+    {
+        "language",
+        "mode",
+        "digest_hour",
+        "digest_minute",
+        "quiet_start",
+        "quiet_end",
+        "timezone",
+        "silent_alerts",
+    }
+)
 
 
 class SqliteSubscribers:
@@ -210,10 +221,11 @@ class SqliteSubscribers:
                 # Copy, re-point the children, delete: foreign keys forbid changing the key.
                 await conn.execute(
                     """INSERT INTO subscribers (chat_id, chat_type, language, timezone, mode,
-                           digest_hour, quiet_start, quiet_end, active, last_digest_on,
-                           created_at, updated_at)
-                       SELECT ?, 'supergroup', language, timezone, mode, digest_hour, quiet_start,
-                           quiet_end, active, last_digest_on, created_at, ?
+                           digest_hour, digest_minute, silent_alerts, quiet_start, quiet_end,
+                           active, last_digest_on, created_at, updated_at)
+                       SELECT ?, 'supergroup', language, timezone, mode, digest_hour,
+                           digest_minute, silent_alerts, quiet_start, quiet_end, active,
+                           last_digest_on, created_at, ?
                        FROM subscribers WHERE chat_id = ?""",
                     (new_chat_id, now, old_chat_id),
                 )

@@ -43,6 +43,26 @@ async def test_due_readers_are_digest_readers_whose_hour_has_come(db: Database) 
     assert await db.digests.due_readers(timezone=ZONE, local_date=TODAY, local_hour=5) == []
 
 
+async def test_a_digest_at_18_30_is_due_from_18_30(db: Database) -> None:
+    await add_reader(db, 1, mode="digest", digest_hour=18)
+    await db.subscribers.update_settings(1, digest_minute=30, now=NOW)
+    await add_reader(db, 2, mode="digest", digest_hour=18)  # 18:00
+
+    async def due_at(hour: int, minute: int) -> list[DigestReader]:
+        return await db.digests.due_readers(
+            timezone=ZONE, local_date=TODAY, local_hour=hour, local_minute=minute
+        )
+
+    assert [r.chat_id for r in await due_at(18, 29)] == [2]
+    assert await due_at(18, 30) == [
+        DigestReader(1, "vi", ZONE, 18, None, 30),
+        DigestReader(2, "vi", ZONE, 18, None, 0),
+    ]
+    assert [r.chat_id for r in await due_at(19, 0)] == [1, 2]
+    reader = await db.subscribers.get_subscriber(1)
+    assert reader is not None and (reader.digest_hour, reader.digest_minute) == (18, 30)
+
+
 async def test_record_digest_queues_the_parts_once_per_day(db: Database) -> None:
     await add_reader(db, 1, mode="digest", digest_hour=7)
 

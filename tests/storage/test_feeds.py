@@ -43,7 +43,7 @@ async def test_sync_topics_matches_the_configuration(db: Database) -> None:
     await db.feeds.sync_topics(
         [
             TopicRow("xa-hoi", "Xã hội", "Society", ()),
-            TopicRow("kinh-te", "Kinh tế", "Business", ("chứng khoán",)),
+            TopicRow("kinh-te", "Kinh tế", "Business", ("chứng khoán",), ("economy", "tài chính")),
         ]
     )
     second = await db.feeds.list_topics()
@@ -55,7 +55,7 @@ async def test_sync_topics_matches_the_configuration(db: Database) -> None:
     ]
     assert second == [
         TopicRow("xa-hoi", "Xã hội", "Society", ()),
-        TopicRow("kinh-te", "Kinh tế", "Business", ("chứng khoán",)),
+        TopicRow("kinh-te", "Kinh tế", "Business", ("chứng khoán",), ("economy", "tài chính")),
     ]
     await db.feeds.sync_topics([])
     assert await db.feeds.list_topics() == []

@@ -90,9 +90,11 @@ async def test_update_settings_changes_the_named_ones(db: Database) -> None:
         language="en",
         mode="digest",
         digest_hour=21,
+        digest_minute=45,
         quiet_start=22,
         quiet_end=6,
         timezone="Asia/Tokyo",
+        silent_alerts="night",
     )
     all_set = await db.subscribers.get_subscriber(1)
     await db.subscribers.update_settings(1, now=NOW + 120, quiet_start=None, quiet_end=None)
@@ -102,6 +104,7 @@ async def test_update_settings_changes_the_named_ones(db: Database) -> None:
     assert all_set is not None
     assert (all_set.language, all_set.mode, all_set.digest_hour) == ("en", "digest", 21)
     assert (all_set.quiet_start, all_set.quiet_end, all_set.timezone) == (22, 6, "Asia/Tokyo")
+    assert (all_set.digest_minute, all_set.silent_alerts) == (45, "night")
     assert cleared is not None
     assert (cleared.quiet_start, cleared.quiet_end) == (None, None)
     assert cleared.language == "en" and cleared.digest_hour == 21
@@ -289,6 +292,7 @@ async def test_move_chat_carries_the_reader_to_the_new_id(db: Database) -> None:
     old, new = -100, -1001000
     await db.subscribers.ensure_subscriber(old, now=NOW, chat_type="group", language="en")
     await db.subscribers.update_settings(old, now=NOW, mode="digest", digest_hour=9, quiet_start=23)
+    await db.subscribers.update_settings(old, now=NOW, digest_minute=15, silent_alerts="always")
     await db.subscribers.subscribe_topic(old, "kinh-te", now=NOW)
     await db.subscribers.add_keyword_alert(old, "Bão", "bao", now=NOW)
     await db.digests.record_digest(
@@ -307,6 +311,7 @@ async def test_move_chat_carries_the_reader_to_the_new_id(db: Database) -> None:
     assert moved is not None
     assert moved.chat_type == "supergroup"
     assert (moved.language, moved.mode, moved.digest_hour) == ("en", "digest", 9)
+    assert (moved.digest_minute, moved.silent_alerts) == (15, "always")
     assert (moved.quiet_start, moved.active, moved.last_digest_on) == (23, True, "2026-09-24")
     assert await db.subscribers.topic_subscriptions(new) == ["kinh-te"]
     assert [(a.chat_id, a.folded) for a in await db.subscribers.keyword_alerts(new)] == [

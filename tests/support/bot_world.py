@@ -82,6 +82,17 @@ class BotWorld:
         assert found is not None, f"no message {message_id} in chat {chat_id}"
         return found
 
+    def buttons(self, chat_id: int, message_id: int) -> list[str]:
+        """callback_data of the message's buttons as the user sees them now."""
+        rows = self.current(chat_id, message_id).get("reply_markup", {}).get("inline_keyboard", [])
+        return [b["callback_data"] for row in rows for b in row if "callback_data" in b]
+
+    def visible(self, chat_id: int, message_id: int) -> str:
+        """The message's text as the user reads it now (after every edit)."""
+        versions = [m for m in self.sent_to(chat_id) if m.message_id == message_id]
+        assert versions, f"no message {message_id} in chat {chat_id}"
+        return versions[-1].visible_text
+
     def inject(
         self,
         chat_id: int,
