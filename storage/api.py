@@ -25,6 +25,7 @@ from storage.rows import (
     PollFailure,
     PollSuccess,
     Progress,
+    SearchTerm,
     StoreOutcome,
     SubscriberRow,
     TopicRow,
@@ -86,10 +87,11 @@ class ArticleStore(Protocol):
     ) -> list[ArticleRow]: ...
 
     async def search_articles(
-        self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
+        self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
-        """Articles containing every one of these folded words (none: no articles);
-        with prefix, the last word may be the start of a word ("kinh t" → "kinh tế").
+        """Articles containing every one of these folded words (none: no articles); a
+        word with spaces is a phrase, a tuple is alternatives (any one). With prefix, the
+        last word, when it is one word, may be the start of a word ("kinh t" → "kinh tế").
 
         Ranked by relevance (a title match counts three times a body match), then
         newest first, then id (a total order, so pages never overlap),

@@ -32,6 +32,11 @@ class FailureKind(enum.StrEnum):
 # articles
 
 
+# A search term: a folded word or phrase ("ha noi"), or alternatives of which any one
+# may match (("hanoi", "ha noi")).
+SearchTerm = str | tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleInput:
     """An article as a feed item or a web page gives it, ready to store.

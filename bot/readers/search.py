@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.readers.places import place_spellings
 from bot.readers.service import find_topic
 from bot.text.vietnamese import fold_words
 from storage import Database
-from storage.rows import ArticleRow, TopicRow
+from storage.rows import ArticleRow, SearchTerm, TopicRow
 
 MAX_QUERY_WORDS = 12
 MAX_WORD_CHARS = 48
@@ -22,6 +23,12 @@ def query_words(query: str) -> list[str]:
     """
     words = _words(query)
     return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
+
+
+def query_terms(query: str) -> list[SearchTerm]:
+    """The query's words, each place name a reader runs together or abbreviates
+    ("hanoi", "tphcm") standing for every spelling of that place."""
+    return [place_spellings(word) or word for word in query_words(query)]
 
 
 def is_short_query(query: str) -> bool:
@@ -45,9 +52,9 @@ async def search(db: Database, query: str, *, limit: int = 10, offset: int = 0) 
     Whole words first; only when they find nothing is the last word taken as the
     start of a word ("kinh t" finds "kinh tế"), so "ha" never widens to "hanh".
     """
-    words = query_words(query)
+    words = query_terms(query)
     whole = await db.articles.search_articles(words, limit=limit, offset=offset)
-    if whole or not words:
+    if whole or not words or not isinstance(words[-1], str):
         return whole
     if offset > 0 and await db.articles.search_articles(words, limit=1):
         return []  # past the end of a whole-word result

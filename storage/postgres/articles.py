@@ -12,9 +12,16 @@ from storage.postgres.search import (
     RANK_WEIGHTS,
     SEARCH_WINDOW,
     index_text,
-    query_terms,
+    query_groups,
 )
-from storage.rows import ArticleInput, ArticleRow, PollSuccess, Priority, StoreOutcome
+from storage.rows import (
+    ArticleInput,
+    ArticleRow,
+    PollSuccess,
+    Priority,
+    SearchTerm,
+    StoreOutcome,
+)
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None, list[str]]
 
@@ -307,27 +314,31 @@ class PostgresArticles:
         return [article_row(r) for r in rows]
 
     async def search_articles(
-        self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
+        self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles).
 
         Ranked by ts_rank (a title match counts three times a body match), then
         newest first, among the newest SEARCH_WINDOW matching articles.
         """
-        terms = query_terms(words)
-        if terms is None or limit == 0:
+        flat = query_groups(words)
+        if flat is None or limit == 0:
             return []
+        terms, groups = flat
         window = max(SEARCH_WINDOW, offset + limit)
         rows = await self._db.fetch(
-            f"""WITH q AS (
+            f"""WITH alternatives AS (
                     -- The last word, with prefix, as a prefix lexeme: quote_literal
                     -- quotes it as tsquery wants (the words are letters and digits).
-                    SELECT newsbot_match_all(
+                    SELECT newsbot_match_any(
                         CASE WHEN $5 AND t.n = cardinality($1::text[])
                                   AND position(' ' in t.w) = 0
                              THEN to_tsquery('simple', quote_literal(t.w) || ':*')
                              ELSE phraseto_tsquery('simple', t.w) END) AS q
-                    FROM unnest($1::text[]) WITH ORDINALITY AS t(w, n)
+                    FROM unnest($1::text[], $6::int[]) WITH ORDINALITY AS t(w, g, n)
+                    GROUP BY t.g
+                ), q AS (
+                    SELECT newsbot_match_all(a.q) AS q FROM alternatives a
                 ), hit AS (
                     SELECT id FROM newsbot_matches((SELECT q FROM q), $2) AS id
                 )
@@ -340,7 +351,8 @@ class PostgresArticles:
             window,
             sql_limit(limit),
             max(offset, 0),
-            prefix,
+            prefix and isinstance(words[-1], str),
+            groups,
         )
         return [article_row(r) for r in rows]
 

@@ -223,8 +223,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN keyword TEXT;
     """,
-    # Twin of SQLite's step 7: the digest's minute, silent alerts, topic aliases.
+    # Twin of SQLite's step 7: the digest's minute, silent alerts, topic aliases; and
+    # what FTS5 has built in, OR over a search term's alternatives ("hanoi" | "ha noi").
     """
+    CREATE AGGREGATE newsbot_match_any (tsquery) (SFUNC = tsquery_or, STYPE = tsquery);
     ALTER TABLE subscribers ADD COLUMN digest_minute INTEGER NOT NULL DEFAULT 0
         CHECK (digest_minute BETWEEN 0 AND 59);
     ALTER TABLE subscribers ADD COLUMN silent_alerts TEXT NOT NULL DEFAULT 'off'

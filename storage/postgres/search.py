@@ -42,6 +42,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from storage.rows import SearchTerm
+
 # Ranking scores every match; as on SQLite, only the newest SEARCH_WINDOW matches
 # are ranked, which keeps broad queries ("cua" is in nearly every article) cheap.
 SEARCH_WINDOW = 1000
@@ -76,6 +78,27 @@ def query_terms(words: Sequence[str]) -> list[str] | None:
             return None
         terms.append(" ".join(parts))
     return terms or None
+
+
+def query_groups(terms: Sequence[SearchTerm]) -> tuple[list[str], list[int]] | None:
+    """The terms flattened for SQL: every phrase, and the number of the term it belongs
+    to (alternatives share one); None when nothing can match. Words with no letters
+    or digits are left out, as FTS5 leaves out an empty phrase; a word too long for
+    the index matches nothing, so a term of no other alternative cannot match."""
+    phrases: list[str] = []
+    groups: list[int] = []
+    for term in terms:
+        kept: list[str] = []
+        for alternative in term if isinstance(term, tuple) else (term,):
+            parts = _WORDS.findall(alternative.casefold())
+            if parts and all(len(part.encode()) <= MAX_WORD_BYTES for part in parts):
+                kept.append(" ".join(parts))
+            elif parts and not isinstance(term, tuple):
+                return None
+        if kept:
+            phrases.extend(kept)
+            groups.extend([len(set(groups)) + 1] * len(kept))
+    return (phrases, groups) if phrases else None
 
 
 def phrase_term(words: Sequence[str]) -> str | None:

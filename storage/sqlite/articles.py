@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
-from storage.rows import ArticleInput, ArticleRow, PollSuccess, Priority, StoreOutcome
+from storage.rows import (
+    ArticleInput,
+    ArticleRow,
+    PollSuccess,
+    Priority,
+    SearchTerm,
+    StoreOutcome,
+)
 from storage.sqlite.connection import Connection, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
 
@@ -230,14 +238,29 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
 SEARCH_WINDOW = 1000
 
 
-def match_all(words: Sequence[str], *, prefix: bool = False) -> str:
-    """An FTS5 expression requiring every word. Each is double-quoted, so FTS5 syntax a
-    reader typed (AND, NOT, *, -, :, parentheses) is only ever a word; with prefix, the
-    last may be the start of a word."""
-    quoted = [_quoted(w) for w in words]
-    if prefix and quoted:
+def match_all(words: Sequence[SearchTerm], *, prefix: bool = False) -> str:
+    """An FTS5 expression requiring every term. Each word is double-quoted, so FTS5
+    syntax a reader typed (AND, NOT, *, -, :, parentheses) is only ever a word;
+    alternatives are joined with OR; with prefix, a last plain word may be the start
+    of a word."""
+    quoted = []
+    for term in words:
+        # A word of no letters or digits is an empty phrase: implicitly ANDed, FTS5
+        # would skip it; explicitly, it would match nothing.
+        kept = [w for w in (term if isinstance(term, tuple) else (term,)) if _WORD.search(w)]
+        if kept:
+            quoted.append(_alternatives(kept) if isinstance(term, tuple) else _quoted(kept[0]))
+    if prefix and quoted and isinstance(words[-1], str) and _WORD.search(words[-1]):
         quoted[-1] += "*"
-    return " ".join(quoted)
+    # FTS5 reads no implicit AND next to a parenthesised group: spell it out there.
+    return (" AND " if any(q.startswith("(") for q in quoted) else " ").join(quoted)
+
+
+_WORD = re.compile(r"[^\W_]")
+
+
+def _alternatives(words: Sequence[str]) -> str:
+    return "(" + " OR ".join(_quoted(w) for w in words) + ")"
 
 
 def match_phrase(words: Sequence[str]) -> str:
@@ -324,16 +347,16 @@ class SqliteArticles:
             return [article_row(r) for r in await cursor.fetchall()]
 
     async def search_articles(
-        self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
+        self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles).
 
         Ranked by bm25 (title counts three times the body), then newest first,
         among the newest SEARCH_WINDOW matching articles.
         """
-        if not words:
-            return []
         match = match_all(words, prefix=prefix)
+        if not match:
+            return []
         window = max(SEARCH_WINDOW, offset + limit)
         sql = (
             f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL

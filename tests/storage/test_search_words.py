@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.readers.search import phrase_words, query_words
+from bot.readers.search import phrase_words, query_terms, query_words
 from bot.text.vietnamese import fold
 from storage.api import Database
 from storage.rows import ArticleInput
@@ -264,3 +264,48 @@ async def test_with_prefix_the_last_word_may_be_the_start_of_a_word(db: Database
     assert [a.item_key for a in found] == ["kt"]
     # Only the last word: "kin t" finds nothing, whatever the prefix.
     assert await db.articles.search_articles(query_words("kin t"), prefix=True) == []
+
+
+@pytest.fixture
+async def cities(db: Database) -> Database:
+    await store(
+        db,
+        vn_article("hn", "Hà Nội cấm xe máy ở phố cổ", "Thành phố Hà Nội thí điểm."),
+        vn_article("dn", "Đà Nẵng đón khách du lịch", "Bãi biển Đà Nẵng đông khách."),
+        vn_article("sg", "Sài Gòn mưa lớn chiều nay", "Nhiều tuyến đường ngập."),
+        vn_article("hcm", "TP.HCM mở thêm tuyến metro", "Người dân TP.HCM đi tàu."),
+        vn_article("ha", "Giá hành tăng", "Hành lá và nội thất: không liên quan."),
+    )
+    return db
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("hanoi", ["hn"]), ("Hà Nội", ["hn"]), ("danang", ["dn"]), ("saigon", ["hcm", "sg"]),
+     ("tphcm", ["hcm", "sg"]), ("hcm", ["hcm", "sg"]), ("hanoi pho co", ["hn"]),
+     ("ha", ["hn"]), ("noi", ["ha", "hn"])],  # "ha" is not "hành"
+)  # fmt: skip
+async def test_run_together_and_short_place_names(
+    cities: Database, query: str, found: list[str]
+) -> None:
+    hits = await cities.articles.search_articles(query_terms(query))
+    assert sorted(a.item_key for a in hits) == found
+
+
+async def test_alternatives_are_any_one_and_terms_all(db: Database) -> None:
+    await store(
+        db,
+        vn_article("a", "Ha noi mua", ""),
+        vn_article("b", "Hanoi nang", ""),
+        vn_article("c", "Da nang mua", ""),
+    )
+
+    async def found(*terms: str | tuple[str, ...]) -> list[str]:
+        return sorted(a.item_key for a in await db.articles.search_articles(list(terms)))
+
+    assert await found(("hanoi", "ha noi")) == ["a", "b"]
+    assert await found(("hanoi", "ha noi"), "mua") == ["a"]
+    assert await found(("zzz", "da nang")) == ["c"]
+    assert await found(("zzz",)) == []
+    assert await found((), "mua") == ["a", "c"]  # an empty term asks nothing
+    assert await found(("x" * 3000, "mua")) == ["a", "c"]  # too long for any index: no match
