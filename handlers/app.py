@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.runtime.app import AnyApplication
-from handlers import admin, errors, fallback, search, settings, start, stop, subscribe
+from handlers import admin, errors, fallback, inline, search, settings, start, stop, subscribe
 from handlers.common import Handlers
 
 
@@ -12,6 +12,7 @@ def all_handlers() -> Handlers:
         *start.handlers(),
         *subscribe.handlers(),
         *search.handlers(),
+        *inline.handlers(),
         *settings.handlers(),
         *stop.handlers(),
         *admin.handlers(),

@@ -81,7 +81,7 @@ async def test_get_me(api: BotApiStandIn, bot: Bot) -> None:
     assert me.username == "newsbot"
     assert me.id == 123456
     assert me.can_read_all_group_messages is False
-    assert me.supports_inline_queries is False
+    assert me.supports_inline_queries is True  # the bot answers "@bot words"
     assert api.calls[0][0] == "getMe"
 
 

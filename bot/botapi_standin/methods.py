@@ -29,6 +29,7 @@ class BotApiMethods(SendingMethods):
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -54,7 +55,7 @@ class BotApiMethods(SendingMethods):
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.supports_inline_queries,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -136,6 +137,30 @@ class BotApiMethods(SendingMethods):
             raise bad_request("MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
         self.answered_callbacks.append(dict(params))
+        self._bump()
+        return True
+
+    async def _answer_inline_query(self, params: JsonDict) -> bool:
+        """Telegram's checks: an open query, at most 50 results with unique ids of at
+        most 64 bytes, articles with a title and a message of 1–4096 characters, a
+        next_offset of at most 64 bytes."""
+        query_id = get_str(params, "inline_query_id") or ""
+        if query_id not in self._open_inline_queries:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise bad_request("can't parse inline query results JSON object")
+        if len(results) > 50:
+            raise bad_request("RESULTS_TOO_MUCH")
+        ids: set[str] = set()
+        for result in results:
+            check_inline_result(result, ids)
+        if len((get_str(params, "next_offset") or "").encode()) > 64:
+            raise bad_request("NEXT_OFFSET_INVALID")
+        self._open_inline_queries.discard(query_id)
+        self.answered_inline_queries.append({**params, "results": results})
         self._bump()
         return True
 
@@ -229,3 +254,25 @@ class BotApiMethods(SendingMethods):
             u for u in self._admins.get(chat_id, []) if u != self._owners.get(chat_id)
         ]
         return [self._member(chat, user_id) for user_id in ids]
+
+
+def check_inline_result(result: object, ids: set[str]) -> None:
+    """One InlineQueryResult as Telegram checks it (articles in full, others by id)."""
+    if not isinstance(result, dict):
+        raise bad_request("can't parse inline query result")
+    result_id = str(result.get("id", ""))
+    if not 1 <= len(result_id.encode()) <= 64:
+        raise bad_request("RESULT_ID_INVALID")
+    if result_id in ids:
+        raise bad_request("RESULT_ID_DUPLICATE")
+    ids.add(result_id)
+    if result.get("type") != "article":
+        return
+    if not str(result.get("title", "")).strip():
+        raise bad_request("RESULT_TITLE_EMPTY")
+    content = result.get("input_message_content")
+    text = content.get("message_text") if isinstance(content, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("MESSAGE_EMPTY")
+    if len(text) > 4096:
+        raise bad_request("MESSAGE_TOO_LONG")

@@ -29,6 +29,8 @@ _JSON_FIELDS = frozenset(
         "allowed_updates",
         "media",
         "permissions",
+        "results",
+        "button",
     }
 )
 _INT_FIELDS = frozenset(

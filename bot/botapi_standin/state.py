@@ -119,6 +119,10 @@ class StandInState:
         self._next_update_id = 1
         self._open_callbacks: set[str] = set()
         self._next_callback = 1
+        # Inline mode, as BotFather's /setinline turns it on.
+        self.supports_inline_queries = True
+        self.answered_inline_queries: list[JsonDict] = []
+        self._open_inline_queries: set[str] = set()
         self._blocked: dict[int, str] = {}
         self._not_found: set[int] = set()
         self._migrated: dict[int, int] = {}
@@ -319,6 +323,47 @@ class StandInState:
         }
         self._push_update("callback_query", query)
         return query_id
+
+    def inline_query(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str = "private",
+        language_code: str | None = "vi",
+        first_name: str = "Test",
+    ) -> str:
+        """A user types "@bot <query>" in a chat of chat_type; returns the query's id.
+
+        Telegram sends it only to a bot with inline mode on, and at most 256
+        characters of it.
+        """
+        if not self.supports_inline_queries:
+            raise ValueError("inline mode is off for this bot")
+        user: JsonDict = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            user["language_code"] = language_code
+        self._users[user_id] = user
+        query_id = str(5_000_000_000_000_000 + self._next_callback)
+        self._next_callback += 1
+        self._open_inline_queries.add(query_id)
+        payload: JsonDict = {
+            "id": query_id,
+            "from": dict(user),
+            "query": query[:256],
+            "offset": offset,
+            "chat_type": chat_type,
+        }
+        self._push_update("inline_query", payload)
+        return query_id
+
+    def inline_answer(self, query_id: str) -> JsonDict | None:
+        """The bot's answerInlineQuery for the query, once it answered."""
+        for answer in self.answered_inline_queries:
+            if answer.get("inline_query_id") == query_id:
+                return answer
+        return None
 
     # ---- faults ------------------------------------------------------------------
 

@@ -84,3 +84,18 @@ async def latest(db: Database, topic_words: str, *, limit: int) -> Latest:
     if topic is None:
         return Latest([], unknown_topic=True, topics=tuple(topics))
     return Latest(await db.articles.latest_articles(topic=topic.slug, limit=limit), topic)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResults:
+    articles: list[ArticleRow]
+    has_more: bool
+
+
+async def inline_results(db: Database, query: str, *, limit: int, offset: int) -> InlineResults:
+    """What "@bot <query>" offers: the search's matches, or the latest news for no words."""
+    if query_words(query):
+        rows = await search(db, query, limit=limit + 1, offset=offset)
+    else:
+        rows = await db.articles.latest_articles(limit=limit + 1, offset=offset)
+    return InlineResults(rows[:limit], len(rows) > limit)
