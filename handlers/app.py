@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from bot.runtime.app import AnyApplication
-from handlers import admin, errors, fallback, inline, search, settings, start, stop, subscribe
+from handlers import (
+    admin,
+    alerts,
+    errors,
+    fallback,
+    inline,
+    search,
+    settings,
+    start,
+    stop,
+    subscribe,
+)
 from handlers.common import Handlers
 
 
@@ -13,6 +24,7 @@ def all_handlers() -> Handlers:
         *subscribe.handlers(),
         *search.handlers(),
         *inline.handlers(),
+        *alerts.handlers(),
         *settings.handlers(),
         *stop.handlers(),
         *admin.handlers(),

@@ -250,6 +250,19 @@ async def reply(
     )
 
 
+async def edit_buttons(request: Request, markup: InlineKeyboardMarkup | None) -> None:
+    """Change only the buttons of the message the button sits on (None: remove them)."""
+    query = request.query
+    if query is None or not isinstance(query.message, Message):
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=markup)
+    except BadRequest as exc:
+        # A second tap on a button already acted on: the buttons are as wanted.
+        if "message is not modified" not in str(exc).lower():
+            raise
+
+
 async def edit_or_reply(
     request: Request,
     context: Context,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
@@ -40,11 +40,12 @@ from telegram.error import (
 )
 
 from bot.clock import Clock, sleep_or_stop, utc_now
+from bot.delivery.alert_buttons import alert_buttons
 from bot.delivery.ratelimit import retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import BotApiUnreachable
-from bot.readers.quiet_hours import quiet_until
+from bot.readers.quiet_hours import alert_is_silent, quiet_until
 from bot.readers.service import topic_name
 from bot.text.htmltext import telegram_html_to_text
 from storage import Database
@@ -61,6 +62,7 @@ class Outgoing:
     parse_mode: str | None
     reply_markup: InlineKeyboardMarkup | None
     preview_url: str | None
+    silent: bool = False  # sent with disable_notification: no sound
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +264,10 @@ class Sender:
                 now=now,
                 keyword=row.keyword,
             )
-            cached = Outgoing(message.text, message.parse_mode, None, article.url)
+            buttons = alert_buttons(
+                article, keyword=row.keyword, language=language, topic_names=names[language]
+            )
+            cached = Outgoing(message.text, message.parse_mode, buttons, article.url)
             self._render_cache[key] = cached
         return cached
 
@@ -289,6 +294,8 @@ class Sender:
                 row.id, "article no longer stored", kind=FailureKind.ARTICLE_GONE, now=self._now()
             )
             return
+        if reader is not None and row.kind == "alert" and alert_is_silent(reader, self._clock()):
+            message = replace(message, silent=True)
         await self._send(row, message)
 
     async def _send(self, row: OutboxRow, message: Outgoing) -> None:
@@ -340,6 +347,7 @@ class Sender:
             link_preview_options=preview,
             allow_paid_broadcast=paid,
             priority=row.priority,
+            disable_notification=True if message.silent else None,
         )
 
     async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
@@ -379,7 +387,7 @@ class Sender:
         if "too long" in reason:
             plain = _plain(message)
             shortened = truncate_utf16(plain.text, MESSAGE_LIMIT - 96)
-            await self._send(row, Outgoing(shortened, None, plain.reply_markup, None))
+            await self._send(row, replace(plain, text=shortened, preview_url=None))
             return
         await self._db.outbox.mark_failed(
             row.id, f"rejected: {exc}"[:200], kind=FailureKind.REJECTED, now=self._now()
@@ -411,7 +419,7 @@ class Sender:
 def _plain(message: Outgoing) -> Outgoing:
     """The message without formatting: tags removed, entities decoded."""
     text = telegram_html_to_text(message.text) if message.parse_mode else message.text
-    return Outgoing(text, None, message.reply_markup, message.preview_url)
+    return replace(message, text=text, parse_mode=None)
 
 
 class Outage:

@@ -30,6 +30,7 @@ class NewsBot(ExtBot[int]):
         link_preview_options: LinkPreviewOptions,
         allow_paid_broadcast: bool | None,
         priority: int,
+        disable_notification: bool | None = None,
     ) -> int:
         """sendMessage, returning only the new message's id.
 
@@ -45,6 +46,7 @@ class NewsBot(ExtBot[int]):
             "reply_markup": reply_markup,
             "link_preview_options": link_preview_options,
             "allow_paid_broadcast": allow_paid_broadcast,
+            "disable_notification": disable_notification,
         }
         result = await self._post(
             "sendMessage", data, api_kwargs=self._merge_api_rl_kwargs(None, priority)

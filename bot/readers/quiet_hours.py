@@ -1,4 +1,5 @@
-"""Quiet hours: the part of a reader's day when alerts wait (digests and replies do not)."""
+"""Quiet hours: the part of a reader's day when alerts wait (digests and replies do not);
+and silent alerts: when they arrive without a sound."""
 
 from __future__ import annotations
 
@@ -21,3 +22,17 @@ def quiet_until(reader: SubscriberRow, now: datetime) -> int | None:
     if resume <= local:
         resume += timedelta(days=1)
     return int(resume.timestamp())
+
+
+# "Silent at night": alerts arrive without a sound from 22:00 to 06:00 local time.
+NIGHT_START, NIGHT_END = 22, 6
+
+
+def alert_is_silent(reader: SubscriberRow, now: datetime) -> bool:
+    """Whether an alert to the reader now goes without a sound (disable_notification)."""
+    if reader.silent_alerts == "always":
+        return True
+    if reader.silent_alerts != "night":
+        return False
+    hour = now.astimezone(ZoneInfo(reader.timezone)).hour
+    return hour >= NIGHT_START or hour < NIGHT_END

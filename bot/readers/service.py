@@ -20,6 +20,7 @@ from bot.text.vietnamese import clean_line, fold, fold_words
 from storage import Database
 
 # Re-exported: the rows handlers render come with the services that return them.
+from storage.rows import ArticleRow as ArticleRow
 from storage.rows import KeywordAlertRow as KeywordAlertRow
 from storage.rows import SubscriberRow as SubscriberRow
 from storage.rows import TopicRow as TopicRow
@@ -254,6 +255,46 @@ async def unsubscribe_words(db: Database, chat_id: int, words: str) -> Change:
     if folded and await db.subscribers.remove_keyword_alert(chat_id, folded=folded):
         return Change(Outcome.KEYWORD_REMOVED, phrase)
     return Change(Outcome.NOT_FOUND, phrase)
+
+
+async def article(db: Database, article_id: int) -> ArticleRow | None:
+    return await db.articles.get_article(article_id)
+
+
+async def unfollow_article_topics(db: Database, chat_id: int, article_id: int) -> list[str]:
+    """Unfollow the topics that brought the reader this article; the slugs dropped."""
+    found = await db.articles.get_article(article_id)
+    if found is None:
+        return []
+    followed = set(await db.subscribers.topic_subscriptions(chat_id))
+    dropped = [slug for slug in found.topics if slug in followed]
+    for slug in dropped:
+        await db.subscribers.unsubscribe_topic(chat_id, slug)
+    return dropped
+
+
+async def follow_topics_again(db: Database, chat_id: int, slugs: Sequence[str], *, now: int) -> int:
+    """Undo an unfollow: the topics followed again (the cap still holds); how many."""
+    topics = {t.slug: t for t in await db.feeds.list_topics()}
+    added = 0
+    for slug in slugs:
+        if slug in topics:
+            change = await _add_topic(db, chat_id, topics[slug], now=now)
+            added += change.outcome in (Outcome.TOPIC_ADDED, Outcome.TOPIC_ALREADY)
+    return added
+
+
+async def unfollow_keyword(db: Database, chat_id: int, folded: str) -> KeywordAlertRow | None:
+    """Drop the reader's keyword whose folded words are these (or, cut to fit a button,
+    begin with them, when only one does); the keyword dropped."""
+    alerts = await db.subscribers.keyword_alerts(chat_id)
+    matches = [a for a in alerts if a.folded == folded] or [
+        a for a in alerts if folded and a.folded.startswith(folded)
+    ]
+    if len(matches) != 1:
+        return None
+    await db.subscribers.remove_keyword_alert(chat_id, alert_id=matches[0].id)
+    return matches[0]
 
 
 async def remove_keyword(db: Database, chat_id: int, alert_id: int) -> Change:
