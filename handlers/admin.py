@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.admin import broadcast, chart, opml, stats
 from bot.admin.broadcast import BroadcastError
 from bot.readers.service import topic_names
-from bot.text.i18n import t, t_plain
+from bot.text.i18n import CATALOGS, t, t_plain
 from handlers.common import (
     Context,
     Handler,
@@ -188,13 +188,25 @@ async def stats_command(request: Request, context: Context) -> None:
         )
         or "—"
     )
+    by_mode = figures.by_mode or {}
+    causes = (
+        ", ".join(
+            f"{cause_name(lang, kind)} {n}" for kind, n in (figures.failure_causes or {}).items()
+        )
+        or "—"
+    )
     text = t(
         lang,
         "stats.text",
+        articles=figures.articles,
+        articles_today=figures.articles_today,
         active=figures.readers["active"],
+        instant=by_mode.get("instant", 0),
+        digest=by_mode.get("digest", 0),
         inactive=figures.readers["inactive"],
         topics=topics,
         feeds=feeds,
+        causes=causes,
         backlog=figures.outbox.get("pending", 0) + figures.outbox.get("sending", 0),
         failed=figures.outbox.get("failed", 0),
         sent_today=figures.sent_today,
@@ -202,7 +214,8 @@ async def stats_command(request: Request, context: Context) -> None:
     if figures.paused_feeds:
         lines = [t(lang, "stats.paused_feeds")]
         for feed in figures.paused_feeds:
-            lines.append(f"• {feed.name} ({feed.last_error_kind}: {feed.last_error})")
+            cause = cause_name(lang, feed.last_error_kind or "")
+            lines.append(f"• {feed.name} ({cause}: {feed.last_error})")
         text += "\n\n" + html.escape("\n".join(lines), quote=False)
     await reply(request, context, text)
     # Then the last week as a picture (drawn in a worker thread by bot.admin.chart).
@@ -264,6 +277,12 @@ async def _import(request: Request, context: Context, document: Document) -> Non
 
 
 _IMPORT_CAPTION = r"^/import(@\w+)?(\s|$)"
+
+
+def cause_name(lang: str, kind: str) -> str:
+    """A feed failure's kind in the admin's words ("timeout" → "quá thời gian chờ")."""
+    key = f"stats.cause.{kind}"
+    return t_plain(lang, key) if key in CATALOGS["vi"] else kind
 
 
 def cancelled_text(lang: str, broadcast_id: int, dropped: int) -> str:

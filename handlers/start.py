@@ -35,7 +35,7 @@ def welcome_text(language: str, first_name: str | None) -> str:
 
 @reader_command()
 async def help_command(request: Request, context: Context) -> None:
-    text = t(request.lang, "help")
+    text = t(request.lang, "help", bot=context.bot.username)
     if request.user.id in request.services.settings.admin_ids:
         text += t(request.lang, "help.admin")
     await reply(request, context, text)

@@ -184,7 +184,7 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     # /lang en: replies are in English from now on.
     switched = await world.reply(READER, "/lang en")
     assert switched.text == t("en", "settings.language_set")
-    assert (await world.reply(READER, "/help")).text == t("en", "help")
+    assert (await world.reply(READER, "/help")).text == t("en", "help", bot=BOT_USERNAME)
     english = await world.reply(READER, "/search LÃI SUẤT")
     assert english.text.startswith("Results for <b>LÃI SUẤT</b> (1–5):")
 
@@ -431,7 +431,7 @@ async def test_rate_limit_warns_once_per_window_and_only_the_fast_user(world: Bo
     def counts() -> tuple[int, int]:
         sent = world.sent_to(SPAMMER)
         warned = sum(m.text == slow_down for m in sent)
-        return warned, sum(m.text == t("vi", "help") for m in sent)
+        return warned, sum(m.text == t("vi", "help", bot=BOT_USERNAME) for m in sent)
 
     for n in range(25):
         world.inject(SPAMMER, "/help")
@@ -439,7 +439,7 @@ async def test_rate_limit_warns_once_per_window_and_only_the_fast_user(world: Bo
             world.inject(BYSTANDER, "/help")
     await world.barrier()
     assert counts() == (1, 20)
-    assert [m.text for m in world.sent_to(BYSTANDER)] == [t("vi", "help")]
+    assert [m.text for m in world.sent_to(BYSTANDER)] == [t("vi", "help", bot=BOT_USERNAME)]
 
     # The next window: twenty more, then one more warning.
     world.throttle_clock.advance(31)

@@ -20,7 +20,7 @@ from bot.delivery.telegram_http import AiohttpRequest, BotApiUnreachable
 from bot.text.i18n import t
 from storage.rows import Priority
 from storage.sqlite import SqliteDatabase
-from tests.support.bot_world import open_world
+from tests.support.bot_world import BOT_USERNAME, open_world
 from tests.support.clock import ManualClock
 
 READERS = range(7001, 7006)
@@ -98,7 +98,7 @@ async def test_the_running_bot_recovers_by_itself(
 ) -> None:
     async with open_world(tmp_path) as world:
         standin = world.standin
-        assert (await world.reply(42, "/help")).text == t("vi", "help")
+        assert (await world.reply(42, "/help")).text == t("vi", "help", bot=BOT_USERNAME)
         port = standin.port
         with caplog.at_level(logging.INFO, logger="bot.delivery.api_health"):
             await standin.stop()
@@ -106,7 +106,7 @@ async def test_the_running_bot_recovers_by_itself(
             await standin.start(port=port)
             # Polling comes back by itself (PTB backs off at most a few seconds here).
             answer = await asyncio.wait_for(world.say(42, "/help"), timeout=20)
-        assert [m.text for m in answer] == [t("vi", "help")]
+        assert [m.text for m in answer] == [t("vi", "help", bot=BOT_USERNAME)]
         messages = [r.getMessage() for r in caplog.records if r.name == "bot.delivery.api_health"]
         assert len(messages) == 2, messages
         assert messages[0].startswith("Bot API unreachable (")

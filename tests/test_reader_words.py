@@ -11,7 +11,7 @@ import pytest
 
 from bot.text.i18n import t
 from storage.rows import FeedSpec
-from tests.support.bot_world import BotWorld, open_world
+from tests.support.bot_world import BOT_USERNAME, BotWorld, open_world
 from tests.support.feed_server import Route
 from tests.support.rss import Item
 
@@ -31,13 +31,15 @@ async def test_help_lists_every_reader_command_and_admins_see_theirs(world: BotW
                     "/settings", "/mode", "/digest", "/quiet", "/lang", "/stop"):  # fmt: skip
         assert command in reader_help
     assert "/broadcast" not in reader_help
+    assert f"@{BOT_USERNAME} từ khóa" in reader_help  # inline mode
 
     world.services.settings = dataclasses.replace(
         world.services.settings, admin_ids=frozenset({ADMIN})
     )
     admin_help = (await world.reply(ADMIN, "/help")).visible_text
     assert admin_help.startswith(reader_help)
-    assert "/broadcast" in admin_help and "/stats" in admin_help
+    for command in ("/broadcast", "/cancel_broadcast", "/stats", "/export", "/import"):
+        assert command in admin_help
 
 
 @pytest.mark.parametrize(
@@ -107,6 +109,24 @@ async def test_stats_speak_the_admins_language(world: BotWorld) -> None:
     text = next(m for m in await world.say(ADMIN, "/stats", expect=2) if m.text).visible_text
     assert "1 đang lỗi" in text
     assert "removed" not in text and "failing" not in text and "đã bỏ" not in text
+    assert "Lỗi hay gặp: trang báo lỗi 1" in text and "http_status" not in text
+
+
+async def test_stats_count_articles_today_and_readers_by_mode(world: BotWorld) -> None:
+    world.services.settings = dataclasses.replace(
+        world.services.settings, admin_ids=frozenset({ADMIN})
+    )
+    await world.reply(READER, "/subscribe kinh tế")
+    await world.reply(READER + 1, "/mode bản tin")
+    await world.reply(READER + 2, "/start")
+    items = [Item(title=f"Tin {n}", link=f"https://bao.example.vn/{n}.html", guid=str(n),
+                  description="Tin.", published=world.clock.now) for n in range(3)]  # fmt: skip
+    await world.add_feed("/rss", ["kinh-te"], items)
+    await world.poll()
+    text = next(m for m in await world.say(ADMIN, "/stats", expect=2) if m.text).visible_text
+    assert "Bài viết: 3 hôm nay · 3 tất cả" in text
+    assert "Người đọc: 3 đang nhận (2 nhận ngay · 1 bản tin)" in text
+    assert "Lỗi hay gặp: —" in text
 
 
 async def test_a_digest_hour_in_instant_mode_says_so_and_offers_the_switch(

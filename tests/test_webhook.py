@@ -94,7 +94,7 @@ async def test_updates_posted_with_the_secret_are_answered(
 
     assert status == 200
     await standin.wait_for(lambda: bool(standin.messages_to(42)))
-    assert standin.messages_to(42)[0].text == t("vi", "help")
+    assert standin.messages_to(42)[0].text == t("vi", "help", bot="newsbot")
 
 
 async def test_updates_without_the_secret_are_refused(

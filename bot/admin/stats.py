@@ -32,11 +32,21 @@ class Figures:
     outbox: dict[str, int]
     sent_today: int
     paused_feeds: list[FeedRow]
+    articles_today: int = 0
+    by_mode: dict[str, int] | None = None
+    # Why current feeds fail (last_error_kind of failing and paused ones), commonest first.
+    failure_causes: dict[str, int] | None = None
 
 
 async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
     feeds = await db.feeds.list_feeds()
     midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = [int(midnight.timestamp()), int(now.timestamp()) + 1]
+    causes = Counter(
+        f.last_error_kind
+        for f in feeds
+        if feed_health(f) in ("failing", "paused") and f.last_error_kind
+    )
     return Figures(
         articles=await db.articles.count_articles(),
         readers=await db.subscribers.count_subscribers(),
@@ -45,4 +55,7 @@ async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
         outbox=await db.outbox.counts_by_status(),
         sent_today=await db.outbox.sent_since(int(midnight.timestamp())),
         paused_feeds=[f for f in feeds if f.enabled and f.paused_at is not None],
+        articles_today=(await db.articles.stored_per_period(today))[0],
+        by_mode=await db.subscribers.active_by_mode(),
+        failure_causes=dict(causes.most_common(3)),
     )

@@ -33,7 +33,8 @@ CATALOGS: dict[str, dict[str, str]] = {
             "/mysubs — xem bạn đang theo dõi gì\n\n"
             "<b>Đọc tin</b>\n"
             "/search <i>từ khóa</i> — tìm tin cũ (gõ không dấu cũng được)\n"
-            "/latest [chủ đề] — tin mới nhất\n\n"
+            "/latest [chủ đề] — tin mới nhất\n"
+            "@{bot} <i>từ khóa</i> — gõ ở bất kỳ cuộc trò chuyện nào để gửi tin cho bạn bè\n\n"
             "<b>Cài đặt</b>\n"
             "/settings — mọi cài đặt, bằng nút bấm\n"
             "/mode — nhận ngay hay gom thành bản tin: <code>/mode ngay</code>, <code>/mode bản tin</code>\n"
@@ -46,7 +47,9 @@ CATALOGS: dict[str, dict[str, str]] = {
             "\n\n<b>Quản trị</b>\n"
             "/broadcast <i>nội dung</i> — gửi thông báo (<code>#chủ đề</code> để gửi một chủ đề)\n"
             "/cancel_broadcast — dừng thông báo đang gửi\n"
-            "/stats — thống kê"
+            "/stats — thống kê và biểu đồ tuần qua\n"
+            "/export — tải danh sách nguồn tin (tệp OPML)\n"
+            "/import — thêm nguồn tin từ tệp OPML (gửi tệp kèm chú thích <code>/import</code>)"
         ),
         "subscribe.pick": "Chọn chủ đề bạn muốn nhận tin (bấm lần nữa để bỏ chọn):",
         "subscribe.topic_added": "Đã đăng ký chủ đề <b>{topic}</b>. ✅",
@@ -174,12 +177,25 @@ CATALOGS: dict[str, dict[str, str]] = {
         "broadcast.already": "Thông báo #{id} đã được xử lý rồi.",
         "stats.text": (
             "<b>Thống kê</b>\n"
-            "Người đọc: {active} đang nhận · {inactive} đã chặn hoặc rời đi\n"
+            "Bài viết: {articles_today} hôm nay · {articles} tất cả\n"
+            "Người đọc: {active} đang nhận ({instant} nhận ngay · {digest} bản tin) · "
+            "{inactive} đã chặn hoặc rời đi\n"
             "Theo chủ đề: {topics}\n"
             "Nguồn tin: {feeds}\n"
+            "Lỗi hay gặp: {causes}\n"
             "Hàng đợi: {backlog} chờ gửi · {failed} lỗi\n"
             "Đã gửi hôm nay: {sent_today}"
         ),
+        "stats.cause.timeout": "quá giờ chờ",
+        "stats.cause.http_status": "trang báo lỗi",
+        "stats.cause.too_large": "tệp quá lớn",
+        "stats.cause.blocked_address": "địa chỉ bị chặn",
+        "stats.cause.too_many_redirects": "chuyển hướng quá nhiều",
+        "stats.cause.connection": "không kết nối được",
+        "stats.cause.anti_bot": "bị chặn chống bot",
+        "stats.cause.invalid_url": "địa chỉ sai",
+        "stats.cause.not_a_feed": "không phải nguồn tin",
+        "stats.cause.robots_disallowed": "robots.txt không cho phép",
         "stats.paused_feeds": "Nguồn tin tạm dừng vì lỗi:",
         "chart.title": "Newsbot — {days} ngày qua",
         "chart.today": "Hôm nay",
@@ -262,7 +278,8 @@ CATALOGS: dict[str, dict[str, str]] = {
             "/mysubs — what you follow\n\n"
             "<b>Read</b>\n"
             "/search <i>words</i> — search past news (accents optional)\n"
-            "/latest [topic] — the newest articles\n\n"
+            "/latest [topic] — the newest articles\n"
+            "@{bot} <i>words</i> — type it in any chat to share an article\n\n"
             "<b>Settings</b>\n"
             "/settings — every setting, with buttons\n"
             "/mode — at once or one digest a day: <code>/mode instant</code>, <code>/mode digest</code>\n"
@@ -275,7 +292,9 @@ CATALOGS: dict[str, dict[str, str]] = {
             "\n\n<b>Admin</b>\n"
             "/broadcast <i>text</i> — send an announcement (<code>#topic</code> for one topic)\n"
             "/cancel_broadcast — stop the running announcement\n"
-            "/stats — figures"
+            "/stats — figures and a chart of the last week\n"
+            "/export — the sources as an OPML file\n"
+            "/import — add sources from an OPML file (send it captioned <code>/import</code>)"
         ),
         "subscribe.pick": "Pick the topics you want news about (tap again to drop one):",
         "subscribe.topic_added": "Subscribed to <b>{topic}</b>. ✅",
@@ -401,12 +420,25 @@ CATALOGS: dict[str, dict[str, str]] = {
         "broadcast.already": "Announcement #{id} was already handled.",
         "stats.text": (
             "<b>Statistics</b>\n"
-            "Readers: {active} active · {inactive} blocked or gone\n"
+            "Articles: {articles_today} today · {articles} in all\n"
+            "Readers: {active} active ({instant} instant · {digest} digest) · "
+            "{inactive} blocked or gone\n"
             "By topic: {topics}\n"
             "Feeds: {feeds}\n"
+            "Top causes: {causes}\n"
             "Queue: {backlog} waiting · {failed} failed\n"
             "Sent today: {sent_today}"
         ),
+        "stats.cause.timeout": "timeout",
+        "stats.cause.http_status": "HTTP error",
+        "stats.cause.too_large": "too large",
+        "stats.cause.blocked_address": "blocked address",
+        "stats.cause.too_many_redirects": "too many redirects",
+        "stats.cause.connection": "no connection",
+        "stats.cause.anti_bot": "anti-bot wall",
+        "stats.cause.invalid_url": "invalid URL",
+        "stats.cause.not_a_feed": "not a feed",
+        "stats.cause.robots_disallowed": "robots.txt disallows",
         "stats.paused_feeds": "Feeds paused for failing:",
         "chart.title": "Newsbot — the last {days} days",
         "chart.today": "Today",
