@@ -21,6 +21,7 @@ from handlers.common import (
     Handlers,
     Request,
     TelegramCallback,
+    edit_message,
     edit_or_reply,
     reader_button,
     reader_command,
@@ -28,6 +29,7 @@ from handlers.common import (
 )
 
 CONFIRM = "bc:"
+QUESTIONS_KEY = "broadcast_questions"
 
 
 def _is_admin(request: Request) -> bool:
@@ -108,7 +110,13 @@ async def broadcast_command(request: Request, context: Context) -> None:
         count=draft.recipients,
         audience=audience,
     )
-    await reply(request, context, question, buttons)
+    asked = await reply(request, context, question, buttons)
+    if context.chat_data is not None:
+        # /cancel_broadcast takes the buttons off this question.
+        questions: dict[int, int] = context.chat_data.setdefault(QUESTIONS_KEY, {})
+        questions[draft.broadcast_id] = asked.message_id
+        while len(questions) > 20:
+            del questions[next(iter(questions))]
 
 
 @reader_button()
@@ -169,6 +177,10 @@ async def cancel_broadcast(request: Request, context: Context) -> None:
         return
     reply_text = cancelled_text(lang, cancelled.broadcast_id, cancelled.dropped)
     await reply(request, context, reply_text)
+    questions = (context.chat_data or {}).get(QUESTIONS_KEY, {})
+    asked = questions.pop(cancelled.broadcast_id, None)
+    if asked is not None:
+        await edit_message(context, request.chat_id, asked, reply_text)
 
 
 @admin_command

@@ -250,6 +250,19 @@ async def reply(
     )
 
 
+async def edit_message(context: Context, chat_id: int, message_id: int, text: str) -> None:
+    """Replace an earlier message of ours with text, without its buttons."""
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
+        )
+    except BadRequest as exc:
+        # Already so, or deleted by the admin meanwhile: nothing left to take away.
+        reason = str(exc).lower()
+        if "not modified" not in reason and "not found" not in reason:
+            raise
+
+
 async def edit_buttons(request: Request, markup: InlineKeyboardMarkup | None) -> None:
     """Change only the buttons of the message the button sits on (None: remove them)."""
     query = request.query

@@ -204,14 +204,27 @@ async def test_the_send_button_of_a_cancelled_broadcast_does_nothing(tmp_path: P
     async with open_world(tmp_path) as world:
         await admin_world(world)
         _, _, question = await world.say(ADMIN, "/broadcast Bảo trì lúc 22:00", expect=3)
-        await world.reply(ADMIN, "/cancel_broadcast")
+        await world.say(ADMIN, "/cancel_broadcast", expect=2)  # the answer, and the edit
 
+        shown = world.current(ADMIN, question.message_id)
+        assert shown["text"] == telegram_html_to_text(t("vi", "broadcast.cancelled_nothing", id=1))
+        assert not shown.get("reply_markup")  # the old buttons are gone at once
+        await world.outbox_settled()
+        assert all(world.sent_to(chat) == [] for chat in READERS)
+
+
+async def test_a_send_button_pressed_after_cancel_does_nothing(tmp_path: Path) -> None:
+    async with open_world(tmp_path) as world:
+        await admin_world(world)
+        _, _, question = await world.say(ADMIN, "/broadcast Bảo trì lúc 22:00", expect=3)
+        # Cancelled elsewhere (another admin, another chat): this question kept its buttons.
+        await world.db.broadcasts.cancel(1, now=world.clock.ts)
         await world.press(ADMIN, question.message_id, "bc:yes:1")
         await world.outbox_settled()
 
         shown = world.current(ADMIN, question.message_id)
         assert shown["text"] == telegram_html_to_text(t("vi", "broadcast.already", id=1))
-        assert not shown.get("reply_markup")  # the old buttons are gone
+        assert not shown.get("reply_markup")
         assert all(world.sent_to(chat) == [] for chat in READERS)
 
 
