@@ -330,7 +330,7 @@ async def test_keyword_alert_matches_without_accents(world: BotWorld) -> None:
     answer = await world.press(KEYWORD_READER, subs.message_id, f"u:k:{rnd_id}")
     assert answer["text"] == "Đã bỏ theo dõi từ khóa R&D."
     answer = await world.press(KEYWORD_READER, subs.message_id, "u:t:khoa-hoc-cong-nghe")
-    assert answer["text"] == "Đã bỏ chủ đề Khoa học – Công nghệ."
+    assert answer["text"] == "Đã bỏ theo dõi chủ đề Khoa học – Công nghệ."
     assert [a.phrase for a in await db.subscribers.keyword_alerts(KEYWORD_READER)] == ["lãi suất"]
     assert await db.subscribers.topic_subscriptions(KEYWORD_READER) == []
     assert set(labels(world.current(KEYWORD_READER, subs.message_id))) == {f"u:k:{rate_id}"}

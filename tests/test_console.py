@@ -156,7 +156,7 @@ async def test_a_reader_chats_subscribes_searches_and_gets_demo_alerts(settings:
         await term.expect("Không có nút số 99")
 
         term.type("/search ha noi")
-        await term.expect("Không tìm thấy bài nào cho ha noi")
+        await term.expect("Mình chưa tìm thấy bài nào cho ha noi")
 
         # The only configured feed refuses connections: the console offers the sample feed.
         await term.expect(

@@ -52,7 +52,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "/import — thêm nguồn tin từ tệp OPML (gửi tệp kèm chú thích <code>/import</code>)"
         ),
         "subscribe.pick": "Chọn chủ đề bạn muốn nhận tin (bấm lần nữa để bỏ chọn):",
-        "subscribe.topic_added": "Đã đăng ký chủ đề <b>{topic}</b>. ✅",
+        "subscribe.topic_added": "✅ Đã theo dõi chủ đề <b>{topic}</b>.",
         "subscribe.topic_already": "Bạn đã theo dõi chủ đề <b>{topic}</b> rồi.",
         "subscribe.keyword_added": (
             "Đã theo dõi từ khóa <b>{phrase}</b>. Có bài mới nhắc tới nó "
@@ -62,15 +62,15 @@ CATALOGS: dict[str, dict[str, str]] = {
         "subscribe.did_you_mean": "Ý bạn là chủ đề <b>{topic}</b>?",
         "button.follow_topic": "✅ Theo dõi chủ đề {topic}",
         "button.follow_keyword": "🔔 Theo dõi từ khóa “{phrase}”",
-        "subscribe.too_many_topics": "Bạn đã theo dõi tối đa {limit} chủ đề. Hãy bỏ bớt bằng /unsubscribe.",
+        "subscribe.too_many_topics": "Bạn đã theo dõi đủ {limit} chủ đề rồi. Bỏ bớt bằng /unsubscribe nhé.",
         "subscribe.too_many_keywords": (
             "Bạn đã theo dõi đủ {limit} từ khóa. Bỏ bớt bằng /unsubscribe nhé."
         ),
         "subscribe.keyword_too_short": "Từ khóa cần ít nhất 2 chữ cái hoặc chữ số nhé.",
         "unsubscribe.pick": "Chọn mục bạn muốn bỏ theo dõi:",
-        "unsubscribe.topic_removed": "Đã bỏ chủ đề <b>{topic}</b>.",
+        "unsubscribe.topic_removed": "Đã bỏ theo dõi chủ đề <b>{topic}</b>.",
         "unsubscribe.keyword_removed": "Đã bỏ theo dõi từ khóa <b>{phrase}</b>.",
-        "unsubscribe.not_found": "Bạn không theo dõi <b>{what}</b>.",
+        "unsubscribe.not_found": "Bạn chưa theo dõi <b>{what}</b>.",
         "unsubscribe.nothing": "Bạn chưa theo dõi gì. Gõ /subscribe để chọn chủ đề.",
         "mysubs.header": "<b>Bạn đang theo dõi</b>",
         "mysubs.topics": "Chủ đề: {topics}",
@@ -81,17 +81,17 @@ CATALOGS: dict[str, dict[str, str]] = {
         "mysubs.empty": "Bạn chưa theo dõi gì. Gõ /subscribe để chọn chủ đề.",
         "button.remove": "❌ {what}",
         "search.usage": "Bạn muốn tìm gì? Ví dụ: <code>/search giá vàng</code>",
-        "search.none": "Không tìm thấy bài nào cho <b>{query}</b>. Thử từ khóa ngắn hơn nhé.",
+        "search.none": "Mình chưa tìm thấy bài nào cho <b>{query}</b>. Bạn thử bớt vài từ nhé.",
         "search.header": "Kết quả cho <b>{query}</b> ({first}–{last}):",
         "search.header_one": "Tìm thấy 1 bài cho <b>{query}</b>:",
-        "search.none_short": "Không tìm thấy bài nào cho <b>{query}</b>. Bạn gõ cụ thể hơn một chút nhé.",
+        "search.none_short": "Mình chưa tìm thấy bài nào cho <b>{query}</b>. Bạn gõ cụ thể hơn một chút nhé.",
         "search.more": "Xem thêm ▶",
         "search.previous": "◀ Trước",
         "search.expired": "Kết quả này đã cũ, bạn tìm lại giúp mình nhé.",
         "latest.header": "<b>Tin mới nhất</b>",
         "latest.header_topic": "<b>Tin mới nhất — {topic}</b>",
         "latest.none": "Chưa có bài nào.",
-        "latest.unknown_topic": "Không có chủ đề <b>{topic}</b>. Các chủ đề: {topics}",
+        "latest.unknown_topic": "Mình không có chủ đề <b>{topic}</b>. Bạn chọn một trong: {topics}",
         "settings.header": (
             "<b>Cài đặt</b>\n"
             "• Nhận tin: {mode}\n"
@@ -297,24 +297,24 @@ CATALOGS: dict[str, dict[str, str]] = {
             "/import — add sources from an OPML file (send it captioned <code>/import</code>)"
         ),
         "subscribe.pick": "Pick the topics you want news about (tap again to drop one):",
-        "subscribe.topic_added": "Subscribed to <b>{topic}</b>. ✅",
+        "subscribe.topic_added": "✅ You now follow <b>{topic}</b>.",
         "subscribe.topic_already": "You already follow <b>{topic}</b>.",
         "subscribe.keyword_added": (
-            "Alert created for <b>{phrase}</b>. When a new article mentions it "
+            "You now follow the keyword <b>{phrase}</b>. When a new article mentions it "
             "(with or without accents), I will send it to you."
         ),
-        "subscribe.keyword_exists": "You already have an alert for <b>{phrase}</b>.",
+        "subscribe.keyword_exists": "You already follow the keyword <b>{phrase}</b>.",
         "subscribe.did_you_mean": "Did you mean the topic <b>{topic}</b>?",
         "button.follow_topic": "✅ Follow {topic}",
         "button.follow_keyword": "🔔 Follow the keyword “{phrase}”",
         "subscribe.too_many_topics": "You follow the maximum of {limit} topics. Drop some with /unsubscribe.",
         "subscribe.too_many_keywords": (
-            "You have the maximum of {limit} keyword alerts. Drop some with /unsubscribe."
+            "You already follow {limit} keywords, the most there can be. Drop some with /unsubscribe."
         ),
         "subscribe.keyword_too_short": "A keyword needs at least 2 letters or digits.",
         "unsubscribe.pick": "Pick what you want to stop following:",
-        "unsubscribe.topic_removed": "Unsubscribed from <b>{topic}</b>.",
-        "unsubscribe.keyword_removed": "Alert <b>{phrase}</b> deleted.",
+        "unsubscribe.topic_removed": "You no longer follow <b>{topic}</b>.",
+        "unsubscribe.keyword_removed": "You no longer follow the keyword <b>{phrase}</b>.",
         "unsubscribe.not_found": "You do not follow <b>{what}</b>.",
         "unsubscribe.nothing": "You do not follow anything yet. Type /subscribe to pick topics.",
         "mysubs.header": "<b>You follow</b>",
@@ -326,7 +326,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "mysubs.empty": "You do not follow anything yet. Type /subscribe to pick topics.",
         "button.remove": "❌ {what}",
         "search.usage": "What are you looking for? For example: <code>/search gia vang</code>",
-        "search.none": "No articles match <b>{query}</b>. Try fewer words.",
+        "search.none": "I found nothing for <b>{query}</b>. Try fewer words.",
         "search.header": "Results for <b>{query}</b> ({first}–{last}):",
         "search.header_one": "One article for <b>{query}</b>:",
         "search.none_short": "No articles match <b>{query}</b>. Try a more specific word.",
