@@ -138,3 +138,14 @@ async def test_a_near_miss_of_an_alias_asks_with_a_button(world: BotWorld) -> No
     assert answer.visible_text == "Ý bạn là chủ đề Kinh tế?"
     await world.press(READER, answer.message_id, answer.button_data()[0])
     assert await world.db.subscribers.topic_subscriptions(READER) == ["kinh-te"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["22-6", "22h-6h", "22:00–06:00", "từ 22 giờ đến 6 giờ sáng", "22 den 6"]
+)
+async def test_quiet_hours_as_readers_write_them(world: BotWorld, typed: str) -> None:
+    answer = await world.reply(READER, f"/quiet {typed}")
+    assert answer.text == t("vi", "settings.quiet_set", start="22:00", end="06:00")
+    reader = await world.db.subscribers.get_subscriber(READER)
+    assert reader is not None and (reader.quiet_start, reader.quiet_end) == (22, 6)
+    assert (await world.reply(READER, "/quiet tắt")).text == t("vi", "settings.quiet_off_set")

@@ -406,12 +406,19 @@ async def set_digest_hour(db: Database, chat_id: int, hour: int, *, now: int) ->
     return await set_digest_time(db, chat_id, DigestTime(hour), now=now)
 
 
+_QUIET_HOUR = r"(\d{1,2})\s*(?:h|gio|g|:00)?"
+# '22-6', '22h-6h', '22:00–06:00', '22 to 6', 'từ 22 giờ đến 6 giờ sáng' (folded).
+_QUIET = re.compile(
+    rf"(?:tu\s+)?{_QUIET_HOUR}\s*(?:-|–|to|den|toi)\s*{_QUIET_HOUR}\s*(?:sang|toi|dem)?"
+)
+
+
 def parse_quiet_hours(text: str) -> tuple[int, int] | bool | None:
     """'22-6' → (22, 6); 'off'/'tắt' → None; anything else → False."""
-    words = fold(text).strip()
-    if words in ("off", "tat", "0"):
+    words = " ".join(fold(text).split())
+    if words in ("off", "tat", "0", "khong"):
         return None
-    match = re.fullmatch(r"\s*(\d{1,2})\s*(?:h|:00)?\s*[-–to]+\s*(\d{1,2})\s*(?:h|:00)?\s*", words)
+    match = _QUIET.fullmatch(words)
     if not match:
         return False
     start, end = int(match.group(1)), int(match.group(2))
