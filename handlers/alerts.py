@@ -20,7 +20,7 @@ from bot.delivery.alert_buttons import (
 )
 from bot.delivery.render import render_article_list
 from bot.readers import service as readers
-from bot.readers.search import related
+from bot.readers.related import related
 from bot.text.i18n import t
 from handlers.common import Context, Handlers, Request, edit_buttons, reader_button, reply
 

@@ -8,6 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.delivery.digest import queue_digest_now
 from bot.readers import service as readers
 from bot.readers.service import SubscriberRow
+from bot.readers.times import parse_digest_time, parse_quiet_hours
 from bot.text.i18n import hour_label, t
 from handlers.common import (
     Context,
@@ -106,7 +107,7 @@ async def digest(request: Request, context: Context) -> None:
         hours = hour_picker(request.reader.digest_hour, request.lang)
         await reply(request, context, t(request.lang, "settings.pick_hour"), hours)
         return
-    at = readers.parse_digest_time(request.args)
+    at = parse_digest_time(request.args)
     if at is None:
         await reply(request, context, t(request.lang, "settings.digest_usage"))
         return
@@ -141,7 +142,7 @@ async def quiet(request: Request, context: Context) -> None:
         picker = quiet_picker(request.reader, request.lang)
         await reply(request, context, t(request.lang, "settings.pick_quiet"), picker)
         return
-    hours = readers.parse_quiet_hours(request.args)
+    hours = parse_quiet_hours(request.args)
     if hours is False:
         await reply(request, context, t(request.lang, "settings.quiet_usage"))
         return
@@ -187,11 +188,11 @@ async def _apply(request: Request, action: str, value: str) -> str | None:
         await readers.set_language(svc.db, chat_id, value, now=svc.now)
         return t((await _fresh(request)).language, "settings.language_set")
     if action == "time":
-        at = readers.parse_digest_time(value)
+        at = parse_digest_time(value)
         if at is not None and await readers.set_digest_time(svc.db, chat_id, at, now=svc.now):
             return t(request.lang, "settings.digest_set", hour=hour_label(at.hour, at.minute))
     if action == "q":
-        hours = readers.parse_quiet_hours(value)
+        hours = parse_quiet_hours(value)
         if hours is not False:
             assert hours is not True
             await readers.set_quiet_hours(svc.db, chat_id, hours, now=svc.now)

@@ -9,7 +9,8 @@ import pytest
 
 from bot.delivery.digest import queue_due_digests, render_digest
 from bot.delivery.render import utf16_len
-from bot.readers.service import DigestTime, set_digest_hour, set_digest_time, set_mode
+from bot.readers.service import set_digest_hour, set_digest_time, set_mode
+from bot.readers.times import DigestTime
 from bot.text.vietnamese import fold
 from storage.rows import ArticleInput, ArticleRow, FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import enum
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.readers.times import DigestTime
 from bot.text.i18n import LANGUAGES, normalize_language
-from bot.text.vietnamese import clean_line, fold, fold_words
+from bot.text.vietnamese import clean_line, fold_words
 from storage import Database
 
 # Re-exported: the rows handlers render come with the services that return them.
@@ -353,38 +353,10 @@ async def set_mode(db: Database, chat_id: int, mode: str, *, now: int) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class DigestTime:
-    """A time of day for the digest, in the reader's zone."""
-
-    hour: int
-    minute: int = 0
-
-
 def _today_if_past(reader: SubscriberRow, at: DigestTime, now: int) -> str | None:
     """The reader's local date when the time has already come there today."""
     local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(reader.timezone))
     return local.date().isoformat() if (local.hour, local.minute) >= (at.hour, at.minute) else None
-
-
-# '7', '07:00', '18:30', '18h30', '18h', '6 giờ', '6 giờ 30 (phút)', '6g30', '6.05',
-# and '6h chiều', '6 giờ tối', '6pm' (folded: accents optional).
-_TIME = re.compile(
-    r"^(\d{1,2})\s*(?:(?::|\.|h|gio|g)\s*(?:(\d{2})\s*(?:phut|p)?)?)?\s*"
-    r"(sang|am|trua|chieu|toi|pm)?$"
-)
-_AFTERNOON = ("chieu", "toi", "pm")
-
-
-def parse_digest_time(text: str) -> DigestTime | None:
-    """What a reader types for a time of day → the time; None for anything else."""
-    match = _TIME.match(fold(clean_line(text)))
-    if not match:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if match.group(3) in _AFTERNOON and 1 <= hour <= 11:
-        hour += 12
-    return DigestTime(hour, minute) if 0 <= hour <= 23 and 0 <= minute <= 59 else None
 
 
 async def set_digest_time(db: Database, chat_id: int, at: DigestTime, *, now: int) -> bool:
@@ -404,27 +376,6 @@ async def set_digest_time(db: Database, chat_id: int, at: DigestTime, *, now: in
 
 async def set_digest_hour(db: Database, chat_id: int, hour: int, *, now: int) -> bool:
     return await set_digest_time(db, chat_id, DigestTime(hour), now=now)
-
-
-_QUIET_HOUR = r"(\d{1,2})\s*(?:h|gio|g|:00)?"
-# '22-6', '22h-6h', '22:00–06:00', '22 to 6', 'từ 22 giờ đến 6 giờ sáng' (folded).
-_QUIET = re.compile(
-    rf"(?:tu\s+)?{_QUIET_HOUR}\s*(?:-|–|to|den|toi)\s*{_QUIET_HOUR}\s*(?:sang|toi|dem)?"
-)
-
-
-def parse_quiet_hours(text: str) -> tuple[int, int] | bool | None:
-    """'22-6' → (22, 6); 'off'/'tắt' → None; anything else → False."""
-    words = " ".join(fold(text).split())
-    if words in ("off", "tat", "0", "khong"):
-        return None
-    match = _QUIET.fullmatch(words)
-    if not match:
-        return False
-    start, end = int(match.group(1)), int(match.group(2))
-    if not (0 <= start <= 23 and 0 <= end <= 23) or start == end:
-        return False
-    return start, end
 
 
 async def set_quiet_hours(
