@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.runtime.app import AnyApplication
-from handlers import admin, errors, fallback, search, settings, start, stop, subscribe
+from handlers import admin, channels, errors, fallback, search, settings, start, stop, subscribe
 from handlers.common import Handlers
 
 
@@ -15,6 +15,7 @@ def all_handlers() -> Handlers:
         *settings.handlers(),
         *stop.handlers(),
         *admin.handlers(),
+        *channels.handlers(),
         *fallback.handlers(),
     ]
 

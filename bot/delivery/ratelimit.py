@@ -117,6 +117,23 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         """Seconds left of the pause Telegram's last 429 imposed (0 when none)."""
         return max(0.0, self._paused_until - self._clock())
 
+    def chat_wait(self, chat_id: int | str) -> float:
+        """Seconds before a message to chat_id could leave without waiting for the chat
+        (its interval, a group's 20 a minute); 0 when it may go now. A caller that
+        would rather do other work meanwhile (the sender, for a busy channel) asks first."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return 0.0
+        now = self._clock()
+        due = now if chat.last is None else chat.last[0] + self._chat_interval
+        if chat.waiting:
+            due = max(due, now + self._chat_interval)
+        if chat.group:
+            recent = [sent for sent in chat.sends if sent[0] > now - 60.0]
+            if len(recent) >= self._group_per_minute:
+                due = max(due, recent[-self._group_per_minute][0] + 60.0)
+        return max(0.0, due - now)
+
     def budget_in_use(self) -> float:
         """Grants in the last window over what one window allows: 1.0 is sending flat out."""
         since = self._clock() - self._window

@@ -271,5 +271,5 @@ async def test_broadcast_audiences(db: Database) -> None:
         assert again is None
     assert queued == {"readers": 2, "all": 4, "destinations": 2}
     posts = [r for r in await db.outbox.pending(limit=50) if r.destination_id is not None]
-    assert sorted(r.destination_id for r in posts) == sorted([economy, world] * 2)
+    assert sorted(r.destination_id or 0 for r in posts) == sorted([economy, world] * 2)
     assert {r.kind for r in posts} == {"broadcast"}
