@@ -412,10 +412,13 @@ class DestinationStore(Protocol):
         chat type are refreshed and a pause is lifted (the bot has its rights back).
         """
 
-    async def sync_config(self, specs: Sequence[DestinationSpec], *, now: int) -> int:
+    async def sync_config(
+        self, specs: Sequence[DestinationSpec], *, now: int, remove_missing: bool = True
+    ) -> int:
         """Make the destinations from feeds.toml match the file: new ones added, known
         ones given the file's topics, sources and options (a pause is kept), the ones
-        no longer in the file removed. Those added from Telegram are left alone.
+        no longer in the file removed (unless remove_missing is False: some entries
+        could not be looked up this time). Those added from Telegram are left alone.
         Sources are matched by feed URL; an unknown URL is skipped. Returns how many
         were added."""
 

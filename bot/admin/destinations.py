@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.posts import label, queue_pause_notice
-from bot.readers.service import find_topic, topic_name
+from bot.readers.service import find_topic
 from bot.text.dates import format_local
 from bot.text.i18n import t
 from bot.text.vietnamese import clean_line
@@ -223,7 +223,3 @@ async def find(db: Database, destination_id: int) -> DestinationRow | None:
 
 async def all_destinations(db: Database) -> list[DestinationRow]:
     return await db.destinations.list_all()
-
-
-def topic_label(topic: TopicRow, language: str) -> str:
-    return topic_name(topic, language)

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage import Database
-from storage.rows import FeedRow
+from storage.rows import DestinationRow, FeedRow
 
 
 def feed_health(feed: FeedRow) -> str:
@@ -32,6 +32,7 @@ class Figures:
     outbox: dict[str, int]
     sent_today: int
     paused_feeds: list[FeedRow]
+    destinations: list[DestinationRow]  # with their last post and any pause reason
 
 
 async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
@@ -45,4 +46,5 @@ async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
         outbox=await db.outbox.counts_by_status(),
         sent_today=await db.outbox.sent_since(int(midnight.timestamp())),
         paused_feeds=[f for f in feeds if f.enabled and f.paused_at is not None],
+        destinations=await db.destinations.list_all(),
     )

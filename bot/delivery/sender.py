@@ -621,6 +621,24 @@ class Sender:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class ChatInfo:
+    id: int
+    type: str
+    title: str
+
+
+async def look_up_chat(bot: NewsBot, chat: int | str) -> ChatInfo | None:
+    """getChat, for a destination feeds.toml names; None (logged) when Telegram does not
+    know the chat or the bot may not see it."""
+    try:
+        found = await bot.get_chat(chat)
+    except TelegramError as exc:
+        log.warning("destination %s: Telegram cannot look it up (%s)", chat, exc)
+        return None
+    return ChatInfo(found.id, found.type, found.title or found.username or "")
+
+
 def _plain(message: Outgoing) -> Outgoing:
     """The message without formatting: tags removed, entities decoded."""
     text = telegram_html_to_text(message.text) if message.parse_mode else message.text

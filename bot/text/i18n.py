@@ -135,6 +135,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "broadcast.usage": (
             "Cách dùng: <code>/broadcast nội dung</code> gửi tới mọi người đọc, "
             "<code>/broadcast #kinh-te nội dung</code> gửi tới một chủ đề; "
+            "thêm <code>+kênh</code> ở đầu để gửi cả lên các kênh, nhóm đăng bài, "
+            "<code>@kênh</code> để chỉ gửi lên đó; "
             "hoặc trả lời một tin nhắn bằng <code>/broadcast</code>."
         ),
         "broadcast.unknown_topic": "Không có chủ đề <b>{topic}</b>. Các chủ đề: {topics}",
@@ -392,6 +394,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "broadcast.usage": (
             "Usage: <code>/broadcast text</code> to every reader, "
             "<code>/broadcast #kinh-te text</code> to one topic; "
+            "start with <code>+kênh</code> to post it to the destinations too, "
+            "<code>@kênh</code> to post it there only; "
             "or reply to a message with <code>/broadcast</code>."
         ),
         "broadcast.unknown_topic": "There is no topic <b>{topic}</b>. The topics: {topics}",

@@ -103,7 +103,9 @@ class PostgresDestinations:
             await _write_feeds(conn, destination_id, spec.feed_urls)
         return destination_id, True
 
-    async def sync_config(self, specs: Sequence[DestinationSpec], *, now: int) -> int:
+    async def sync_config(
+        self, specs: Sequence[DestinationSpec], *, now: int, remove_missing: bool = True
+    ) -> int:
         added = 0
         async with self._db.write() as conn:
             keep: list[int] = []
@@ -137,10 +139,12 @@ class PostgresDestinations:
                 keep.append(destination_id)
                 await _write_topics(conn, destination_id, spec.topics)
                 await _write_feeds(conn, destination_id, spec.feed_urls)
-            await conn.execute(
-                "DELETE FROM destinations WHERE origin = 'config' AND NOT id = ANY($1::bigint[])",
-                keep,
-            )
+            if remove_missing:
+                await conn.execute(
+                    """DELETE FROM destinations
+                       WHERE origin = 'config' AND NOT id = ANY($1::bigint[])""",
+                    keep,
+                )
         return added
 
     async def get(self, destination_id: int) -> DestinationRow | None:

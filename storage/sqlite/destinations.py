@@ -109,7 +109,9 @@ class SqliteDestinations:
             await _write_feeds(conn, destination_id, spec.feed_urls)
         return destination_id, True
 
-    async def sync_config(self, specs: Sequence[DestinationSpec], *, now: int) -> int:
+    async def sync_config(
+        self, specs: Sequence[DestinationSpec], *, now: int, remove_missing: bool = True
+    ) -> int:
         added = 0
         async with self._db.write() as conn:
             keep: list[int] = []
@@ -147,11 +149,12 @@ class SqliteDestinations:
                 keep.append(destination_id)
                 await _write_topics(conn, destination_id, spec.topics)
                 await _write_feeds(conn, destination_id, spec.feed_urls)
-            await conn.execute(
-                """DELETE FROM destinations WHERE origin = 'config'
-                   AND id NOT IN (SELECT value FROM json_each(?))""",
-                (json.dumps(keep),),
-            )
+            if remove_missing:
+                await conn.execute(
+                    """DELETE FROM destinations WHERE origin = 'config'
+                       AND id NOT IN (SELECT value FROM json_each(?))""",
+                    (json.dumps(keep),),
+                )
         return added
 
     async def get(self, destination_id: int) -> DestinationRow | None:

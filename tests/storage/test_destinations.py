@@ -273,3 +273,11 @@ async def test_broadcast_audiences(db: Database) -> None:
     posts = [r for r in await db.outbox.pending(limit=50) if r.destination_id is not None]
     assert sorted(r.destination_id or 0 for r in posts) == sorted([economy, world] * 2)
     assert {r.kind for r in posts} == {"broadcast"}
+
+
+async def test_sync_config_can_keep_entries_it_could_not_look_up(db: Database) -> None:
+    await db.destinations.sync_config([channel(), DestinationSpec(GROUP, "group")], now=NOW)
+
+    await db.destinations.sync_config([channel()], now=NOW + 1, remove_missing=False)
+
+    assert {d.chat_id for d in await db.destinations.list_all()} == {CHANNEL, GROUP}
