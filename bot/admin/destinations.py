@@ -112,7 +112,10 @@ async def route_thread(
 
 
 def parse_topics(words: str, topics: Sequence[TopicRow]) -> tuple[list[str], list[str]]:
-    """Topic slugs named in words: "kinh-te the-gioi" or "Kinh tế, Thế giới"."""
+    """Topic slugs named in words: "Thế giới", "kinh-te the-gioi" or "Kinh tế, Thế giới"."""
+    whole = find_topic(topics, words.strip().replace("-", " ")) if words.strip() else None
+    if whole is not None:
+        return [whole.slug], []
     parts = [p.strip() for p in words.split(",")] if "," in words else words.split()
     chosen: list[str] = []
     unknown: list[str] = []

@@ -36,6 +36,35 @@ _ADMIN_RIGHTS = {
 }
 
 
+def _member(status: str, user: JsonDict) -> JsonDict:
+    """A ChatMember as Telegram sends it: an administrator's rights, a ban's end."""
+    member: JsonDict = {"status": status, "user": user}
+    if status == "administrator":
+        member.update(_ADMIN_RIGHTS)
+    if status == "kicked":
+        member["until_date"] = 0
+    if status == "restricted":
+        member.update(
+            is_member=True,
+            can_send_messages=False,
+            can_send_audios=False,
+            can_send_documents=False,
+            can_send_photos=False,
+            can_send_videos=False,
+            can_send_video_notes=False,
+            can_send_voice_notes=False,
+            can_send_polls=False,
+            can_send_other_messages=False,
+            can_add_web_page_previews=False,
+            can_change_info=False,
+            can_invite_users=False,
+            can_pin_messages=False,
+            can_manage_topics=False,
+            until_date=0,
+        )
+    return member
+
+
 class ChannelState(StandInState):
     """What a test scripts about channels, groups and forums, and the checks sends obey."""
 
@@ -104,16 +133,12 @@ class ChannelState(StandInState):
             self.give_rights(chat_id)
             self.unblock(chat_id)
         bot = dict(self.bot_user)
-        new_member: JsonDict = {"status": status, "user": bot}
-        if status == "administrator":
-            new_member.update(_ADMIN_RIGHTS)
-        if status == "kicked":
-            new_member["until_date"] = 0
+        new_member, old_member = _member(status, bot), _member(old_status, bot)
         update: JsonDict = {
             "chat": dict(chat),
             "from": dict(self._user(by_user)),
             "date": int(time.time()),
-            "old_chat_member": {"status": old_status, "user": bot},
+            "old_chat_member": old_member,
             "new_chat_member": new_member,
         }
         return self._push_update("my_chat_member", update)

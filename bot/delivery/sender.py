@@ -67,6 +67,8 @@ from storage.rows import (
 
 log = logging.getLogger(__name__)
 
+# The longest a post may hold a sender worker waiting for its chat's turn (seconds).
+POST_HOLD = 1.0
 _CHAT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
 # A destination's post: what Telegram says when it cannot use the photo (the post goes
 # as text), when the bot may no longer post in the chat (every route there pauses),
@@ -166,9 +168,9 @@ class Sender:
         # Told when a destination pauses (with whoever added it from Telegram).
         self._admin_ids = tuple(admin_ids)
         self._notice_language = notice_language
-        # Destination chats with a post in flight: one at a time each, so a channel's
-        # 20 a minute never holds more than one sender worker.
-        self._posting: set[int] = set()
+        # Posts in flight per destination chat: a post that would wait longer than a
+        # chat interval for its turn goes back to the queue instead of holding a worker.
+        self._posting: dict[int, int] = {}
         self.wake = wake or asyncio.Event()
         self._render_cache: dict[tuple[int, str, str, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
@@ -493,17 +495,21 @@ class Sender:
                 [row.id], "waiting for the chat's turn", not_before=self._now() + ceil(wait)
             )
             return
-        self._posting.add(destination.chat_id)
+        self._posting[destination.chat_id] = self._posting.get(destination.chat_id, 0) + 1
         try:
             await self._send_post(row, destination, post)
         finally:
-            self._posting.discard(destination.chat_id)
+            left = self._posting.pop(destination.chat_id) - 1
+            if left:
+                self._posting[destination.chat_id] = left
 
     def _post_wait(self, chat_id: int) -> float:
-        if chat_id in self._posting:
-            return 1.0
+        """How long the post would wait for its turn, beyond one chat interval (0: go)."""
         limiter = self._bot.rate_limiter
-        return limiter.chat_wait(chat_id) if isinstance(limiter, TelegramRateLimiter) else 0.0
+        if not isinstance(limiter, TelegramRateLimiter):
+            return 0.0
+        wait = limiter.chat_wait(chat_id, ahead=self._posting.get(chat_id, 0))
+        return wait if wait > POST_HOLD else 0.0
 
     async def _send_post(self, row: OutboxRow, destination: DestinationRow, post: Post) -> None:
         preview = (

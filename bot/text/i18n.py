@@ -250,7 +250,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "destination.not_paused": "<b>{name}</b> vẫn đang đăng bình thường.",
         "destination.removed": "🗑 Đã bỏ <b>{name}</b>. Mình không đăng lên đó nữa.",
         "destination.removed_config": (
-            "🗑 Đã bỏ <b>{name}</b>. Nơi này có trong feeds.toml nên sẽ quay lại khi bot "
+            "🗑 Đã bỏ <b>{name}</b>. Nơi này có trong <code>feeds.toml</code> nên sẽ quay lại khi bot "
             "khởi động lại, trừ khi bạn xóa nó khỏi tệp."
         ),
         "destination.saved": "Đã lưu.",
@@ -509,7 +509,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "destination.not_paused": "<b>{name}</b> is posting as usual.",
         "destination.removed": "🗑 Removed <b>{name}</b>. I no longer post there.",
         "destination.removed_config": (
-            "🗑 Removed <b>{name}</b>. It is in feeds.toml, so it comes back when the bot "
+            "🗑 Removed <b>{name}</b>. It is in <code>feeds.toml</code>, so it comes back when the bot "
             "restarts unless you delete it from the file."
         ),
         "destination.saved": "Saved.",
