@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.botapi_standin import BotApiStandIn, SentMessage, utf16_len
-from bot.botapi_standin.channels import THREAD_NOT_FOUND, TOPIC_CLOSED, WRONG_FILE
+from bot.botapi_standin.channels import WRONG_FILE
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.runtime.feeds_config import DestinationConfig
 from tests.support.bot_world import BotWorld, open_world
@@ -199,7 +199,7 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
         world.standin.topic_message(FORUM, 12, "/route Thế giới", user_id=ADMIN)
         await world.standin.wait_for(lambda: len(world.sent_to(FORUM)) >= 2)
         confirmations = world.sent_to(FORUM)
-        assert sorted(m.params.get("message_thread_id") for m in confirmations) == [11, 12]
+        assert sorted(m.params.get("message_thread_id", 0) for m in confirmations) == [11, 12]
         assert sorted(m.visible_text for m in confirmations) == [
             "✅ Từ giờ mình đăng tin Kinh tế vào chủ đề này.",
             "✅ Từ giờ mình đăng tin Thế giới vào chủ đề này.",
@@ -219,12 +219,11 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
 
 
 async def test_each_permission_error_pauses_exactly_one_destination(tmp_path: Path) -> None:
-    kicked, no_rights, gone, closed, deleted, healthy = (
+    kicked, no_rights, gone, forum, healthy = (
         -1001000000501,
         -1001000000502,
         -1001000000503,
         -1001000000504,
-        -1001000000505,
         -1001000000506,
     )
 
@@ -232,7 +231,7 @@ async def test_each_permission_error_pauses_exactly_one_destination(tmp_path: Pa
         for chat in (kicked, no_rights, gone, healthy):
             api.set_chat(chat, "channel", title=f"Kênh {chat}")
         for thread in (1, 2, 3):
-            api.open_topic(closed, thread, title="Diễn đàn")
+            api.open_topic(forum, thread, title="Diễn đàn")
 
     routes = [
         DestinationConfig(chat, thread, "", ("kinh-te",), ())
@@ -240,9 +239,9 @@ async def test_each_permission_error_pauses_exactly_one_destination(tmp_path: Pa
             (kicked, None),
             (no_rights, None),
             (gone, None),
-            (closed, 1),
-            (closed, 2),
-            (closed, 3),
+            (forum, 1),
+            (forum, 2),
+            (forum, 3),
             (healthy, None),
         ]
     ]
@@ -253,8 +252,8 @@ async def test_each_permission_error_pauses_exactly_one_destination(tmp_path: Pa
         api.block(kicked)
         api.take_rights(no_rights)
         api.chat_not_found(gone)
-        api.close_topic(closed, 1)
-        api.delete_topic(closed, 2)
+        api.close_topic(forum, 1)
+        api.delete_topic(forum, 2)
 
         await publish(world, "kinh-te.rss", [item(1, world.clock, "Ngân hàng hạ lãi suất")])
         await world.standin.wait_for(lambda: len(world.sent_to(ADMIN)) >= 6)
@@ -268,13 +267,13 @@ async def test_each_permission_error_pauses_exactly_one_destination(tmp_path: Pa
             (kicked, None): "kicked",
             (no_rights, None): "rights",
             (gone, None): "not_found",
-            (closed, 1): "topic_closed",
-            (closed, 2): "topic_deleted",
-            (closed, 3): "",
+            (forum, 1): "topic_closed",
+            (forum, 2): "topic_deleted",
+            (forum, 3): "",
             (healthy, None): "",
         }
         assert len(posts(world, healthy)) == 1
-        assert [m.params.get("message_thread_id") for m in posts(world, closed)] == [3]
+        assert [m.params.get("message_thread_id") for m in posts(world, forum)] == [3]
         notices = [m.visible_text for m in world.sent_to(ADMIN)[1:]]
         assert len(notices) == 5
         assert any("không còn quyền đăng bài" in n for n in notices)
@@ -284,7 +283,7 @@ async def test_each_permission_error_pauses_exactly_one_destination(tmp_path: Pa
         # The next article: paused routes get nothing, and no one is told twice.
         await publish(world, "kinh-te.rss", [item(2, world.clock, "Giá xăng giảm nhẹ")])
         assert len(posts(world, healthy)) == 2
-        assert len(posts(world, closed)) == 2
+        assert len(posts(world, forum)) == 2
         assert len(world.sent_to(ADMIN)) == 6
         assert [c for c in api.calls_to("sendMessage") if c.get("chat_id") == kicked][1:] == []
 

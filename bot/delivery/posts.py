@@ -56,7 +56,8 @@ def render_post(
     """The article as the destination posts it: its lead image with the message as the
     caption (style 'photo', when the image is an http(s) URL), else the message with
     a large preview of the article; topic hashtags at the end when asked for."""
-    tags = " ".join(tag for tag in (hashtag(topic_names.get(s, s)) for s in article.topics) if tag)
+    names = [topic_names.get(slug, slug) for slug in article.topics] if destination.hashtags else []
+    tags = " ".join(tag for tag in map(hashtag, names) if tag)
     room = utf16_len(tags) + 2 if tags else 0
 
     def message(limit: int) -> str:
