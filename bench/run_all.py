@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import burst, cli_startup, delivery, poll_cycle, scheduling
+from bench import burst, cli_startup, delivery, destinations, poll_cycle, scheduling
 from bench import search as search_bench
 
 QUICK_FEEDS = 500
@@ -56,12 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     delivered = delivery.main(QUICK_DELIVERY if args.quick else [])
     print(flush=True)
     launched = burst.main(QUICK_BURST if args.quick else [])
+    print(flush=True)
+    posted = destinations.main([])  # about 70 s at any size: a minute of a channel's limit
     targets = [("cli", name, ok) for name, ok in startup.targets]
     targets += [("poll", name, ok) for name, ok in poll.targets]
     targets += [("scheduling", name, ok) for name, ok in scheduled.targets]
     targets += [("search", name, ok) for name, ok in found.targets]
     targets += [("delivery", name, ok) for name, ok in delivered.targets]
     targets += [("burst", name, ok) for name, ok in launched.targets]
+    targets += [("destinations", name, ok) for name, ok in posted.targets]
     print(f"\nsummary ({time.perf_counter() - started:.0f} s in all):")
     for bench_name, name, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {bench_name}: {name}")

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import functools
 import html
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.admin import broadcast, chart, opml, stats
+from bot.admin import broadcast, chart, destinations, opml, stats
 from bot.admin.broadcast import BroadcastError
+from bot.admin.destinations import DestinationRow
+from bot.delivery.posts import label
 from bot.readers.service import topic_names
+from bot.text.dates import format_local
 from bot.text.i18n import CATALOGS, t, t_plain
 from handlers.common import (
     Context,
@@ -76,7 +80,7 @@ async def broadcast_command(request: Request, context: Context) -> None:
     except BroadcastError as exc:
         await reply(request, context, t(lang, exc.key, **exc.values))
         return
-    audience = broadcast.topic_label(draft.topic, lang)
+    audience = broadcast.topic_label(draft.topic, lang, draft.audience)
     await reply(
         request,
         context,
@@ -229,6 +233,8 @@ async def stats_command(request: Request, context: Context) -> None:
             cause = cause_name(lang, feed.last_error_kind or "")
             lines.append(f"• {feed.name} ({cause}: {feed.last_error})")
         text += "\n\n" + html.escape("\n".join(lines), quote=False)
+    if figures.destinations:
+        text += "\n\n" + destination_lines(figures.destinations, lang, tz)
     await reply(request, context, text)
     # Then the last week as a picture (drawn in a worker thread by bot.admin.chart).
     png = await chart.stats_chart(svc.db, now=svc.clock(), tz=tz, language=lang)
@@ -295,6 +301,24 @@ def cause_name(lang: str, kind: str) -> str:
     """A feed failure's kind in the admin's words ("timeout" → "quá thời gian chờ")."""
     key = f"stats.cause.{kind}"
     return t_plain(lang, key) if key in CATALOGS["vi"] else kind
+
+
+def destination_lines(rows: list[DestinationRow], lang: str, tz: ZoneInfo) -> str:
+    """Each destination with its last post, and why it is paused when it is."""
+    lines = [t(lang, "stats.destinations")]
+    for d in rows:
+        last = (
+            format_local(datetime.fromtimestamp(d.last_post_at, UTC), tz=tz, language=lang)
+            if d.last_post_at
+            else t(lang, "destination.never_posted")
+        )
+        line = "• " + t(lang, "stats.destination_line", id=d.id, name=label(d), last=last)
+        if d.paused_at is not None:
+            line += " · " + t(
+                lang, "destination.paused_line", reason=destinations.pause_explanation(d, lang)
+            )
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def cancelled_text(lang: str, broadcast_id: int, dropped: int) -> str:

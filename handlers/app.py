@@ -6,6 +6,7 @@ from bot.runtime.app import AnyApplication
 from handlers import (
     admin,
     alerts,
+    channels,
     errors,
     fallback,
     inline,
@@ -28,6 +29,7 @@ def all_handlers() -> Handlers:
         *settings.handlers(),
         *stop.handlers(),
         *admin.handlers(),
+        *channels.handlers(),
         *fallback.handlers(),
     ]
 

@@ -3,7 +3,8 @@
 Callback data: "t:<slug>" toggle a topic · "u:t:<slug>" / "u:k:<id>" remove a
 subscription · "sp:<offset>" search page · "set:mode:<m>", "set:lang:<l>",
 "set:hours", "set:hour:<h>", "set:time:<hh:mm>", "set:quiet", "set:q:<22-6|off>",
-"set:silent", "set:sil:<off|night|always>", "set:menu" settings · "stop:yes" / "stop:no".
+"set:silent", "set:sil:<off|night|always>", "set:menu" settings · "stop:yes" / "stop:no" ·
+"dt:<id>:<slug>" toggle a topic of a destination (a channel, group or forum topic).
 """
 
 from __future__ import annotations
@@ -214,3 +215,20 @@ def stop_confirm(lang: str) -> InlineKeyboardMarkup:
 
 def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+DESTINATION_TOPIC = "dt:"
+
+
+def destination_picker(
+    destination_id: int, topics: Sequence[TopicRow], chosen: Set[str], lang: str
+) -> InlineKeyboardMarkup:
+    """The topics routed to a destination, each a toggle: "dt:<destination>:<slug>"."""
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if topic.slug in chosen else "") + topic_name(topic, lang),
+            callback_data=f"{DESTINATION_TOPIC}{destination_id}:{topic.slug}",
+        )
+        for topic in topics
+    ]
+    return InlineKeyboardMarkup(_rows(buttons, 2))

@@ -16,6 +16,8 @@ from storage.rows import (
     ArticleInput,
     ArticleRow,
     BroadcastRow,
+    DestinationRow,
+    DestinationSpec,
     DigestReader,
     FailureKind,
     FeedRow,
@@ -53,6 +55,8 @@ class Database(Protocol):
     def broadcasts(self) -> BroadcastStore: ...
     @property
     def leases(self) -> LeaseStore: ...
+    @property
+    def destinations(self) -> DestinationStore: ...
 
     async def close(self) -> None: ...
 
@@ -340,15 +344,25 @@ class BroadcastStore(Protocol):
     """Admin broadcasts: drafts, recipients queued at once, progress."""
 
     async def create_draft(
-        self, *, admin_id: int, text: str, parse_mode: str | None, topic: str | None, now: int
-    ) -> int: ...
+        self,
+        *,
+        admin_id: int,
+        text: str,
+        parse_mode: str | None,
+        topic: str | None,
+        now: int,
+        audience: str = "readers",
+    ) -> int:
+        """audience: 'readers', 'all' (readers and destinations) or 'destinations'."""
 
     async def get(self, broadcast_id: int) -> BroadcastRow | None: ...
 
     async def active(self) -> list[BroadcastRow]:
         """Broadcasts queued or sending: the ones whose progress is still being reported."""
 
-    async def count_recipients(self, topic: str | None) -> int: ...
+    async def count_recipients(self, topic: str | None, *, audience: str = "readers") -> int:
+        """Readers (following the topic, when given) and, unless audience is 'readers',
+        unpaused destinations (routed the topic, when given)."""
 
     async def confirm(
         self, broadcast_id: int, *, progress_chat_id: int, progress_message_id: int, now: int
@@ -385,3 +399,56 @@ class LeaseStore(Protocol):
         """Who holds the lease now; None when no one does."""
 
     async def release(self, name: str, *, holder: str) -> None: ...
+
+
+class DestinationStore(Protocol):
+    """Where the publisher posts: channels, groups and forum topics, each fed by topics
+    and single sources. Their posts are outbox rows queued with the articles
+    (ArticleStore.store), once per (destination, article)."""
+
+    async def add(
+        self, spec: DestinationSpec, *, added_by: int | None, now: int
+    ) -> tuple[int, bool]:
+        """A destination an admin added from Telegram. Returns (id, was it new).
+
+        A known one (same chat and thread) keeps its topics and options; its title and
+        chat type are refreshed and a pause is lifted (the bot has its rights back).
+        """
+
+    async def sync_config(
+        self, specs: Sequence[DestinationSpec], *, now: int, remove_missing: bool = True
+    ) -> int:
+        """Make the destinations from feeds.toml match the file: new ones added, known
+        ones given the file's topics, sources and options (a pause is kept), the ones
+        no longer in the file removed (unless remove_missing is False: some entries
+        could not be looked up this time). Those added from Telegram are left alone.
+        Sources are matched by feed URL; an unknown URL is skipped. Returns how many
+        were added."""
+
+    async def get(self, destination_id: int) -> DestinationRow | None: ...
+
+    async def find(self, chat_id: int, thread_id: int | None = None) -> DestinationRow | None: ...
+
+    async def list_all(self) -> list[DestinationRow]:
+        """Every destination, by id, with its last post time."""
+
+    async def set_topics(self, destination_id: int, topics: Sequence[str]) -> bool:
+        """Replace the destination's topics; False when there is no such destination."""
+
+    async def pause(self, destination_id: int, reason: str, *, now: int) -> bool:
+        """Stop posting there and drop its queued posts. False when it was already paused
+        (or is unknown): so whoever pauses it first, alone, tells the admins."""
+
+    async def pause_chat(self, chat_id: int, reason: str, *, now: int) -> list[int]:
+        """pause() for every destination in the chat (the bot lost the whole chat);
+        returns the ids this call paused."""
+
+    async def resume(self, destination_id: int) -> bool:
+        """Post there again (new articles only); False when it was not paused."""
+
+    async def remove(self, destination_id: int) -> bool:
+        """Forget the destination, its topics, sources and posts."""
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> int:
+        """A group became a supergroup: its destinations and queued posts move to the new
+        id. Returns how many destinations moved."""

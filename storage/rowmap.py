@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from storage.rows import BroadcastRow, DigestReader, OutboxRow, SubscriberRow
+from storage.rows import BroadcastRow, DestinationRow, DigestReader, OutboxRow, SubscriberRow
 
 
 class Record(Protocol):
@@ -18,10 +18,10 @@ class Record(Protocol):
 
 OUTBOX_COLUMNS = (
     "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts,"
-    " keyword"
+    " keyword, destination_id"
 )
 BROADCAST_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
-    progress_message_id, created_at"""
+    progress_message_id, created_at, audience"""
 
 
 def outbox_row(r: Record) -> OutboxRow:
@@ -37,6 +37,7 @@ def outbox_row(r: Record) -> OutboxRow:
         status=r["status"],
         attempts=r["attempts"],
         keyword=r["keyword"],
+        destination_id=r["destination_id"],
     )
 
 
@@ -51,6 +52,7 @@ def broadcast_row(r: Record) -> BroadcastRow:
         progress_chat_id=r["progress_chat_id"],
         progress_message_id=r["progress_message_id"],
         created_at=r["created_at"],
+        audience=r["audience"],
     )
 
 
@@ -80,4 +82,31 @@ def digest_reader(r: Record) -> DigestReader:
         r["digest_hour"],
         r["last_at"],
         r["digest_minute"],
+    )
+
+
+DESTINATION_COLUMNS = """d.id, d.chat_id, d.thread_id, d.chat_type, d.title, d.origin, d.style,
+    d.hashtags, d.silent, d.added_by, d.paused_at, d.pause_reason, d.created_at"""
+
+
+def destination_row(
+    r: Record, topics: tuple[str, ...], feed_ids: tuple[int, ...], last_post_at: int | None
+) -> DestinationRow:
+    return DestinationRow(
+        id=r["id"],
+        chat_id=r["chat_id"],
+        thread_id=r["thread_id"] or None,  # 0 in the table: the whole chat
+        chat_type=r["chat_type"],
+        title=r["title"],
+        origin=r["origin"],
+        style=r["style"],
+        hashtags=bool(r["hashtags"]),
+        silent=bool(r["silent"]),
+        added_by=r["added_by"],
+        paused_at=r["paused_at"],
+        pause_reason=r["pause_reason"],
+        created_at=r["created_at"],
+        topics=topics,
+        feed_ids=feed_ids,
+        last_post_at=last_post_at,
     )

@@ -80,6 +80,7 @@ class StoreOutcome:
     updated: int = 0
     alerts_queued: int = 0
     alerted_articles: int = 0
+    posts_queued: int = 0  # destination posts (channels, groups, forum topics)
 
 
 # broadcasts
@@ -96,6 +97,8 @@ class BroadcastRow:
     progress_chat_id: int | None
     progress_message_id: int | None
     created_at: int
+    # Who it goes to: 'readers', 'all' (readers and destinations) or 'destinations'.
+    audience: str = "readers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,45 @@ class Progress:
     @property
     def finished(self) -> bool:
         return self.pending == 0
+
+
+# destinations
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSpec:
+    """A destination as feeds.toml or an admin in Telegram names it: a channel, a group,
+    or one topic (thread_id) of a forum supergroup, and what it is fed."""
+
+    chat_id: int
+    chat_type: str  # 'channel', 'group', 'supergroup'
+    title: str = ""
+    thread_id: int | None = None
+    topics: tuple[str, ...] = ()
+    feed_urls: tuple[str, ...] = ()  # single sources, by URL
+    style: str = "photo"  # 'photo': the lead image with a caption; 'text': a link preview
+    hashtags: bool = False
+    silent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRow:
+    id: int
+    chat_id: int
+    thread_id: int | None
+    chat_type: str
+    title: str
+    origin: str  # 'config' (feeds.toml) or 'telegram' (added by an admin in a chat)
+    style: str
+    hashtags: bool
+    silent: bool
+    added_by: int | None
+    paused_at: int | None
+    pause_reason: str | None
+    created_at: int
+    topics: tuple[str, ...]
+    feed_ids: tuple[int, ...]
+    last_post_at: int | None  # when its latest post was sent
 
 
 # digests
@@ -226,6 +268,8 @@ class OutboxRow:
     attempts: int
     # For an alert: the reader's keyword it matched (None: they follow its topic).
     keyword: str | None = None
+    # A post for a destination (a channel, group or forum topic); None: a reader's row.
+    destination_id: int | None = None
 
 
 # subscribers

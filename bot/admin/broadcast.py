@@ -19,6 +19,7 @@ from bot.delivery.render import MESSAGE_LIMIT, utf16_len
 from bot.delivery.sender import Sender
 from bot.readers.service import find_topic, topic_name
 from bot.text.i18n import t
+from bot.text.vietnamese import fold
 from storage import Database
 from storage.rows import BroadcastRow, Progress, TopicRow
 
@@ -31,6 +32,7 @@ class Draft:
     recipients: int
     topic: TopicRow | None
     text: str  # the announcement as it will be sent (Telegram HTML)
+    audience: str = "readers"  # 'readers', 'all' (and destinations), 'destinations'
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +73,28 @@ def split_topic(text_html: str, topics: Sequence[TopicRow]) -> tuple[TopicRow | 
     )
 
 
+# A leading "+kênh" sends to readers and the destinations (channels, groups, forum
+# topics); "@kênh" to the destinations only. Typed with or without accents.
+_AUDIENCES = {"+kenh": "all", "@kenh": "destinations"}
+
+
+def split_audience(text_html: str) -> tuple[str, str]:
+    """The audience a leading "+kênh" or "@kênh" names (else readers), and the rest."""
+    first, _, rest = text_html.strip().partition(" ")
+    audience = _AUDIENCES.get(fold(first))
+    return (audience, rest.strip()) if audience else ("readers", text_html.strip())
+
+
 async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> Draft:
+    audience, text_html = split_audience(text_html)
     topic, body = split_topic(text_html, await db.feeds.list_topics())
     if not body:
         raise BroadcastError("broadcast.usage")
     if utf16_len(body) > MESSAGE_LIMIT:
         raise BroadcastError("limit.too_long", limit=MESSAGE_LIMIT)
-    recipients = await db.broadcasts.count_recipients(topic.slug if topic else None)
+    recipients = await db.broadcasts.count_recipients(
+        topic.slug if topic else None, audience=audience
+    )
     if recipients == 0:
         # A preview and a Send button for an announcement no one would get mislead.
         raise BroadcastError("broadcast.no_recipients")
@@ -87,8 +104,9 @@ async def prepare(db: Database, *, admin_id: int, text_html: str, now: int) -> D
         parse_mode="HTML",
         topic=topic.slug if topic else None,
         now=now,
+        audience=audience,
     )
-    return Draft(broadcast_id, recipients, topic, body)
+    return Draft(broadcast_id, recipients, topic, body, audience)
 
 
 async def is_draft(db: Database, broadcast_id: int) -> bool:
@@ -100,7 +118,9 @@ async def is_draft(db: Database, broadcast_id: int) -> bool:
 async def recipient_count(db: Database, broadcast_id: int) -> int:
     """How many readers the broadcast goes to, counted now."""
     row = await db.broadcasts.get(broadcast_id)
-    return await db.broadcasts.count_recipients(row.topic_slug if row else None)
+    if row is None:
+        return 0
+    return await db.broadcasts.count_recipients(row.topic_slug, audience=row.audience)
 
 
 async def start(
@@ -192,5 +212,13 @@ async def run_progress_reporter(
         await sleep_or_stop(stop, interval)
 
 
-def topic_label(topic: TopicRow | None, language: str) -> str:
-    return topic_name(topic, language) if topic else t(language, "broadcast.everyone")
+def topic_label(topic: TopicRow | None, language: str, audience: str = "readers") -> str:
+    if audience == "readers":
+        return topic_name(topic, language) if topic else t(language, "broadcast.everyone")
+    key = (
+        "broadcast.channels_only"
+        if audience == "destinations"
+        else "broadcast.everyone_and_channels"
+    )
+    whom = t(language, key)
+    return f"{topic_name(topic, language)} · {whom}" if topic else whom

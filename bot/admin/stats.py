@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage import Database
-from storage.rows import FeedRow
+from storage.rows import DestinationRow, FeedRow
 
 
 def feed_health(feed: FeedRow) -> str:
@@ -32,6 +32,7 @@ class Figures:
     outbox: dict[str, int]
     sent_today: int
     paused_feeds: list[FeedRow]
+    destinations: list[DestinationRow]  # with their last post and any pause reason
     articles_today: int = 0
     by_mode: dict[str, int] | None = None
     # Why current feeds fail (last_error_kind of failing and paused ones), commonest first.
@@ -58,4 +59,5 @@ async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
         articles_today=(await db.articles.stored_per_period(today))[0],
         by_mode=await db.subscribers.active_by_mode(),
         failure_causes=dict(causes.most_common(3)),
+        destinations=await db.destinations.list_all(),
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+from bot.botapi_standin.channels import ChannelState
 from bot.botapi_standin.html import HtmlParseError, parse_html, utf16_len
 from bot.botapi_standin.params import ApiError, JsonDict, bad_request, get_bool, get_int, get_str
-from bot.botapi_standin.state import SentMessage, StandInState, StoredMessage
+from bot.botapi_standin.state import SentMessage, StoredMessage
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -59,7 +60,7 @@ def _render(
     return text, list(given) if isinstance(given, list) else []
 
 
-class SendingMethods(StandInState):
+class SendingMethods(ChannelState):
     """The methods that put messages in chats, and the per-chat faults they obey."""
 
     # ---- chats -------------------------------------------------------------------
@@ -69,6 +70,7 @@ class SendingMethods(StandInState):
         raw = params.get("chat_id")
         if raw is None or raw == "":
             raise bad_request("chat_id is empty")
+        raw = self._resolve_username(raw)
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise bad_request("chat not found")
         if raw in self._not_found:
@@ -139,6 +141,7 @@ class SendingMethods(StandInState):
 
     async def _send_message(self, params: JsonDict) -> JsonDict:
         chat = self._target_chat(params)
+        self._check_posting(int(chat["id"]), params)
         text = get_str(params, "text") or ""
         if not text.strip():
             raise bad_request("message text is empty")
@@ -151,7 +154,7 @@ class SendingMethods(StandInState):
         markup = _check_markup(params)
         reply_to = self._reply_to(int(chat["id"]), params)
         self._check_flood(int(chat["id"]))
-        content: JsonDict = {"text": visible}
+        content: JsonDict = {"text": visible, **self._thread_fields(int(chat["id"]), params)}
         if entities:
             content["entities"] = entities
         message = self._store_new(chat, content, markup, reply_to, text, parse_mode)
@@ -173,9 +176,11 @@ class SendingMethods(StandInState):
 
     async def _send_photo(self, params: JsonDict) -> JsonDict:
         chat = self._target_chat(params)
+        self._check_posting(int(chat["id"]), params)
         photo = params.get("photo")
         if not photo:
             raise bad_request("there is no photo in the request")
+        self._check_photo(photo)
         caption = get_str(params, "caption") or ""
         parse_mode = get_str(params, "parse_mode")
         visible, entities = _render(caption, parse_mode, params, "caption_entities")
@@ -193,7 +198,8 @@ class SendingMethods(StandInState):
                     "width": 800,
                     "height": 600,
                 }
-            ]
+            ],
+            **self._thread_fields(int(chat["id"]), params),
         }
         if visible:
             content["caption"] = visible

@@ -215,7 +215,7 @@ class StandInState:
         self._chats[chat_id] = chat
 
     def _is_group(self, chat_id: int) -> bool:
-        return self._chat(chat_id)["type"] in ("group", "supergroup")
+        return self._chat(chat_id)["type"] in ("group", "supergroup", "channel")
 
     def _user(self, user_id: int) -> JsonDict:
         return self._users.get(

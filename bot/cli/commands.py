@@ -471,15 +471,35 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
         "topics": collected.topics,
         "outbox": collected.outbox,
         "sent_today": collected.sent_today,
+        "destinations": [
+            {
+                "id": d.id,
+                "chat_id": d.chat_id,
+                "thread_id": d.thread_id,
+                "title": d.title,
+                "type": d.chat_type,
+                "topics": list(d.topics),
+                "last_post_at": d.last_post_at,
+                "paused_at": d.paused_at,
+                "pause_reason": d.pause_reason,
+            }
+            for d in collected.destinations
+        ],
     }
     if as_json:
-        _emit(json.dumps(figures))
+        _emit(json.dumps(figures, ensure_ascii=False))
         return 0
     _emit(f"articles     {figures['articles']}")
     _emit(f"sent today   {figures['sent_today']}")
     for key in ("feeds", "subscribers", "topics", "outbox"):
         parts = ", ".join(f"{k} {v}" for k, v in sorted(figures[key].items())) or "none"
         _emit(f"{key:<12} {parts}")
+    _emit(f"destinations {len(collected.destinations) or 'none'}")
+    for d in collected.destinations:
+        where = f"{d.chat_id}" + (f" topic {d.thread_id}" if d.thread_id else "")
+        last = _local(d.last_post_at, settings.timezone) if d.last_post_at else "never"
+        state = f"paused ({d.pause_reason})" if d.paused_at is not None else "posting"
+        _emit(f"  #{d.id} {d.title or where} [{where}] last post {last}, {state}")
     return 0
 
 

@@ -117,6 +117,23 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         """Seconds left of the pause Telegram's last 429 imposed (0 when none)."""
         return max(0.0, self._paused_until - self._clock())
 
+    def chat_wait(self, chat_id: int | str, *, ahead: int = 0) -> float:
+        """Seconds before one more message to chat_id could leave, with `ahead` others
+        (or the chat's own waiting ones, if more) going first: the chat's interval and a
+        group's 20 a minute. 0 when it may go now. A caller that would rather do other
+        work meanwhile (the sender, for a busy channel) asks first."""
+        chat = self._chats.get(chat_id)
+        now = self._clock()
+        ahead = max(ahead, chat.waiting if chat else 0)
+        start = now if chat is None or chat.last is None else chat.last[0] + self._chat_interval
+        due = max(now, start) + ahead * self._chat_interval
+        if chat is not None and chat.group:
+            recent = [sent[0] for sent in chat.sends if sent[0] > now - 60.0]
+            over = len(recent) + ahead - self._group_per_minute
+            if over >= 0:
+                due = max(due, recent[over] + 60.0 if over < len(recent) else now + 60.0)
+        return max(0.0, due - now)
+
     def budget_in_use(self) -> float:
         """Grants in the last window over what one window allows: 1.0 is sending flat out."""
         since = self._clock() - self._window

@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from math import ceil
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
@@ -41,7 +42,14 @@ from telegram.error import (
 
 from bot.clock import Clock, sleep_or_stop, utc_now
 from bot.delivery.alert_buttons import alert_buttons
-from bot.delivery.ratelimit import retry_after_seconds
+from bot.delivery.posts import (
+    POST_LANGUAGE,
+    Post,
+    payload_post,
+    queue_pause_notice,
+    render_post,
+)
+from bot.delivery.ratelimit import TelegramRateLimiter, retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import BotApiUnreachable
@@ -49,11 +57,45 @@ from bot.readers.quiet_hours import alert_is_silent, quiet_until
 from bot.readers.service import topic_name
 from bot.text.htmltext import telegram_html_to_text
 from storage import Database
-from storage.rows import ArticleRow, FailureKind, OutboxRow, Priority, SubscriberRow
+from storage.rows import (
+    ArticleRow,
+    DestinationRow,
+    FailureKind,
+    OutboxRow,
+    Priority,
+    SubscriberRow,
+)
 
 log = logging.getLogger(__name__)
 
+# The longest a post may hold a sender worker waiting for its chat's turn (seconds).
+POST_HOLD = 1.0
 _CHAT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
+# A destination's post: what Telegram says when it cannot use the photo (the post goes
+# as text), when the bot may no longer post in the chat (every route there pauses),
+# and when a forum topic is closed or gone (that route alone pauses).
+_PHOTO_REFUSED = (
+    "wrong file identifier",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "too big",
+    "image_process_failed",
+    "photo_invalid_dimensions",
+    "photo_save_file_invalid",
+    "not enough rights to send photos",
+)
+_NO_RIGHTS = (
+    "not enough rights",
+    "need administrator rights",
+    "have no rights to send",
+    "chat_write_forbidden",
+    "chat_admin_required",
+)
+_TOPIC_GONE = {
+    "topic_closed": "topic_closed",
+    "topic_deleted": "topic_deleted",
+    "message thread not found": "topic_deleted",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +158,8 @@ class Sender:
         max_attempts: int = 5,
         wake: asyncio.Event | None = None,
         paid_broadcast: bool = False,
+        admin_ids: Sequence[int] = (),
+        notice_language: str = POST_LANGUAGE,
     ) -> None:
         self._db = db
         self._bot = bot
@@ -123,6 +167,12 @@ class Sender:
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         self._paid_broadcast = paid_broadcast
+        # Told when a destination pauses (with whoever added it from Telegram).
+        self._admin_ids = tuple(admin_ids)
+        self._notice_language = notice_language
+        # Posts in flight per destination chat: a post that would wait longer than a
+        # chat interval for its turn goes back to the queue instead of holding a worker.
+        self._posting: dict[int, int] = {}
         self.wake = wake or asyncio.Event()
         self._render_cache: dict[tuple[int, str, str, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
@@ -278,6 +328,9 @@ class Sender:
         articles: dict[int, ArticleRow],
         names: dict[str, dict[str, str]],
     ) -> None:
+        if row.destination_id is not None:
+            await self._deliver_post(row, articles, names)
+            return
         if row.kind != "reply" and (reader is None or not reader.active):
             await self._db.outbox.mark_failed(
                 row.id, "chat gone: reader inactive", kind=FailureKind.CHAT_GONE, now=self._now()
@@ -414,6 +467,190 @@ class Sender:
             return
         backoff = min(300, 5 * 2 ** (row.attempts - 1))
         await self._db.outbox.retry_later(row.id, reason, not_before=self._now() + backoff)
+
+    # ---- destination posts (channels, groups, forum topics) ------------------------
+
+    async def _deliver_post(
+        self, row: OutboxRow, articles: dict[int, ArticleRow], names: dict[str, dict[str, str]]
+    ) -> None:
+        assert row.destination_id is not None
+        destination = await self._db.destinations.get(row.destination_id)
+        if destination is None or destination.paused_at is not None:
+            reason = destination.pause_reason if destination else "removed"
+            await self._db.outbox.mark_failed(
+                row.id,
+                f"chat gone: destination paused: {reason}"[:200],
+                kind=FailureKind.CHAT_GONE,
+                now=self._now(),
+            )
+            return
+        if row.payload is not None:
+            post = payload_post(row, destination)
+        elif row.article_id in articles:
+            post = render_post(
+                articles[row.article_id], destination, topic_names=names[POST_LANGUAGE]
+            )
+        else:
+            await self._db.outbox.mark_failed(
+                row.id, "article no longer stored", kind=FailureKind.ARTICLE_GONE, now=self._now()
+            )
+            return
+        wait = self._post_wait(destination.chat_id)
+        if wait > 0:
+            # The chat's turn (1/s, 20/min) is not yet: the row waits in the queue, not
+            # in a worker, so readers' alerts keep going meanwhile.
+            await self._db.outbox.postpone(
+                [row.id], "waiting for the chat's turn", not_before=self._now() + ceil(wait)
+            )
+            return
+        self._posting[destination.chat_id] = self._posting.get(destination.chat_id, 0) + 1
+        try:
+            await self._send_post(row, destination, post)
+        finally:
+            left = self._posting.pop(destination.chat_id) - 1
+            if left:
+                self._posting[destination.chat_id] = left
+
+    def _post_wait(self, chat_id: int) -> float:
+        """How long the post would wait for its turn, beyond one chat interval (0: go)."""
+        limiter = self._bot.rate_limiter
+        if not isinstance(limiter, TelegramRateLimiter):
+            return 0.0
+        wait = limiter.chat_wait(chat_id, ahead=self._posting.get(chat_id, 0))
+        return wait if wait > POST_HOLD else 0.0
+
+    async def _send_post(self, row: OutboxRow, destination: DestinationRow, post: Post) -> None:
+        preview = (
+            LinkPreviewOptions(url=post.preview_url, prefer_large_media=True)
+            if post.preview_url
+            else LinkPreviewOptions(is_disabled=True)
+        )
+        try:
+            sent = await self._bot.send_post(
+                post.chat_id,
+                post.text,
+                parse_mode=post.parse_mode,
+                photo_url=post.photo_url,
+                thread_id=post.thread_id,
+                silent=post.silent,
+                link_preview_options=preview,
+                priority=row.priority,
+            )
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            later = self._now() + int(wait) + 1
+            await self._db.outbox.retry_later(
+                row.id, f"flood limit, retry after {wait:g}s", not_before=later
+            )
+            return
+        except ChatMigrated as exc:
+            await self._db.destinations.move_chat(row.chat_id, exc.new_chat_id)
+            await self._db.outbox.retry_later(row.id, "chat migrated", not_before=self._now())
+            return
+        except Forbidden as exc:
+            await self._lose_destination(row, destination, "kicked", str(exc), whole_chat=True)
+            return
+        except BadRequest as exc:
+            await self._post_refused(row, destination, post, exc)
+            return
+        except TimedOut:
+            await self._retry_or_fail(row, "timed out (may have been delivered)")
+            return
+        except BotApiUnreachable as exc:
+            self.outage.begin()
+            reason = f"Bot API unreachable: {exc}"[:200]
+            await self._db.outbox.postpone([row.id], reason, not_before=self._now())
+            return
+        except TelegramError as exc:
+            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
+            return
+        self.outage.end()
+        await self._sent_log.record(row.id, sent)
+
+    async def _post_refused(
+        self, row: OutboxRow, destination: DestinationRow, post: Post, exc: BadRequest
+    ) -> None:
+        reason = str(exc).lower()
+        if post.photo_url is not None and any(m in reason for m in _PHOTO_REFUSED):
+            log.info("destination %s: photo refused (%s); posting as text", destination.id, exc)
+            await self._send_post(row, destination, post.as_text())
+            return
+        for marker, cause in _TOPIC_GONE.items():
+            if marker in reason:
+                await self._lose_destination(row, destination, cause, str(exc), whole_chat=False)
+                return
+        if "chat not found" in reason:
+            await self._lose_destination(row, destination, "not_found", str(exc), whole_chat=True)
+            return
+        if any(m in reason for m in _NO_RIGHTS):
+            await self._lose_destination(row, destination, "rights", str(exc), whole_chat=True)
+            return
+        if "parse entities" in reason and post.parse_mode:
+            plain = telegram_html_to_text(post.text)
+            await self._send_post(
+                row, destination, replace(post, text=plain, parse_mode=None, fallback=None)
+            )
+            return
+        await self._db.outbox.mark_failed(
+            row.id, f"rejected: {exc}"[:200], kind=FailureKind.REJECTED, now=self._now()
+        )
+
+    async def _lose_destination(
+        self,
+        row: OutboxRow,
+        destination: DestinationRow,
+        cause: str,
+        detail: str,
+        *,
+        whole_chat: bool,
+    ) -> None:
+        """The bot may not post there any more: pause the destination (every route in the
+        chat when the chat itself is lost) and tell the admins, once per pause."""
+        now = self._now()
+        await self._db.outbox.mark_failed(
+            row.id, f"chat gone: {detail}"[:200], kind=FailureKind.CHAT_GONE, now=now
+        )
+        reason = f"{cause}: {detail}"
+        if whole_chat:
+            paused = await self._db.destinations.pause_chat(destination.chat_id, reason, now=now)
+        else:
+            paused = (
+                [destination.id]
+                if await self._db.destinations.pause(destination.id, reason, now=now)
+                else []
+            )
+        for destination_id in paused:
+            row_now = await self._db.destinations.get(destination_id)
+            if row_now is None:
+                continue
+            log.warning("destination %s paused: %s", destination_id, reason)
+            await queue_pause_notice(
+                self._db,
+                row_now,
+                cause=cause,
+                detail=detail,
+                admin_ids=self._admin_ids,
+                language=self._notice_language,
+                now=now,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInfo:
+    id: int
+    type: str
+    title: str
+
+
+async def look_up_chat(bot: NewsBot, chat: int | str) -> ChatInfo | None:
+    """getChat, for a destination feeds.toml names; None (logged) when Telegram does not
+    know the chat or the bot may not see it."""
+    try:
+        found = await bot.get_chat(chat)
+    except TelegramError as exc:
+        log.warning("destination %s: Telegram cannot look it up (%s)", chat, exc)
+        return None
+    return ChatInfo(found.id, found.type, found.title or found.username or "")
 
 
 def _plain(message: Outgoing) -> Outgoing:

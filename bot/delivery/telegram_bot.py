@@ -52,3 +52,34 @@ class NewsBot(ExtBot[int]):
             "sendMessage", data, api_kwargs=self._merge_api_rl_kwargs(None, priority)
         )
         return int(result["message_id"])
+
+    async def send_post(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None,
+        photo_url: str | None,
+        thread_id: int | None,
+        silent: bool,
+        link_preview_options: LinkPreviewOptions,
+        priority: int,
+    ) -> int:
+        """A destination's post: sendPhoto with the image URL and text as the caption, or
+        sendMessage; in a forum topic when thread_id is given. Returns the message id."""
+        data: dict[str, Any] = {
+            "chat_id": chat_id,
+            "parse_mode": parse_mode,
+            "message_thread_id": thread_id,
+            "disable_notification": silent or None,
+        }
+        if photo_url is not None:
+            data.update(photo=photo_url, caption=text)
+            method = "sendPhoto"
+        else:
+            data.update(text=text, link_preview_options=link_preview_options)
+            method = "sendMessage"
+        result = await self._post(
+            method, data, api_kwargs=self._merge_api_rl_kwargs(None, priority)
+        )
+        return int(result["message_id"])

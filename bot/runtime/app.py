@@ -20,6 +20,7 @@ from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import AiohttpRequest
 from bot.runtime.background import Background
 from bot.runtime.context import BOT_DATA_KEY, BotServices
+from bot.runtime.destinations_sync import sync_destinations
 from bot.runtime.metrics import Metrics
 from bot.runtime.updates import PerChatUpdateProcessor
 from bot.text.i18n import LANGUAGES, MENU_COMMANDS, t
@@ -91,6 +92,10 @@ def build_application(
 async def start_background(application: AnyApplication) -> None:
     """Menu, then the background work; called by `running` once the application started."""
     await set_menu(application)
+    services: BotServices = application.bot_data[BOT_DATA_KEY]
+    await sync_destinations(
+        services.db, application.bot, services.config.destinations, now=services.now
+    )
     background: Background = application.bot_data["background"]
     await background.start(application.bot_data[BOT_DATA_KEY], application.bot)
 

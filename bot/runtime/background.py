@@ -65,6 +65,8 @@ class Background:
             concurrency=self.sender_concurrency,
             wake=services.outbox_ready,
             paid_broadcast=services.settings.paid_broadcast,
+            admin_ids=sorted(services.settings.admin_ids),
+            notice_language=services.settings.default_language,
         )
         self._supervisor = asyncio.create_task(self._supervise(services))
 

@@ -1,4 +1,5 @@
-"""feeds.toml: the topics readers can follow and the feeds that fill them."""
+"""feeds.toml: the topics readers can follow, the feeds that fill them, and the
+publisher's destinations (channels, groups, forum topics) that post them."""
 
 from __future__ import annotations
 
@@ -21,9 +22,25 @@ class FeedsConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class DestinationConfig:
+    """A [[destinations]] entry. chat is a chat id or a channel's "@username", which
+    the bot looks up at start (bot.runtime.destinations_sync)."""
+
+    chat: int | str
+    thread_id: int | None
+    name: str
+    topics: tuple[str, ...]
+    sources: tuple[str, ...]
+    style: str = "photo"
+    hashtags: bool = False
+    silent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class FeedsConfig:
     topics: tuple[TopicRow, ...]
     feeds: tuple[FeedSpec, ...]
+    destinations: tuple[DestinationConfig, ...] = ()
 
     def matcher(self) -> TopicMatcher:
         return TopicMatcher.from_keywords({t.slug: t.keywords for t in self.topics})
@@ -43,7 +60,12 @@ def load_feeds_config(path: Path) -> FeedsConfig:
     feeds = tuple(_feed(path, i, raw, slugs) for i, raw in enumerate(data.get("feeds", [])))
     if len({f.url for f in feeds}) != len(feeds):
         raise FeedsConfigError(f"{path}: a feed URL is listed twice")
-    return FeedsConfig(topics, feeds)
+    destinations = tuple(
+        _destination(path, i, raw, slugs) for i, raw in enumerate(data.get("destinations", []))
+    )
+    if len({(d.chat, d.thread_id) for d in destinations}) != len(destinations):
+        raise FeedsConfigError(f"{path}: a destination (chat and thread_id) is listed twice")
+    return FeedsConfig(topics, feeds, destinations)
 
 
 def _topic(path: Path, index: int, raw: object) -> TopicRow:
@@ -119,3 +141,61 @@ def _link_rules(where: str, raw: dict[str, object], kind: str) -> tuple[str | No
     except PatternError as exc:
         raise FeedsConfigError(f"{where}: {exc}") from None
     return pattern, selector
+
+
+_USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def _destination(path: Path, index: int, raw: object, slugs: set[str]) -> DestinationConfig:
+    where = f"{path}: destinations[{index}]"
+    if not isinstance(raw, dict):
+        raise FeedsConfigError(f"{where}: expected a table")
+    chat = raw.get("chat")
+    if isinstance(chat, bool) or not (
+        (isinstance(chat, int) and chat < 0) or (isinstance(chat, str) and _USERNAME.match(chat))
+    ):
+        raise FeedsConfigError(
+            f"{where}: chat must be a channel's @username or a negative chat id, "
+            "such as -1001234567890"
+        )
+    thread_id = raw.get("thread_id")
+    if thread_id is not None and (
+        isinstance(thread_id, bool) or not isinstance(thread_id, int) or thread_id <= 0
+    ):
+        raise FeedsConfigError(f"{where}: thread_id must be a forum topic's positive number")
+    topics = _strings(where, raw, "topics")
+    unknown = [t for t in topics if t not in slugs]
+    if unknown:
+        raise FeedsConfigError(f"{where}: unknown topic {unknown[0]!r}")
+    sources = _strings(where, raw, "sources")
+    urls = tuple(safe_http_url(u) for u in sources)
+    if any(u is None for u in urls):
+        raise FeedsConfigError(f"{where}: sources must be http(s) feed URLs")
+    if not topics and not sources:
+        raise FeedsConfigError(f"{where}: give topics, sources or both (else nothing is posted)")
+    style = raw.get("style", "photo")
+    if style not in ("photo", "text"):
+        raise FeedsConfigError(f"{where}: style must be 'photo' or 'text'")
+    flags = []
+    for key in ("hashtags", "silent"):
+        value = raw.get(key, False)
+        if not isinstance(value, bool):
+            raise FeedsConfigError(f"{where}: {key} must be true or false")
+        flags.append(value)
+    return DestinationConfig(
+        chat=chat,
+        thread_id=thread_id,
+        name=clean_line(str(raw.get("name", ""))),
+        topics=tuple(topics),
+        sources=tuple(u for u in urls if u is not None),
+        style=str(style),
+        hashtags=flags[0],
+        silent=flags[1],
+    )
+
+
+def _strings(where: str, raw: dict[str, object], key: str) -> list[str]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FeedsConfigError(f"{where}: {key} must be a list of strings")
+    return list(value)

@@ -47,6 +47,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "\n\n<b>Quản trị</b>\n"
             "/broadcast <i>nội dung</i> — gửi thông báo (<code>#chủ đề</code> để gửi một chủ đề)\n"
             "/cancel_broadcast — dừng thông báo đang gửi\n"
+            "/channels — kênh, nhóm mình đăng bài; <code>/route</code> trong chủ đề diễn đàn\n"
             "/stats — thống kê và biểu đồ tuần qua\n"
             "/export — tải danh sách nguồn tin (tệp OPML)\n"
             "/import — thêm nguồn tin từ tệp OPML (gửi tệp kèm chú thích <code>/import</code>)"
@@ -154,6 +155,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "broadcast.usage": (
             "Cách dùng: <code>/broadcast nội dung</code> gửi tới mọi người đọc, "
             "<code>/broadcast #kinh-te nội dung</code> gửi tới một chủ đề; "
+            "thêm <code>+kênh</code> ở đầu để gửi cả lên các kênh, nhóm đăng bài, "
+            "<code>@kênh</code> để chỉ gửi lên đó; "
             "hoặc trả lời một tin nhắn bằng <code>/broadcast</code>."
         ),
         "broadcast.unknown_topic": "Không có chủ đề <b>{topic}</b>. Các chủ đề: {topics}",
@@ -231,6 +234,63 @@ CATALOGS: dict[str, dict[str, str]] = {
         "opml.skip.bad_rule": "quy tắc tìm bài không dùng được: {detail}",
         "opml.skip.bad_kind": "loại nguồn “{kind}” không hợp lệ (chỉ có <code>feed</code> hoặc <code>site</code>)",
         "feed.paused_notice": "⚠️ Nguồn tin <b>{name}</b> đã tạm dừng sau {failures} lần lỗi liên tiếp ({kind}: {detail}). Dùng <code>newsbot feeds resume {id}</code> để bật lại.",
+        "destination.paused_notice": (
+            "⏸ Mình đã tạm dừng đăng bài lên <b>{name}</b>: {reason}.\n"
+            "<i>Telegram báo: {detail}</i>\n"
+            "Sửa xong thì gửi <code>/channel_resume {id}</code> để đăng tiếp."
+        ),
+        "destination.cause_kicked": "mình đã bị mời ra khỏi đó",
+        "destination.cause_rights": "mình không còn quyền đăng bài ở đó",
+        "destination.cause_not_found": "Telegram không tìm thấy kênh hay nhóm này nữa",
+        "destination.cause_topic_closed": "chủ đề diễn đàn đã bị đóng",
+        "destination.cause_topic_deleted": "chủ đề diễn đàn đã bị xóa",
+        "destination.cause_admin": "quản trị viên đã tạm dừng",
+        "destination.kind_channel": "kênh",
+        "destination.kind_group": "nhóm",
+        "destination.kind_supergroup": "nhóm",
+        "destination.kind_topic": "chủ đề diễn đàn",
+        "destination.added": (
+            "📢 Mình đã là quản trị viên của {kind} <b>{name}</b>. "
+            "Chọn chủ đề sẽ đăng lên đó (bấm lần nữa để bỏ):"
+        ),
+        "destination.picker": "Chủ đề đăng lên <b>{name}</b> (bấm lần nữa để bỏ):",
+        "destination.route_pick": "Chọn chủ đề sẽ đăng vào đây (bấm lần nữa để bỏ):",
+        "destination.routed": "✅ Từ giờ mình đăng tin {topics} vào chủ đề này.",
+        "destination.route_unknown": "Không có chủ đề <b>{words}</b>. Các chủ đề: {topics}",
+        "destination.route_not_forum": "Hãy gửi /route bên trong một chủ đề của nhóm diễn đàn.",
+        "destination.none": (
+            "Chưa có kênh hay nhóm nào để đăng bài. Thêm mình làm quản trị viên của một kênh "
+            "hoặc nhóm, hay gửi /route trong một chủ đề diễn đàn."
+        ),
+        "destination.list_header": "<b>📢 Nơi đăng bài</b>",
+        "destination.list_line": "<b>#{id} {name}</b> ({kind}) · bài gần nhất: {last}",
+        "destination.no_topics": "chưa chọn chủ đề",
+        "destination.sources": "{count} nguồn riêng",
+        "destination.never_posted": "chưa có",
+        "destination.paused_line": "⏸ tạm dừng: {reason}",
+        "destination.list_help": (
+            "/channel_topics <i>số</i> — chọn chủ đề · /channel_pause, /channel_resume, "
+            "/channel_remove <i>số</i>"
+        ),
+        "destination.not_found": "Không có nơi đăng bài #{id}. Gửi /channels để xem danh sách.",
+        "destination.usage": (
+            "Hãy ghi số của nơi đăng bài, ví dụ <code>{command} 1</code>. "
+            "Gửi /channels để xem danh sách."
+        ),
+        "destination.paused": "⏸ Đã tạm dừng đăng lên <b>{name}</b>.",
+        "destination.already_paused": "<b>{name}</b> đang tạm dừng rồi.",
+        "destination.resumed": "▶️ Mình sẽ đăng tiếp lên <b>{name}</b>, từ bài mới.",
+        "destination.not_paused": "<b>{name}</b> vẫn đang đăng bình thường.",
+        "destination.removed": "🗑 Đã bỏ <b>{name}</b>. Mình không đăng lên đó nữa.",
+        "destination.removed_config": (
+            "🗑 Đã bỏ <b>{name}</b>. Nơi này có trong <code>feeds.toml</code> nên sẽ quay lại khi bot "
+            "khởi động lại, trừ khi bạn xóa nó khỏi tệp."
+        ),
+        "destination.saved": "Đã lưu.",
+        "stats.destinations": "Nơi đăng bài:",
+        "stats.destination_line": "#{id} {name} · bài gần nhất: {last}",
+        "broadcast.everyone_and_channels": "mọi người đọc và các kênh, nhóm đăng bài",
+        "broadcast.channels_only": "chỉ các kênh, nhóm đăng bài",
         "digest.header": "<b>☀️ Bản tin ngày {date}</b>",
         "digest.continued": "<i>(tiếp theo)</i>",
         "digest.nothing_new": "Chưa có tin mới nào cho bản tin của bạn.",
@@ -292,6 +352,7 @@ CATALOGS: dict[str, dict[str, str]] = {
             "\n\n<b>Admin</b>\n"
             "/broadcast <i>text</i> — send an announcement (<code>#topic</code> for one topic)\n"
             "/cancel_broadcast — stop the running announcement\n"
+            "/channels — channels and groups I post to; <code>/route</code> in a forum topic\n"
             "/stats — figures and a chart of the last week\n"
             "/export — the sources as an OPML file\n"
             "/import — add sources from an OPML file (send it captioned <code>/import</code>)"
@@ -397,6 +458,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "broadcast.usage": (
             "Usage: <code>/broadcast text</code> to every reader, "
             "<code>/broadcast #kinh-te text</code> to one topic; "
+            "start with <code>+kênh</code> to post it to the destinations too, "
+            "<code>@kênh</code> to post it there only; "
             "or reply to a message with <code>/broadcast</code>."
         ),
         "broadcast.unknown_topic": "There is no topic <b>{topic}</b>. The topics: {topics}",
@@ -474,6 +537,63 @@ CATALOGS: dict[str, dict[str, str]] = {
         "opml.skip.bad_rule": "unusable link rule: {detail}",
         "opml.skip.bad_kind": "unknown kind “{kind}” (<code>feed</code> or <code>site</code>)",
         "feed.paused_notice": "⚠️ Feed <b>{name}</b> was paused after {failures} failures in a row ({kind}: {detail}). Use <code>newsbot feeds resume {id}</code> to turn it back on.",
+        "destination.paused_notice": (
+            "⏸ I stopped posting to <b>{name}</b>: {reason}.\n"
+            "<i>Telegram said: {detail}</i>\n"
+            "Once it is fixed, send <code>/channel_resume {id}</code> to post again."
+        ),
+        "destination.cause_kicked": "the bot was removed from it",
+        "destination.cause_rights": "the bot may no longer post there",
+        "destination.cause_not_found": "Telegram cannot find that channel or group any more",
+        "destination.cause_topic_closed": "the forum topic was closed",
+        "destination.cause_topic_deleted": "the forum topic was deleted",
+        "destination.cause_admin": "an admin paused it",
+        "destination.kind_channel": "channel",
+        "destination.kind_group": "group",
+        "destination.kind_supergroup": "group",
+        "destination.kind_topic": "forum topic",
+        "destination.added": (
+            "📢 I am now an administrator of the {kind} <b>{name}</b>. "
+            "Pick the topics to post there (tap again to remove):"
+        ),
+        "destination.picker": "Topics posted to <b>{name}</b> (tap again to remove):",
+        "destination.route_pick": "Pick the topics to post here (tap again to remove):",
+        "destination.routed": "✅ From now on I post {topics} news in this topic.",
+        "destination.route_unknown": "There is no topic <b>{words}</b>. The topics: {topics}",
+        "destination.route_not_forum": "Send /route inside a topic of a forum group.",
+        "destination.none": (
+            "No channel or group to post to yet. Make me an administrator of a channel or "
+            "group, or send /route in a forum topic."
+        ),
+        "destination.list_header": "<b>📢 Where I post</b>",
+        "destination.list_line": "<b>#{id} {name}</b> ({kind}) · last post: {last}",
+        "destination.no_topics": "no topics yet",
+        "destination.sources": "{count} single sources",
+        "destination.never_posted": "none yet",
+        "destination.paused_line": "⏸ paused: {reason}",
+        "destination.list_help": (
+            "/channel_topics <i>number</i> — pick topics · /channel_pause, /channel_resume, "
+            "/channel_remove <i>number</i>"
+        ),
+        "destination.not_found": "There is no destination #{id}. Send /channels for the list.",
+        "destination.usage": (
+            "Give the destination's number, e.g. <code>{command} 1</code>. "
+            "Send /channels for the list."
+        ),
+        "destination.paused": "⏸ Stopped posting to <b>{name}</b>.",
+        "destination.already_paused": "<b>{name}</b> is already paused.",
+        "destination.resumed": "▶️ Posting to <b>{name}</b> again, from new articles on.",
+        "destination.not_paused": "<b>{name}</b> is posting as usual.",
+        "destination.removed": "🗑 Removed <b>{name}</b>. I no longer post there.",
+        "destination.removed_config": (
+            "🗑 Removed <b>{name}</b>. It is in <code>feeds.toml</code>, so it comes back when the bot "
+            "restarts unless you delete it from the file."
+        ),
+        "destination.saved": "Saved.",
+        "stats.destinations": "Destinations:",
+        "stats.destination_line": "#{id} {name} · last post: {last}",
+        "broadcast.everyone_and_channels": "every reader and the destinations",
+        "broadcast.channels_only": "the destinations only",
         "digest.header": "<b>☀️ Your news digest, {date}</b>",
         "digest.continued": "<i>(continued)</i>",
         "digest.nothing_new": "Nothing new for your digest yet.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from storage.postgres.articles import PostgresArticles
 from storage.postgres.broadcasts import PostgresBroadcasts
 from storage.postgres.connection import Pool
+from storage.postgres.destinations import PostgresDestinations
 from storage.postgres.digests import PostgresDigests
 from storage.postgres.feeds import PostgresFeeds
 from storage.postgres.leases import PostgresLeases
@@ -35,6 +36,7 @@ class PostgresDatabase:
         self._outbox = PostgresOutbox(pool)
         self._digests = PostgresDigests(pool)
         self._broadcasts = PostgresBroadcasts(pool)
+        self._destinations = PostgresDestinations(pool)
         self._leases = PostgresLeases(pool)
 
     @classmethod
@@ -77,6 +79,10 @@ class PostgresDatabase:
     @property
     def leases(self) -> PostgresLeases:
         return self._leases
+
+    @property
+    def destinations(self) -> PostgresDestinations:
+        return self._destinations
 
     async def close(self) -> None:
         await self.pg.close()

@@ -57,6 +57,9 @@ async def store_articles(
                 keyword_chats.get(article.item_key),
                 now,
             )
+            outcome.posts_queued += await _queue_posts(
+                conn, ids[article.item_key], feed_id, article.topics, now
+            )
             outcome.alerted_articles += 1
     for article in articles:
         known = existing.get(article.item_key)
@@ -209,6 +212,33 @@ async def _queue_alerts(
         list(topics),
         list(chats),
         [(keyword_chats or {})[chat] for chat in chats],
+    )
+    return affected(status)
+
+
+async def _queue_posts(
+    conn: Conn, article_id: int, feed_id: int, topics: Sequence[str], now: int
+) -> int:
+    """One outbox row per unpaused destination routed one of the article's topics or its
+    source; the key names the destination, so two forum topics of one chat both get it,
+    and each only once."""
+    status = await conn.execute(
+        """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id, destination_id,
+                               not_before, created_at)
+           SELECT d.chat_id, 'alert', $1, 'post:' || d.id || ':article:' || $2::bigint, $2,
+                  d.id, $3, $3
+           FROM destinations d
+           WHERE d.paused_at IS NULL AND (
+               d.id IN (SELECT destination_id FROM destination_topics
+                        WHERE topic_slug = ANY($4::text[]))
+               OR d.id IN (SELECT destination_id FROM destination_feeds WHERE feed_id = $5))
+           ORDER BY d.id
+           ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
+        int(Priority.ALERT),
+        article_id,
+        now,
+        list(topics),
+        feed_id,
     )
     return affected(status)
 

@@ -18,22 +18,40 @@ def _recipients(topic_param: str) -> str:
     """  # noqa: S608 - the parameter's number, never a value
 
 
+def _destinations(topic_param: str) -> str:
+    """Unpaused destinations, or those routed the topic in the parameter when not NULL."""
+    return f"""
+        SELECT d.id, d.chat_id FROM destinations d
+        WHERE d.paused_at IS NULL AND ({topic_param}::text IS NULL OR d.id IN (
+            SELECT destination_id FROM destination_topics WHERE topic_slug = {topic_param}::text))
+    """  # noqa: S608 - the parameter's number, never a value
+
+
 class PostgresBroadcasts:
     def __init__(self, db: Pool) -> None:
         self._db = db
 
     async def create_draft(
-        self, *, admin_id: int, text: str, parse_mode: str | None, topic: str | None, now: int
+        self,
+        *,
+        admin_id: int,
+        text: str,
+        parse_mode: str | None,
+        topic: str | None,
+        now: int,
+        audience: str = "readers",
     ) -> int:
         async with self._db.write() as conn:
             broadcast_id = await conn.fetchval(
-                """INSERT INTO broadcasts (admin_id, text, parse_mode, topic_slug, created_at)
-                   VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+                """INSERT INTO broadcasts (admin_id, text, parse_mode, topic_slug, created_at,
+                       audience)
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
                 admin_id,
                 text,
                 parse_mode,
                 topic,
                 now,
+                audience,
             )
         return int(broadcast_id)
 
@@ -52,11 +70,15 @@ class PostgresBroadcasts:
         )
         return [broadcast_row(r) for r in rows]
 
-    async def count_recipients(self, topic: str | None) -> int:
+    async def count_recipients(self, topic: str | None, *, audience: str = "readers") -> int:
         return int(
             await self._db.fetchval(
-                f"SELECT count(*) FROM ({_recipients('$1')}) AS r",  # noqa: S608 - constant SQL
+                f"""SELECT CASE WHEN $2::text = 'destinations' THEN 0
+                                ELSE (SELECT count(*) FROM ({_recipients("$1")}) AS r) END
+                         + CASE WHEN $2::text = 'readers' THEN 0
+                                ELSE (SELECT count(*) FROM ({_destinations("$1")}) AS d) END""",  # noqa: S608
                 topic,
+                audience,
             )
         )
 
@@ -72,7 +94,8 @@ class PostgresBroadcasts:
             row = await conn.fetchrow(
                 """UPDATE broadcasts SET status = 'queued', confirmed_at = $1,
                        progress_chat_id = $2, progress_message_id = $3
-                   WHERE id = $4 AND status = 'draft' RETURNING text, parse_mode, topic_slug""",
+                   WHERE id = $4 AND status = 'draft'
+                   RETURNING text, parse_mode, topic_slug, audience""",
                 now,
                 progress_chat_id,
                 progress_message_id,
@@ -83,20 +106,39 @@ class PostgresBroadcasts:
             payload = json.dumps(
                 {"text": row["text"], "parse_mode": row["parse_mode"]}, ensure_ascii=False
             )
-            status = await conn.execute(
-                f"""INSERT INTO outbox (chat_id, kind, priority, dedup_key, broadcast_id,
-                        payload, not_before, created_at)
-                    SELECT r.chat_id, 'broadcast', $1, $2, $3, $4::jsonb, $5, $5
-                    FROM ({_recipients("$6")}) AS r ORDER BY r.chat_id
-                    ON CONFLICT (chat_id, dedup_key) DO NOTHING""",  # noqa: S608
-                int(Priority.BROADCAST),
-                f"broadcast:{broadcast_id}",
-                broadcast_id,
-                payload,
-                now,
-                row["topic_slug"],
-            )
-        return affected(status)
+            queued = 0
+            if row["audience"] != "destinations":
+                status = await conn.execute(
+                    f"""INSERT INTO outbox (chat_id, kind, priority, dedup_key, broadcast_id,
+                            payload, not_before, created_at)
+                        SELECT r.chat_id, 'broadcast', $1, $2, $3, $4::jsonb, $5, $5
+                        FROM ({_recipients("$6")}) AS r ORDER BY r.chat_id
+                        ON CONFLICT (chat_id, dedup_key) DO NOTHING""",  # noqa: S608
+                    int(Priority.BROADCAST),
+                    f"broadcast:{broadcast_id}",
+                    broadcast_id,
+                    payload,
+                    now,
+                    row["topic_slug"],
+                )
+                queued += affected(status)
+            if row["audience"] != "readers":
+                status = await conn.execute(
+                    f"""INSERT INTO outbox (chat_id, kind, priority, dedup_key, broadcast_id,
+                            destination_id, payload, not_before, created_at)
+                        SELECT d.chat_id, 'broadcast', $1, $2 || d.id, $3, d.id, $4::jsonb,
+                               $5, $5
+                        FROM ({_destinations("$6")}) AS d ORDER BY d.id
+                        ON CONFLICT (chat_id, dedup_key) DO NOTHING""",  # noqa: S608
+                    int(Priority.BROADCAST),
+                    f"broadcast:{broadcast_id}:post:",
+                    broadcast_id,
+                    payload,
+                    now,
+                    row["topic_slug"],
+                )
+                queued += affected(status)
+        return queued
 
     async def cancel(self, broadcast_id: int, *, now: int) -> int | None:
         """Stop a draft or a running broadcast; returns how many queued messages were dropped."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from storage.sqlite.articles import SqliteArticles
 from storage.sqlite.broadcasts import SqliteBroadcasts
 from storage.sqlite.connection import Connection
+from storage.sqlite.destinations import SqliteDestinations
 from storage.sqlite.digests import SqliteDigests
 from storage.sqlite.feeds import SqliteFeeds
 from storage.sqlite.leases import SqliteLeases
@@ -30,6 +31,7 @@ class SqliteDatabase:
         self._outbox = SqliteOutbox(connection)
         self._digests = SqliteDigests(connection)
         self._broadcasts = SqliteBroadcasts(connection)
+        self._destinations = SqliteDestinations(connection)
         self._leases = SqliteLeases(connection)
 
     @classmethod
@@ -67,6 +69,10 @@ class SqliteDatabase:
     @property
     def leases(self) -> SqliteLeases:
         return self._leases
+
+    @property
+    def destinations(self) -> SqliteDestinations:
+        return self._destinations
 
     async def close(self) -> None:
         await self.sql.close()

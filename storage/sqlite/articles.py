@@ -54,6 +54,9 @@ async def store_articles(
                 keyword_chats.get(article.item_key),
                 now,
             )
+            outcome.posts_queued += await _queue_posts(
+                conn, ids[article.item_key], feed_id, article.topics, now
+            )
             outcome.alerted_articles += 1
     for article in articles:
         known = existing.get(article.item_key)
@@ -203,6 +206,30 @@ async def _queue_alerts(
             json.dumps(list(topics)),
             keywords,
         ),
+    )
+    return cursor.rowcount
+
+
+async def _queue_posts(
+    conn: aiosqlite.Connection,
+    article_id: int,
+    feed_id: int,
+    topics: Sequence[str],
+    now: int,
+) -> int:
+    """One outbox row per unpaused destination routed one of the article's topics or its
+    source; the key names the destination, so two forum topics of one chat both get it,
+    and each only once."""
+    cursor = await conn.execute(
+        """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
+                                         destination_id, not_before, created_at)
+           SELECT d.chat_id, 'alert', ?, 'post:' || d.id || ':article:' || ?, ?, d.id, ?, ?
+           FROM destinations d
+           WHERE d.paused_at IS NULL AND (
+               d.id IN (SELECT destination_id FROM destination_topics
+                        WHERE topic_slug IN (SELECT value FROM json_each(?)))
+               OR d.id IN (SELECT destination_id FROM destination_feeds WHERE feed_id = ?))""",
+        (Priority.ALERT, article_id, article_id, now, now, json.dumps(list(topics)), feed_id),
     )
     return cursor.rowcount
 

@@ -17,6 +17,12 @@ _RECIPIENTS = """
     WHERE s.active = 1 AND (? IS NULL OR s.chat_id IN (
         SELECT chat_id FROM topic_subscriptions WHERE topic_slug = ?))
 """
+# Unpaused destinations, or those routed the topic when one is given.
+_DESTINATIONS = """
+    SELECT d.id, d.chat_id FROM destinations d
+    WHERE d.paused_at IS NULL AND (? IS NULL OR d.id IN (
+        SELECT destination_id FROM destination_topics WHERE topic_slug = ?))
+"""
 
 
 class SqliteBroadcasts:
@@ -24,13 +30,21 @@ class SqliteBroadcasts:
         self._db = db
 
     async def create_draft(
-        self, *, admin_id: int, text: str, parse_mode: str | None, topic: str | None, now: int
+        self,
+        *,
+        admin_id: int,
+        text: str,
+        parse_mode: str | None,
+        topic: str | None,
+        now: int,
+        audience: str = "readers",
     ) -> int:
         async with self._db.write() as conn:
             cursor = await conn.execute(
-                """INSERT INTO broadcasts (admin_id, text, parse_mode, topic_slug, created_at)
-                   VALUES (?, ?, ?, ?, ?) RETURNING id""",
-                (admin_id, text, parse_mode, topic, now),
+                """INSERT INTO broadcasts (admin_id, text, parse_mode, topic_slug, created_at,
+                       audience)
+                   VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
+                (admin_id, text, parse_mode, topic, now, audience),
             )
             row = await cursor.fetchone()
             await cursor.close()
@@ -53,10 +67,13 @@ class SqliteBroadcasts:
         ) as cursor:
             return [broadcast_row(r) for r in await cursor.fetchall()]
 
-    async def count_recipients(self, topic: str | None) -> int:
+    async def count_recipients(self, topic: str | None, *, audience: str = "readers") -> int:
         async with self._db.reader.execute(
-            f"SELECT count(*) FROM ({_RECIPIENTS})",  # noqa: S608 - constant SQL
-            (topic, topic),
+            f"""SELECT CASE WHEN ? = 'destinations' THEN 0
+                            ELSE (SELECT count(*) FROM ({_RECIPIENTS})) END
+                     + CASE WHEN ? = 'readers' THEN 0
+                            ELSE (SELECT count(*) FROM ({_DESTINATIONS})) END""",  # noqa: S608
+            (audience, topic, topic, audience, topic, topic),
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -73,7 +90,8 @@ class SqliteBroadcasts:
             cursor = await conn.execute(
                 """UPDATE broadcasts SET status = 'queued', confirmed_at = ?, progress_chat_id = ?,
                        progress_message_id = ?
-                   WHERE id = ? AND status = 'draft' RETURNING text, parse_mode, topic_slug""",
+                   WHERE id = ? AND status = 'draft'
+                   RETURNING text, parse_mode, topic_slug, audience""",
                 (now, progress_chat_id, progress_message_id, broadcast_id),
             )
             row = await cursor.fetchone()
@@ -83,22 +101,43 @@ class SqliteBroadcasts:
             payload = json.dumps(
                 {"text": row["text"], "parse_mode": row["parse_mode"]}, ensure_ascii=False
             )
-            cursor = await conn.execute(
-                f"""INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, broadcast_id,
-                        payload, not_before, created_at)
-                    SELECT chat_id, 'broadcast', ?, ?, ?, ?, ?, ? FROM ({_RECIPIENTS})""",  # noqa: S608
-                (
-                    Priority.BROADCAST,
-                    f"broadcast:{broadcast_id}",
-                    broadcast_id,
-                    payload,
-                    now,
-                    now,
-                    row["topic_slug"],
-                    row["topic_slug"],
-                ),
-            )
-            return cursor.rowcount
+            queued = 0
+            if row["audience"] != "destinations":
+                cursor = await conn.execute(
+                    f"""INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key,
+                            broadcast_id, payload, not_before, created_at)
+                        SELECT chat_id, 'broadcast', ?, ?, ?, ?, ?, ? FROM ({_RECIPIENTS})""",  # noqa: S608
+                    (
+                        Priority.BROADCAST,
+                        f"broadcast:{broadcast_id}",
+                        broadcast_id,
+                        payload,
+                        now,
+                        now,
+                        row["topic_slug"],
+                        row["topic_slug"],
+                    ),
+                )
+                queued += cursor.rowcount
+            if row["audience"] != "readers":
+                cursor = await conn.execute(
+                    f"""INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key,
+                            broadcast_id, destination_id, payload, not_before, created_at)
+                        SELECT chat_id, 'broadcast', ?, ? || id, ?, id, ?, ?, ?
+                        FROM ({_DESTINATIONS})""",  # noqa: S608
+                    (
+                        Priority.BROADCAST,
+                        f"broadcast:{broadcast_id}:post:",
+                        broadcast_id,
+                        payload,
+                        now,
+                        now,
+                        row["topic_slug"],
+                        row["topic_slug"],
+                    ),
+                )
+                queued += cursor.rowcount
+            return queued
 
     async def cancel(self, broadcast_id: int, *, now: int) -> int | None:
         """Stop a draft or a running broadcast; returns how many queued messages were dropped."""

@@ -210,4 +210,46 @@ MIGRATIONS: list[str] = [
         CHECK (silent_alerts IN ('off', 'night', 'always'));
     ALTER TABLE topics ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';  -- JSON list
     """,
+    # 8: destinations: the publisher's channels, groups and forum topics, fed by
+    # topics and single sources; their posts are outbox rows tied to them.
+    """
+    CREATE TABLE destinations (
+        id            INTEGER PRIMARY KEY,
+        chat_id       INTEGER NOT NULL,
+        thread_id     INTEGER NOT NULL DEFAULT 0,  -- a forum topic's id; 0: the whole chat
+        chat_type     TEXT NOT NULL DEFAULT 'channel'
+                      CHECK (chat_type IN ('channel', 'group', 'supergroup')),
+        title         TEXT NOT NULL DEFAULT '',
+        origin        TEXT NOT NULL DEFAULT 'telegram' CHECK (origin IN ('config', 'telegram')),
+        style         TEXT NOT NULL DEFAULT 'photo' CHECK (style IN ('photo', 'text')),
+        hashtags      INTEGER NOT NULL DEFAULT 0,
+        silent        INTEGER NOT NULL DEFAULT 0,
+        added_by      INTEGER,  -- the admin who added it from Telegram, told of pauses
+        paused_at     INTEGER,
+        pause_reason  TEXT,
+        created_at    INTEGER NOT NULL,
+        UNIQUE (chat_id, thread_id)
+    );
+    CREATE TABLE destination_topics (
+        destination_id  INTEGER NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+        topic_slug      TEXT NOT NULL,
+        PRIMARY KEY (destination_id, topic_slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX destination_topics_by_topic ON destination_topics (topic_slug, destination_id);
+    CREATE TABLE destination_feeds (
+        destination_id  INTEGER NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+        feed_id         INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        PRIMARY KEY (destination_id, feed_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX destination_feeds_by_feed ON destination_feeds (feed_id, destination_id);
+    -- A post (an article or an announcement) for a destination; NULL: a reader's row.
+    ALTER TABLE outbox ADD COLUMN destination_id INTEGER
+        REFERENCES destinations (id) ON DELETE CASCADE;
+    CREATE INDEX outbox_by_destination ON outbox (destination_id, status)
+        WHERE destination_id IS NOT NULL;
+    -- Who an announcement goes to: readers (as before), readers and destinations, or
+    -- destinations only.
+    ALTER TABLE broadcasts ADD COLUMN audience TEXT NOT NULL DEFAULT 'readers'
+        CHECK (audience IN ('readers', 'all', 'destinations'));
+    """,
 ]

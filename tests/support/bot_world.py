@@ -14,7 +14,7 @@ background loop, so every test decides when articles arrive.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from bot.ingest.poller import CycleReport, Poller
 from bot.runtime.app import AnyApplication, build_application, running
 from bot.runtime.background import Background
 from bot.runtime.context import BotServices
-from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
+from bot.runtime.feeds_config import DestinationConfig, FeedsConfig, load_feeds_config
 from bot.runtime.settings import load_settings
 from bot.runtime.throttle import CommandThrottle
 from bot.runtime.updates import PerChatUpdateProcessor
@@ -220,12 +220,22 @@ def fast_rate_limiter() -> TelegramRateLimiter:
 
 @asynccontextmanager
 async def open_world(
-    tmp_path: Path, *, rate_limiter: TelegramRateLimiter | None = None
+    tmp_path: Path,
+    *,
+    rate_limiter: TelegramRateLimiter | None = None,
+    env: Mapping[str, str] | None = None,
+    destinations: tuple[DestinationConfig, ...] = (),
+    prepare: Callable[[BotApiStandIn], None] | None = None,
 ) -> AsyncIterator[BotWorld]:
-    """The bot running against the stand-in, with the project's real topics."""
+    """The bot running against the stand-in, with the project's real topics.
+
+    env holds settings (ADMIN_IDS=…); destinations are feeds.toml's, synced when the
+    bot starts; prepare scripts the stand-in (chats, usernames) before it does.
+    """
     loaded = load_feeds_config(FEEDS_TOML)
-    config = FeedsConfig(loaded.topics, ())  # the topics; feeds come from the loopback server
-    settings = load_settings({}, env_file=None)
+    # The topics; feeds come from the loopback server.
+    config = FeedsConfig(loaded.topics, (), destinations)
+    settings = load_settings(dict(env or {}), env_file=None)
     clock = ManualClock()
     throttle_clock = TickClock()
     async with AsyncExitStack() as stack:
@@ -247,6 +257,8 @@ async def open_world(
         standin = await stack.enter_async_context(
             BotApiStandIn(token=TOKEN, bot_username=BOT_USERNAME)
         )
+        if prepare is not None:
+            prepare(standin)
         app = build_application(
             services,
             install_handlers=install_handlers,
