@@ -18,6 +18,7 @@ from storage.postgres.feeds import PostgresFeeds
 from storage.postgres.leases import PostgresLeases
 from storage.postgres.outbox import PostgresOutbox
 from storage.postgres.subscribers import PostgresSubscribers
+from storage.postgres.transfer import PostgresTransfer
 
 __all__ = ["PostgresDatabase"]
 
@@ -35,6 +36,7 @@ class PostgresDatabase:
         self._outbox = PostgresOutbox(pool)
         self._digests = PostgresDigests(pool)
         self._broadcasts = PostgresBroadcasts(pool)
+        self._transfer = PostgresTransfer(pool)
         self._leases = PostgresLeases(pool)
 
     @classmethod
@@ -77,6 +79,10 @@ class PostgresDatabase:
     @property
     def leases(self) -> PostgresLeases:
         return self._leases
+
+    @property
+    def transfer(self) -> PostgresTransfer:
+        return self._transfer
 
     async def close(self) -> None:
         await self.pg.close()

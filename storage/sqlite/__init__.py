@@ -16,6 +16,7 @@ from storage.sqlite.feeds import SqliteFeeds
 from storage.sqlite.leases import SqliteLeases
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.subscribers import SqliteSubscribers
+from storage.sqlite.transfer import SqliteTransfer
 
 
 class SqliteDatabase:
@@ -30,6 +31,7 @@ class SqliteDatabase:
         self._outbox = SqliteOutbox(connection)
         self._digests = SqliteDigests(connection)
         self._broadcasts = SqliteBroadcasts(connection)
+        self._transfer = SqliteTransfer(connection)
         self._leases = SqliteLeases(connection)
 
     @classmethod
@@ -67,6 +69,10 @@ class SqliteDatabase:
     @property
     def leases(self) -> SqliteLeases:
         return self._leases
+
+    @property
+    def transfer(self) -> SqliteTransfer:
+        return self._transfer
 
     async def close(self) -> None:
         await self.sql.close()
