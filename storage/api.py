@@ -9,7 +9,8 @@ other beside it) implements these Protocols; the contract tests in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from storage.rows import (
@@ -32,6 +33,11 @@ from storage.rows import (
     SubscriberRow,
     TopicRow,
 )
+from storage.tables import Table
+
+# A row as a copy moves it: the table's columns in order, in their neutral forms
+# (storage.tables.Kind), then for articles the folded search title and body.
+TransferRow = tuple[object, ...]
 
 
 class Database(Protocol):
@@ -57,6 +63,9 @@ class Database(Protocol):
     def leases(self) -> LeaseStore: ...
     @property
     def destinations(self) -> DestinationStore: ...
+
+    @property
+    def transfer(self) -> TransferStore: ...
 
     async def close(self) -> None: ...
 
@@ -452,3 +461,35 @@ class DestinationStore(Protocol):
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> int:
         """A group became a supergroup: its destinations and queued posts move to the new
         id. Returns how many destinations moved."""
+
+
+class Snapshot(Protocol):
+    """One consistent view of a database, read table by table for a copy."""
+
+    async def count(self, table: Table) -> int: ...
+
+    def rows(self, table: Table, *, batch: int) -> AsyncGenerator[list[TransferRow], None]:
+        """The table's rows in key order, batch at a time."""
+
+
+class TransferStore(Protocol):
+    """Whole tables in and out, for `storage.copy` (a database moving to another backend)."""
+
+    def snapshot(self) -> AbstractAsyncContextManager[Snapshot]:
+        """A read of every table that sees one moment, however long the copy takes."""
+
+    async def columns(self) -> dict[str, tuple[str, ...]]:
+        """Each table's columns as the schema has them (a backend's own index
+        columns left out), so a copy can tell a schema it does not know."""
+
+    async def counts(self, tables: Sequence[Table]) -> dict[str, int]: ...
+
+    async def clear(self) -> None:
+        """Empty every table, leases too."""
+
+    async def insert(self, table: Table, rows: Sequence[TransferRow]) -> None:
+        """Add rows as they are, ids included, in one transaction; for articles, their
+        search index too (from the folded text each row carries)."""
+
+    async def finish(self) -> None:
+        """After a copy: new ids continue after the largest copied, statistics refreshed."""

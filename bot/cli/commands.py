@@ -68,6 +68,10 @@ async def dispatch(
         if command == "backup":
             return await backup.backup_command(settings, args.file)
         return await backup.restore_command(settings, args.file)
+    if command == "db":
+        from bot.cli import db_copy
+
+        return await db_copy.copy_command(args.source, args.target, force=args.force)
     if command == "run":
         return await run(settings, install_handlers)
     raise OperatorError(f"unknown command {command!r}")

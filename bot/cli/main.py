@@ -105,6 +105,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore = subcommands.add_parser("restore", help="put a checked backup in place (bot stopped)")
     restore.add_argument("file", help="a copy made by `newsbot backup`")
+
+    database = subcommands.add_parser("db", help="copy the whole database to another backend")
+    db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    copy = db_commands.add_parser(
+        "copy",
+        help="copy every table from SOURCE into TARGET (SQLite to PostgreSQL, or back)",
+        description="Copy a whole newsbot database, ids and search index included, with "
+        "progress and the rows of every table counted on both sides at the end. Stop the "
+        "bot first.",
+    )
+    copy.add_argument("source", help="a SQLite file's path or a postgresql:// URL")
+    copy.add_argument(
+        "target", help="the same kinds; created and migrated if new, and it must be empty"
+    )
+    copy.add_argument(
+        "--force", action="store_true", help="empty a target that holds data, then copy"
+    )
     return parser
 
 

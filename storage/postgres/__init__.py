@@ -19,6 +19,7 @@ from storage.postgres.feeds import PostgresFeeds
 from storage.postgres.leases import PostgresLeases
 from storage.postgres.outbox import PostgresOutbox
 from storage.postgres.subscribers import PostgresSubscribers
+from storage.postgres.transfer import PostgresTransfer
 
 __all__ = ["PostgresDatabase"]
 
@@ -37,6 +38,7 @@ class PostgresDatabase:
         self._digests = PostgresDigests(pool)
         self._broadcasts = PostgresBroadcasts(pool)
         self._destinations = PostgresDestinations(pool)
+        self._transfer = PostgresTransfer(pool)
         self._leases = PostgresLeases(pool)
 
     @classmethod
@@ -83,6 +85,10 @@ class PostgresDatabase:
     @property
     def destinations(self) -> PostgresDestinations:
         return self._destinations
+
+    @property
+    def transfer(self) -> PostgresTransfer:
+        return self._transfer
 
     async def close(self) -> None:
         await self.pg.close()

@@ -205,6 +205,13 @@ class Pool:
             ) from exc
 
     @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Conn]:
+        """One pooled connection held for a while: a long read in one transaction of
+        its own (a copy's snapshot), or a statement that runs outside any (ANALYZE)."""
+        async with self._guard(), self._pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         """A short write transaction on one connection. Never await the network inside it."""
         async with self._guard():

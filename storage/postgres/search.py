@@ -30,11 +30,21 @@ phrase `a <-> b`, as FTS5 reads it), and the words are joined with `&` by the
 nothing a reader typed (`'`, `\\`, `:*`, `&`, `|`, `!`, `<->`) is ever parsed as
 tsquery syntax.
 
-**Ranking.** `newsbot_matches` finds the newest SEARCH_WINDOW matches, its
+**Ranking.** `newsbot_matches` finds the newest SEARCH_WINDOW matches, each
 query planned for the words at hand (a word in nearly every article is read
 newest first, a rare one through the GIN index); those are ranked by
 `ts_rank` with the title weighted, then newest first (`published_at DESC,
 id DESC`), so pages of equal matches never repeat or skip one.
+
+**At a million articles** (bench/search.py) two things cost most. A word in
+a few percent of the articles has tens of thousands of matches, and reading
+each one's row to keep the newest 1,000 took ~300 ms: `newsbot_matches` now
+looks among the newest ids first (GIN and an id range ANDed into one bitmap,
+so only rows in the range are read), widening the range by the density it
+saw until it holds the window or is the whole table; the result is the same.
+And the vector, about 1 KB, was moved out of the row with the text (TOAST),
+so reading it back cost a TOAST lookup per row: `search` is stored MAIN,
+which keeps it in the row and lets the text go out first.
 """
 
 from __future__ import annotations

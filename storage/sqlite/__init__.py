@@ -17,6 +17,7 @@ from storage.sqlite.feeds import SqliteFeeds
 from storage.sqlite.leases import SqliteLeases
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.subscribers import SqliteSubscribers
+from storage.sqlite.transfer import SqliteTransfer
 
 
 class SqliteDatabase:
@@ -32,6 +33,7 @@ class SqliteDatabase:
         self._digests = SqliteDigests(connection)
         self._broadcasts = SqliteBroadcasts(connection)
         self._destinations = SqliteDestinations(connection)
+        self._transfer = SqliteTransfer(connection)
         self._leases = SqliteLeases(connection)
 
     @classmethod
@@ -73,6 +75,10 @@ class SqliteDatabase:
     @property
     def destinations(self) -> SqliteDestinations:
         return self._destinations
+
+    @property
+    def transfer(self) -> SqliteTransfer:
+        return self._transfer
 
     async def close(self) -> None:
         await self.sql.close()
