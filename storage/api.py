@@ -26,6 +26,7 @@ from storage.rows import (
     PollSuccess,
     Progress,
     StoreOutcome,
+    StoryRule,
     SubscriberRow,
     TopicRow,
 )
@@ -69,11 +70,20 @@ class ArticleStore(Protocol):
         keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
+        stories: StoryRule | None = None,
+        edits_since: int | None = None,
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
         A crash never leaves an article stored with its alerts unqueued, nor
         the feed's validators advanced past articles that were not stored.
+
+        With stories, each new article with a signature joins the story of an
+        earlier one published within stories.window that stories.match accepts
+        (across feeds, processes and restarts), and no reader already alerted to
+        that story is alerted again. With edits_since, an article whose title or
+        lead changed has its alerts sent since then queued as edits (outbox rows
+        with edits_message_id).
         """
 
     async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:

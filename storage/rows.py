@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,24 @@ class ArticleInput:
     topics: tuple[str, ...]
     search_title: str
     search_body: str
+    # What its story is recognised by (bot.ingest.stories): an opaque signature and
+    # the LSH band keys that find other articles to compare it with. None: no story.
+    story_signature: bytes | None = None
+    story_bands: tuple[int, ...] = ()
+
+
+# (an article's signature, [(story id, signature) of candidates]) → the story it joins
+StoryMatch = Callable[[bytes, Sequence[tuple[int, bytes]]], int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRule:
+    """How the store groups new articles into stories: the judgement is the bot's
+    (match), finding candidates and remembering signatures the store's."""
+
+    match: StoryMatch
+    window: int  # seconds: only articles published this close are candidates
+    keep: int  # seconds after publication an article's signature is kept for matching
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +85,10 @@ class ArticleRow:
     published_at: int
     fetched_at: int
     topics: tuple[str, ...]
+    # The story it belongs to: the id of the story's first article (its own id when alone).
+    story_id: int | None = None
+    # Other outlets' names for the same story (search results fill it in).
+    also_in: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -75,6 +97,8 @@ class StoreOutcome:
     updated: int = 0
     alerts_queued: int = 0
     alerted_articles: int = 0
+    joined_stories: int = 0  # new articles found to be another outlet's story
+    edits_queued: int = 0  # sent alerts to edit after a correction
 
 
 # broadcasts
@@ -219,6 +243,8 @@ class OutboxRow:
     attempts: int
     # For an alert: the reader's keyword it matched (None: they follow its topic).
     keyword: str | None = None
+    # An edit: the Telegram message it corrects (the alert already sent), not a new message.
+    edits_message_id: int | None = None
 
 
 # subscribers

@@ -14,7 +14,15 @@ from storage.postgres.search import (
     index_text,
     query_terms,
 )
-from storage.rows import ArticleInput, ArticleRow, PollSuccess, Priority, StoreOutcome
+from storage.postgres.stories import assign_stories, queue_edits, story_alert_keys
+from storage.rows import (
+    ArticleInput,
+    ArticleRow,
+    PollSuccess,
+    Priority,
+    StoreOutcome,
+    StoryRule,
+)
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None, list[str]]
 
@@ -27,12 +35,16 @@ async def store_articles(
     now: int,
     alert_keys: frozenset[str],
     keyword_chats: Mapping[str, Mapping[int, str]],
+    stories: StoryRule | None = None,
+    edits_since: int | None = None,
 ) -> StoreOutcome:
     """Insert new articles, refresh edited ones, and queue alerts for new ones.
 
     Runs inside the caller's transaction, so the articles and the alerts they
     cause commit together or not at all. Only articles whose key is in
-    alert_keys queue alerts; an edited article (same key) is updated silently.
+    alert_keys queue alerts, and none to a reader already alerted to the
+    article's story. An edited article (same key) is updated; when its title
+    or lead changed, its alerts sent since edits_since are queued to be edited.
     """
     outcome = StoreOutcome()
     if not articles:
@@ -41,14 +53,19 @@ async def store_articles(
     fresh = [a for a in articles if a.item_key not in existing]
     ids = await _insert_all(conn, feed_id, fresh, now)
     outcome.new_ids.extend(ids[a.item_key] for a in fresh)
+    joined = await assign_stories(conn, fresh, ids, stories, now=now) if stories else {}
+    outcome.joined_stories = len(joined)
     for article in fresh:
         if article.item_key in alert_keys:
+            article_id = ids[article.item_key]
+            story = joined.get(article_id)
             outcome.alerts_queued += await _queue_alerts(
                 conn,
-                ids[article.item_key],
+                article_id,
                 article.topics,
                 keyword_chats.get(article.item_key),
                 now,
+                already_alerted=await story_alert_keys(conn, story, article_id) if story else [],
             )
             outcome.alerted_articles += 1
     for article in articles:
@@ -56,6 +73,10 @@ async def store_articles(
         if known is not None and known[1] != _fingerprint(article):
             await _update(conn, known[0], article, now)
             outcome.updated += 1
+            if edits_since is not None and known[1][1:3] != (article.title, article.summary):
+                outcome.edits_queued += await queue_edits(
+                    conn, known[0], sent_since=edits_since, now=now
+                )
     return outcome
 
 
@@ -169,9 +190,12 @@ async def _queue_alerts(
     topics: Sequence[str],
     keyword_chats: Mapping[int, str] | None,
     now: int,
+    *,
+    already_alerted: Sequence[str] = (),
 ) -> int:
     """One outbox row per instant-mode reader who follows a topic or a matching keyword
-    (chat → the keyword it matched, which the alert then names).
+    (chat → the keyword it matched, which the alert then names), except readers holding
+    one of the already_alerted keys (the same story from another outlet).
 
     The unique (chat_id, dedup_key) makes a second queueing a no-op, so a reader
     who matches by topic and by keyword still gets one message.
@@ -193,6 +217,8 @@ async def _queue_alerts(
                s.chat_id IN (SELECT chat_id FROM topic_subscriptions
                              WHERE topic_slug = ANY($5::text[]))
                OR s.chat_id = ANY($6::bigint[]))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = s.chat_id
+                             AND o.dedup_key = ANY($8::text[]))
            ORDER BY s.chat_id
            ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
         int(Priority.ALERT),
@@ -202,6 +228,7 @@ async def _queue_alerts(
         list(topics),
         list(chats),
         [(keyword_chats or {})[chat] for chat in chats],
+        list(already_alerted),
     )
     return affected(status)
 
@@ -209,7 +236,8 @@ async def _queue_alerts(
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
     a.image_url, a.published_at, a.fetched_at,
-    ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id) AS topics
+    ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id) AS topics,
+    coalesce(a.story_id, a.id) AS story_id
 """
 
 
@@ -227,6 +255,7 @@ def article_row(r: asyncpg.Record) -> ArticleRow:
         published_at=r["published_at"],
         fetched_at=r["fetched_at"],
         topics=tuple(sorted(r["topics"])),
+        story_id=r["story_id"],
     )
 
 
@@ -244,6 +273,8 @@ class PostgresArticles:
         keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
+        stories: StoryRule | None = None,
+        edits_since: int | None = None,
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
@@ -258,6 +289,8 @@ class PostgresArticles:
                 now=now,
                 alert_keys=alert_keys,
                 keyword_chats=keyword_chats or {},
+                stories=stories,
+                edits_since=edits_since,
             )
             if poll is not None:
                 await record_poll_success(

@@ -8,9 +8,17 @@ from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
-from storage.rows import ArticleInput, ArticleRow, PollSuccess, Priority, StoreOutcome
+from storage.rows import (
+    ArticleInput,
+    ArticleRow,
+    PollSuccess,
+    Priority,
+    StoreOutcome,
+    StoryRule,
+)
 from storage.sqlite.connection import Connection, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
+from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
 
 
 async def store_articles(
@@ -21,14 +29,17 @@ async def store_articles(
     now: int,
     alert_keys: frozenset[str],
     keyword_chats: Mapping[str, Mapping[int, str]],
+    stories: StoryRule | None = None,
+    edits_since: int | None = None,
 ) -> StoreOutcome:
     """Insert new articles, refresh edited ones, and queue alerts for new ones.
 
     Runs inside the caller's write transaction, so the articles and the alerts
     they cause commit together or not at all. Only articles whose key is in
     alert_keys queue alerts (the poller decides: not on a feed's first poll,
-    not for a flood). An edited article (same key) is updated silently: its
-    readers already had it.
+    not for a flood), and none to a reader already alerted to the article's
+    story. An edited article (same key) is updated; when its title or lead
+    changed, its alerts sent since edits_since are queued to be edited.
     """
     outcome = StoreOutcome()
     if not articles:
@@ -37,14 +48,19 @@ async def store_articles(
     fresh = [a for a in articles if a.item_key not in existing]
     ids = await _insert_all(conn, feed_id, fresh, now)
     outcome.new_ids.extend(ids[a.item_key] for a in fresh)
+    joined = await assign_stories(conn, fresh, ids, stories, now=now) if stories else {}
+    outcome.joined_stories = len(joined)
     for article in fresh:
         if article.item_key in alert_keys:
+            article_id = ids[article.item_key]
+            story = joined.get(article_id)
             outcome.alerts_queued += await _queue_alerts(
                 conn,
-                ids[article.item_key],
+                article_id,
                 article.topics,
                 keyword_chats.get(article.item_key),
                 now,
+                already_alerted=await story_alert_keys(conn, story, article_id) if story else [],
             )
             outcome.alerted_articles += 1
     for article in articles:
@@ -52,6 +68,13 @@ async def store_articles(
         if known is not None and known[1] != _fingerprint(article):
             await _update(conn, known[0], article, now)
             outcome.updated += 1
+            if edits_since is not None and json.loads(known[1])[1:3] != [
+                article.title,
+                article.summary,
+            ]:
+                outcome.edits_queued += await queue_edits(
+                    conn, known[0], sent_since=edits_since, now=now
+                )
     return outcome
 
 
@@ -161,9 +184,12 @@ async def _queue_alerts(
     topics: Sequence[str],
     keyword_chats: Mapping[int, str] | None,
     now: int,
+    *,
+    already_alerted: Sequence[str] = (),
 ) -> int:
     """One outbox row per instant-mode reader who follows a topic or a matching keyword
-    (chat → the keyword it matched, which the alert then names).
+    (chat → the keyword it matched, which the alert then names), except readers holding
+    one of the already_alerted keys (the same story from another outlet).
 
     The UNIQUE (chat_id, dedup_key) constraint makes a second queueing a no-op,
     so a reader who matches by topic and by keyword still gets one message.
@@ -183,7 +209,9 @@ async def _queue_alerts(
            WHERE s.active = 1 AND s.mode = 'instant' AND (
                s.chat_id IN (SELECT chat_id FROM topic_subscriptions
                              WHERE topic_slug IN (SELECT value FROM json_each(?)))
-               OR s.chat_id IN (SELECT CAST(key AS INTEGER) FROM json_each(?)))""",
+               OR s.chat_id IN (SELECT CAST(key AS INTEGER) FROM json_each(?)))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = s.chat_id
+                             AND o.dedup_key IN (SELECT value FROM json_each(?)))""",
         (
             Priority.ALERT,
             dedup_key,
@@ -194,6 +222,7 @@ async def _queue_alerts(
             keywords,
             json.dumps(list(topics)),
             keywords,
+            json.dumps(list(already_alerted)),
         ),
     )
     return cursor.rowcount
@@ -202,7 +231,9 @@ async def _queue_alerts(
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
     a.image_url, a.published_at, a.fetched_at,
-    (SELECT group_concat(topic_slug, ' ') FROM article_topics t WHERE t.article_id = a.id) AS topics
+    (SELECT group_concat(topic_slug, ' ') FROM article_topics t
+     WHERE t.article_id = a.id) AS topics,
+    coalesce(a.story_id, a.id) AS story_id
 """
 
 
@@ -220,6 +251,7 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
         published_at=r["published_at"],
         fetched_at=r["fetched_at"],
         topics=tuple(sorted(r["topics"].split())) if r["topics"] else (),
+        story_id=r["story_id"],
     )
 
 
@@ -263,6 +295,8 @@ class SqliteArticles:
         keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
+        stories: StoryRule | None = None,
+        edits_since: int | None = None,
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
@@ -277,6 +311,8 @@ class SqliteArticles:
                 now=now,
                 alert_keys=alert_keys,
                 keyword_chats=keyword_chats or {},
+                stories=stories,
+                edits_since=edits_since,
             )
             if poll is not None:
                 await record_poll_success(

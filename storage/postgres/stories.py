@@ -1,0 +1,104 @@
+"""Stories on PostgreSQL: which story a new article joins, and the edits a correction queues.
+
+Runs inside the caller's transaction. Several processes may store at once, so
+grouping takes a transaction-scoped advisory lock: two outlets' articles
+stored at the same moment are grouped one after the other, and the second
+sees the first (READ COMMITTED reads what committed before each statement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from storage.postgres.connection import Conn, affected
+from storage.rows import ArticleInput, Priority, StoryRule
+
+# pg_advisory_xact_lock key for grouping stories ("stories" in hex).
+_STORY_LOCK = 0x73746F72696573
+
+
+async def assign_stories(
+    conn: Conn,
+    articles: Sequence[ArticleInput],
+    ids: Mapping[str, int],
+    rule: StoryRule,
+    *,
+    now: int,
+) -> dict[int, int]:
+    """Give each new article its story: an earlier article's that rule.match accepts,
+    else its own. Returns article id → story id for those that joined another's."""
+    signed = [a for a in articles if a.story_signature is not None]
+    if not signed:
+        return {}
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _STORY_LOCK)
+    await conn.execute("DELETE FROM story_signatures WHERE published_at < $1", now - rule.keep)
+    joined: dict[int, int] = {}
+    for article in signed:  # in order: an item can join one stored just before it
+        assert article.story_signature is not None
+        article_id = ids[article.item_key]
+        published = int(article.published_at.timestamp())
+        rows = await conn.fetch(
+            """SELECT coalesce(a.story_id, a.id) AS story, s.signature
+               FROM story_signatures s JOIN articles a ON a.id = s.article_id
+               WHERE s.article_id IN (SELECT article_id FROM story_bands
+                                      WHERE band = ANY($1::bigint[]))
+                 AND s.published_at BETWEEN $2 AND $3
+               ORDER BY s.article_id""",
+            list(article.story_bands),
+            published - rule.window,
+            published + rule.window,
+        )
+        story = rule.match(
+            article.story_signature, [(int(r["story"]), bytes(r["signature"])) for r in rows]
+        )
+        if story is not None:
+            await conn.execute("UPDATE articles SET story_id = $1 WHERE id = $2", story, article_id)
+            joined[article_id] = story
+        if published >= now - rule.keep:
+            await conn.execute(
+                "INSERT INTO story_signatures (article_id, published_at, signature) "
+                "VALUES ($1, $2, $3)",
+                article_id,
+                published,
+                article.story_signature,
+            )
+            await conn.execute(
+                """INSERT INTO story_bands (band, article_id)
+                   SELECT DISTINCT b, $2::bigint FROM unnest($1::bigint[]) AS b
+                   ON CONFLICT DO NOTHING""",
+                list(article.story_bands),
+                article_id,
+            )
+    return joined
+
+
+async def story_alert_keys(conn: Conn, story_id: int, article_id: int) -> list[str]:
+    """The outbox keys of the story's other articles: a reader holding one was alerted."""
+    rows = await conn.fetch(
+        "SELECT id FROM articles WHERE (id = $1 OR story_id = $1) AND id <> $2",
+        story_id,
+        article_id,
+    )
+    return [f"article:{r['id']}" for r in rows]
+
+
+async def queue_edits(conn: Conn, article_id: int, *, sent_since: int, now: int) -> int:
+    """After a correction of the article's title or lead: one edit per alert of it sent
+    since sent_since (older messages stay as they are). Returns how many were queued."""
+    status = await conn.execute(
+        """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id, not_before,
+                               created_at, keyword, edits_message_id)
+           SELECT chat_id, 'alert', $1, 'edit:' || id::text || ':' || $2::bigint::text,
+                  article_id, $2::bigint, $2::bigint, keyword, telegram_message_id
+           FROM outbox
+           WHERE article_id = $3 AND kind = 'alert' AND status = 'sent'
+             AND edits_message_id IS NULL AND telegram_message_id IS NOT NULL
+             AND finished_at >= $4
+           ORDER BY id
+           ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
+        int(Priority.ALERT),
+        now,
+        article_id,
+        sent_since,
+    )
+    return affected(status)

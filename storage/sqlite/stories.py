@@ -1,0 +1,96 @@
+"""Stories on SQLite: which story a new article joins, and the edits a correction queues.
+
+Runs inside the caller's write transaction. SQLite has one writer, so two
+outlets' articles stored at the same moment are grouped one after the other
+and the second always sees the first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import aiosqlite
+
+from storage.rows import ArticleInput, Priority, StoryRule
+
+
+async def assign_stories(
+    conn: aiosqlite.Connection,
+    articles: Sequence[ArticleInput],
+    ids: Mapping[str, int],
+    rule: StoryRule,
+    *,
+    now: int,
+) -> dict[int, int]:
+    """Give each new article its story: an earlier article's that rule.match accepts,
+    else its own. Returns article id → story id for those that joined another's."""
+    await conn.execute("DELETE FROM story_signatures WHERE published_at < ?", (now - rule.keep,))
+    joined: dict[int, int] = {}
+    for article in articles:  # in order: an item can join one stored just before it
+        if article.story_signature is None:
+            continue
+        article_id = ids[article.item_key]
+        published = int(article.published_at.timestamp())
+        candidates = await _candidates(conn, article.story_bands, published, rule.window)
+        story = rule.match(article.story_signature, candidates)
+        if story is not None:
+            await conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
+            joined[article_id] = story
+        if published >= now - rule.keep:
+            await conn.execute(
+                "INSERT INTO story_signatures (article_id, published_at, signature) "
+                "VALUES (?, ?, ?)",
+                (article_id, published, article.story_signature),
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO story_bands (band, article_id) VALUES (?, ?)",
+                [(band, article_id) for band in article.story_bands],
+            )
+    return joined
+
+
+async def _candidates(
+    conn: aiosqlite.Connection, bands: Sequence[int], published: int, window: int
+) -> list[tuple[int, bytes]]:
+    """(story id, signature) of recent articles sharing a band with these."""
+    if not bands:
+        return []
+    async with conn.execute(
+        """SELECT coalesce(a.story_id, a.id) AS story, s.signature
+           FROM story_signatures s JOIN articles a ON a.id = s.article_id
+           WHERE s.article_id IN (SELECT article_id FROM story_bands
+                                  WHERE band IN (SELECT value FROM json_each(?)))
+             AND s.published_at BETWEEN ? AND ?
+           ORDER BY s.article_id""",
+        (json.dumps(list(bands)), published - window, published + window),
+    ) as cursor:
+        return [(int(r["story"]), bytes(r["signature"])) for r in await cursor.fetchall()]
+
+
+async def story_alert_keys(conn: aiosqlite.Connection, story_id: int, article_id: int) -> list[str]:
+    """The outbox keys of the story's other articles: a reader holding one was alerted."""
+    async with conn.execute(
+        "SELECT id FROM articles WHERE (id = ? OR story_id = ?) AND id != ?",
+        (story_id, story_id, article_id),
+    ) as cursor:
+        return [f"article:{r['id']}" for r in await cursor.fetchall()]
+
+
+async def queue_edits(
+    conn: aiosqlite.Connection, article_id: int, *, sent_since: int, now: int
+) -> int:
+    """After a correction of the article's title or lead: one edit per alert of it sent
+    since sent_since (older messages stay as they are). Returns how many were queued."""
+    cursor = await conn.execute(
+        """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
+                                         not_before, created_at, keyword, edits_message_id)
+           SELECT chat_id, 'alert', ?, 'edit:' || id || ':' || ?, article_id, ?, ?, keyword,
+                  telegram_message_id
+           FROM outbox
+           WHERE article_id = ? AND kind = 'alert' AND status = 'sent'
+             AND edits_message_id IS NULL AND telegram_message_id IS NOT NULL
+             AND finished_at >= ?""",
+        (Priority.ALERT, now, now, now, article_id, sent_since),
+    )
+    return cursor.rowcount
