@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from storage.postgres.connection import Conn, affected
 from storage.rows import ArticleInput, Priority, StoryRule
+from storage.storygroup import match_batch, signed_batch, stored_candidates
 
 # pg_advisory_xact_lock key for grouping stories ("stories" in hex).
 _STORY_LOCK = 0x73746F72696573
@@ -27,48 +28,46 @@ async def assign_stories(
 ) -> dict[int, int]:
     """Give each new article its story: an earlier article's that rule.match accepts,
     else its own. Returns article id → story id for those that joined another's."""
-    signed = [a for a in articles if a.story_signature is not None]
-    if not signed:
+    batch = signed_batch(articles, ids)
+    if not batch:
         return {}
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _STORY_LOCK)
     await conn.execute("DELETE FROM story_signatures WHERE published_at < $1", now - rule.keep)
-    joined: dict[int, int] = {}
-    for article in signed:  # in order: an item can join one stored just before it
-        assert article.story_signature is not None
-        article_id = ids[article.item_key]
-        published = int(article.published_at.timestamp())
-        rows = await conn.fetch(
-            """SELECT coalesce(a.story_id, a.id) AS story, s.signature
-               FROM story_signatures s JOIN articles a ON a.id = s.article_id
-               WHERE s.article_id IN (SELECT article_id FROM story_bands
-                                      WHERE band = ANY($1::bigint[]))
-                 AND s.published_at BETWEEN $2 AND $3
-               ORDER BY s.article_id""",
-            list(article.story_bands),
-            published - rule.window,
-            published + rule.window,
+    rows = await conn.fetch(
+        """SELECT s.article_id, coalesce(a.story_id, a.id) AS story, s.published_at,
+                  s.signature, b.band
+           FROM story_bands b JOIN story_signatures s ON s.article_id = b.article_id
+           JOIN articles a ON a.id = s.article_id
+           WHERE b.band = ANY($1::bigint[]) AND s.published_at BETWEEN $2 AND $3
+           ORDER BY s.article_id""",
+        sorted({band for item in batch for band in item.bands}),
+        min(item.published for item in batch) - rule.window,
+        max(item.published for item in batch) + rule.window,
+    )
+    joined = match_batch(batch, stored_candidates(rows), rule)
+    if joined:
+        await conn.execute(
+            """UPDATE articles SET story_id = j.story
+               FROM unnest($1::bigint[], $2::bigint[]) AS j(id, story) WHERE articles.id = j.id""",
+            list(joined),
+            list(joined.values()),
         )
-        story = rule.match(
-            article.story_signature, [(int(r["story"]), bytes(r["signature"])) for r in rows]
+    kept = [item for item in batch if item.published >= now - rule.keep]
+    if kept:
+        await conn.execute(
+            """INSERT INTO story_signatures (article_id, published_at, signature)
+               SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])""",
+            [item.article_id for item in kept],
+            [item.published for item in kept],
+            [item.signature for item in kept],
         )
-        if story is not None:
-            await conn.execute("UPDATE articles SET story_id = $1 WHERE id = $2", story, article_id)
-            joined[article_id] = story
-        if published >= now - rule.keep:
-            await conn.execute(
-                "INSERT INTO story_signatures (article_id, published_at, signature) "
-                "VALUES ($1, $2, $3)",
-                article_id,
-                published,
-                article.story_signature,
-            )
-            await conn.execute(
-                """INSERT INTO story_bands (band, article_id)
-                   SELECT DISTINCT b, $2::bigint FROM unnest($1::bigint[]) AS b
-                   ON CONFLICT DO NOTHING""",
-                list(article.story_bands),
-                article_id,
-            )
+        pairs = [(band, item.article_id) for item in kept for band in item.bands]
+        await conn.execute(
+            """INSERT INTO story_bands (band, article_id)
+               SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING""",
+            [band for band, _ in pairs],
+            [article_id for _, article_id in pairs],
+        )
     return joined
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import aiosqlite
 
 from storage.rows import ArticleInput, Priority, StoryRule
+from storage.storygroup import match_batch, signed_batch, stored_candidates
 
 
 async def assign_stories(
@@ -26,46 +27,38 @@ async def assign_stories(
     """Give each new article its story: an earlier article's that rule.match accepts,
     else its own. Returns article id → story id for those that joined another's."""
     await conn.execute("DELETE FROM story_signatures WHERE published_at < ?", (now - rule.keep,))
-    joined: dict[int, int] = {}
-    for article in articles:  # in order: an item can join one stored just before it
-        if article.story_signature is None:
-            continue
-        article_id = ids[article.item_key]
-        published = int(article.published_at.timestamp())
-        candidates = await _candidates(conn, article.story_bands, published, rule.window)
-        story = rule.match(article.story_signature, candidates)
-        if story is not None:
-            await conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
-            joined[article_id] = story
-        if published >= now - rule.keep:
-            await conn.execute(
-                "INSERT INTO story_signatures (article_id, published_at, signature) "
-                "VALUES (?, ?, ?)",
-                (article_id, published, article.story_signature),
-            )
-            await conn.executemany(
-                "INSERT OR IGNORE INTO story_bands (band, article_id) VALUES (?, ?)",
-                [(band, article_id) for band in article.story_bands],
-            )
-    return joined
-
-
-async def _candidates(
-    conn: aiosqlite.Connection, bands: Sequence[int], published: int, window: int
-) -> list[tuple[int, bytes]]:
-    """(story id, signature) of recent articles sharing a band with these."""
-    if not bands:
-        return []
+    batch = signed_batch(articles, ids)
+    if not batch:
+        return {}
     async with conn.execute(
-        """SELECT coalesce(a.story_id, a.id) AS story, s.signature
-           FROM story_signatures s JOIN articles a ON a.id = s.article_id
-           WHERE s.article_id IN (SELECT article_id FROM story_bands
-                                  WHERE band IN (SELECT value FROM json_each(?)))
-             AND s.published_at BETWEEN ? AND ?
+        """SELECT s.article_id, coalesce(a.story_id, a.id) AS story, s.published_at,
+                  s.signature, b.band
+           FROM story_bands b JOIN story_signatures s ON s.article_id = b.article_id
+           JOIN articles a ON a.id = s.article_id
+           WHERE b.band IN (SELECT value FROM json_each(?)) AND s.published_at BETWEEN ? AND ?
            ORDER BY s.article_id""",
-        (json.dumps(list(bands)), published - window, published + window),
+        (
+            json.dumps(sorted({band for item in batch for band in item.bands})),
+            min(item.published for item in batch) - rule.window,
+            max(item.published for item in batch) + rule.window,
+        ),
     ) as cursor:
-        return [(int(r["story"]), bytes(r["signature"])) for r in await cursor.fetchall()]
+        stored = stored_candidates(await cursor.fetchall())
+    joined = match_batch(batch, stored, rule)
+    await conn.executemany(
+        "UPDATE articles SET story_id = ? WHERE id = ?",
+        [(story, article_id) for article_id, story in joined.items()],
+    )
+    kept = [item for item in batch if item.published >= now - rule.keep]
+    await conn.executemany(
+        "INSERT INTO story_signatures (article_id, published_at, signature) VALUES (?, ?, ?)",
+        [(item.article_id, item.published, item.signature) for item in kept],
+    )
+    await conn.executemany(
+        "INSERT OR IGNORE INTO story_bands (band, article_id) VALUES (?, ?)",
+        [(band, item.article_id) for item in kept for band in item.bands],
+    )
+    return joined
 
 
 async def story_alert_keys(conn: aiosqlite.Connection, story_id: int, article_id: int) -> list[str]:
