@@ -93,7 +93,7 @@ Detector = Callable[[Text, Text], bool]
 
 
 def minhash_detector(
-    threshold: float, *, shingles: str = "words 2", dates: bool = True
+    threshold: float, *, shingles: str = "words 2", dates: bool = True, numbers: bool = True
 ) -> Detector:
     def signature(t: Text) -> stories.StorySignature:
         folded = fold(f"{t.title} {t.lead}")
@@ -115,11 +115,14 @@ def minhash_detector(
         return stories.StorySignature(
             tuple(int(v) for v in mh.hashvalues),
             stories.named_dates(folded) if dates else frozenset(),
+            frozenset(re.findall(r"\d+(?:[.,]\d+)*", fold(t.title))) if numbers else frozenset(),
         )
 
     def detect(a: Text, b: Text) -> bool:
         sa, sb = signature(a), signature(b)
         if sa.dates and sb.dates and not sa.dates & sb.dates:
+            return False
+        if not (sa.title_numbers <= sb.title_numbers or sb.title_numbers <= sa.title_numbers):
             return False
         return stories.similarity(sa, sb) >= threshold
 
@@ -176,7 +179,7 @@ def main() -> None:
     verdict = "PASS" if precision >= TARGET_PRECISION and recall >= TARGET_RECALL else "FAIL"
     print(
         f"\nchosen: MinHash {stories.NUM_PERM} perms, word pairs, similarity >= "
-        f"{stories.SAME_STORY_SIMILARITY}, dates must agree"
+        f"{stories.SAME_STORY_SIMILARITY}, dates and title numbers must agree"
     )
     print(
         f"  precision {precision:.3f} (target {TARGET_PRECISION}), recall {recall:.3f} "
@@ -196,7 +199,14 @@ def main() -> None:
     variants: list[tuple[str, Detector]] = [
         (f"MinHash word pairs, >= {t}", minhash_detector(t)) for t in (0.2, 0.25, 0.3, 0.4, 0.5)
     ]
-    variants += [("MinHash word pairs, >= 0.35, no date rule", minhash_detector(0.35, dates=False))]
+    variants += [
+        ("MinHash word pairs, >= 0.35, no date rule", minhash_detector(0.35, dates=False)),
+        ("MinHash word pairs, >= 0.35, no number rule", minhash_detector(0.35, numbers=False)),
+        (
+            "MinHash word pairs, >= 0.35, neither rule",
+            minhash_detector(0.35, dates=False, numbers=False),
+        ),
+    ]
     variants += [
         (f"MinHash words + pairs, >= {t}", minhash_detector(t, shingles="words 1+2"))
         for t in (0.4, 0.5)

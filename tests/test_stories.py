@@ -75,3 +75,13 @@ def test_one_story_shares_bands_and_best_match_picks_it() -> None:
     candidates = [(7, signature(GOLD_MONDAY).to_bytes()), (3, fire.to_bytes())]
     assert best_match(other.to_bytes(), candidates) == 3
     assert best_match(other.to_bytes(), candidates[:1]) is None
+
+
+def test_a_numbered_series_is_not_one_story() -> None:
+    six = ("Lãi suất tiết kiệm kỳ hạn 6 tháng", "Lãi suất tiết kiệm hiện dao động từ 3% đến 5%.")
+    twelve = ("Lãi suất tiết kiệm kỳ hạn 12 tháng", six[1])
+    rescued = ("Cháy chung cư mini, đã cứu được 54 người", "Đám cháy bùng phát lúc 23h đêm 12/9.")
+    first = ("Cháy chung cư mini", rescued[1])
+
+    assert not same_story(signature(six), signature(twelve))
+    assert same_story(signature(first), signature(rescued))  # an update adding a figure

@@ -6,10 +6,10 @@ leaves the worker with its signature, and the event loop only compares bytes.
 The text is the accent-folded title and lead (bot.text.vietnamese.fold), as
 word pairs; their MinHash (datasketch, 64 permutations) estimates
 the Jaccard similarity of two articles' shingle sets. Two articles are one
-story when the estimate reaches SAME_STORY_SIMILARITY and the dates they name
-do not contradict each other ("Giá vàng hôm nay 24/9" and "… 25/9" share
-nearly every word). Stored LSH bands (BANDS of ROWS_PER_BAND values) find the
-candidates to compare across processes and restarts. bench/stories.py
+story when the estimate reaches SAME_STORY_SIMILARITY and neither the dates
+they name ("Giá vàng hôm nay 24/9" and "… 25/9" share nearly every word) nor
+the numbers in their titles contradict each other. Stored LSH bands (BANDS of
+ROWS_PER_BAND values) find the candidates to compare across processes and restarts. bench/stories.py
 measures these choices against a labelled set of real headline patterns.
 """
 
@@ -29,6 +29,7 @@ import numpy as np
 from datasketch import MinHash
 
 from bot.text.vietnamese import fold
+from storage.rows import StoryRule
 
 NUM_PERM = 64
 ROWS_PER_BAND = 2
@@ -45,6 +46,7 @@ SCHEME: Final = "affine32"
 _WORD = re.compile(r"\w+")
 # 24/9, 24-9, 24/9/2026: a day and a month, checked for range below.
 _DATE = re.compile(r"(?<![\d/-])(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/-])")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKS_SEPARATOR = b"|"
 
 
@@ -54,17 +56,21 @@ class StorySignature:
 
     minhash: tuple[int, ...]
     dates: frozenset[str]
+    title_numbers: frozenset[str] = frozenset()
 
     def to_bytes(self) -> bytes:
         values = struct.pack(f"<{len(self.minhash)}I", *self.minhash)
-        return values + _MARKS_SEPARATOR + ",".join(sorted(self.dates)).encode()
+        marks = [",".join(sorted(self.dates)), ",".join(sorted(self.title_numbers))]
+        return values + _MARKS_SEPARATOR.join(m.encode() for m in marks)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StorySignature:
-        values, dates = data[: NUM_PERM * 4], data[NUM_PERM * 4 + 1 :].decode()
+        values, marks = data[: NUM_PERM * 4], data[NUM_PERM * 4 :].decode()
+        dates, _, numbers = marks.partition(_MARKS_SEPARATOR.decode())
         return cls(
             tuple(struct.unpack(f"<{NUM_PERM}I", values)),
             frozenset(d for d in dates.split(",") if d),
+            frozenset(n for n in numbers.split(",") if n),
         )
 
 
@@ -76,7 +82,28 @@ def story_signature(title: str, lead: str) -> StorySignature | None:
         return None
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=SCHEME)
     minhash.update_batch([s.encode() for s in shingles])
-    return StorySignature(tuple(int(v) for v in minhash.hashvalues), named_dates(folded))
+    return StorySignature(
+        tuple(int(v) for v in minhash.hashvalues),
+        named_dates(folded),
+        frozenset(_NUMBER.findall(fold(title))),
+    )
+
+
+def story_fields(title: str, lead: str) -> tuple[bytes | None, tuple[int, ...]]:
+    """An entry's story_signature and story_bands (storage.rows.ArticleInput)."""
+    signature = story_signature(title, lead)
+    if signature is None:
+        return None, ()
+    return signature.to_bytes(), story_bands(signature)
+
+
+def story_rule(*, keep: timedelta = timedelta(days=2)) -> StoryRule:
+    """The grouping rule the store applies (storage.rows.StoryRule)."""
+    return StoryRule(
+        match=best_match,
+        window=int(STORY_WINDOW.total_seconds()),
+        keep=int(keep.total_seconds()),
+    )
 
 
 def word_shingles(folded: str) -> set[str]:
@@ -107,6 +134,10 @@ def similarity(a: StorySignature, b: StorySignature) -> float:
 def same_story(a: StorySignature, b: StorySignature) -> bool:
     if a.dates and b.dates and not a.dates & b.dates:
         return False  # the same template about another day
+    if not (a.title_numbers <= b.title_numbers or b.title_numbers <= a.title_numbers):
+        # "kỳ hạn 6 tháng" and "kỳ hạn 12 tháng" are two articles; an update adding
+        # a figure ("…, đã cứu 54 người") keeps the first one's numbers.
+        return False
     return similarity(a, b) >= SAME_STORY_SIMILARITY
 
 
