@@ -100,6 +100,8 @@ class ArticleStore(Protocol):
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles);
         with prefix, the last word may be the start of a word ("kinh t" → "kinh tế").
+        One row per story: its best match, with also_in naming the other outlets
+        that carried it.
 
         Ranked by relevance (a title match counts three times a body match), then
         newest first, then id (a total order, so pages never overlap),
@@ -313,13 +315,14 @@ class DigestStore(Protocol):
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] in the reader's topics, newest first,
-        minus those already pushed to the reader (as alerts)."""
+        minus those whose story was already pushed to the reader (as alerts, from any
+        outlet); several articles of one story are all returned, story_id telling them."""
 
     async def phrase_articles(
         self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] holding these folded words as a phrase,
-        minus those already pushed to the reader."""
+        minus those whose story was already pushed to the reader."""
 
     async def reader(self, chat_id: int) -> DigestReader | None:
         """The active reader as a digest sees them (None: no such active reader)."""

@@ -7,11 +7,12 @@ those before it in the same batch, is the same on every backend.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.rows import ArticleInput, StoryRule
+from storage.rows import ArticleInput, ArticleRow, StoryRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +83,18 @@ def match_batch(
             )
         )
     return joined
+
+
+def with_sources(rows: Sequence[ArticleRow], members: Iterable[Any]) -> list[ArticleRow]:
+    """Each row with also_in: the other outlets' names for its story, in the order they
+    published it. members are rows of (story, name) for every article of those stories."""
+    names: dict[int, list[str]] = {}
+    for r in members:
+        found = names.setdefault(int(r["story"]), [])
+        if r["name"] not in found:
+            found.append(r["name"])
+    result = []
+    for row in rows:
+        others = [n for n in names.get(row.story_id or row.id, []) if n != row.feed_name]
+        result.append(dataclasses.replace(row, also_in=tuple(others)) if others else row)
+    return result

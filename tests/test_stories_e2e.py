@@ -110,6 +110,9 @@ async def test_three_outlets_with_the_same_story_send_one_alert(world: BotWorld)
         a.story_id for a in await world.db.articles.latest_articles(limit=10) if "gỗ" in a.title
     }
     assert stories == {first}
+    found = await world.reply(READER, "/search xuong go binh duong")
+    assert "\n1. " in found.visible_text and "\n2. " not in found.visible_text
+    assert all(outlet in found.visible_text for outlet in OUTLETS)  # "Báo thử /sggp", …
 
 
 async def test_the_same_story_later_from_another_outlet_is_not_sent_again(

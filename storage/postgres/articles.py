@@ -23,6 +23,7 @@ from storage.rows import (
     StoreOutcome,
     StoryRule,
 )
+from storage.storygroup import with_sources
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None, list[str]]
 
@@ -363,11 +364,20 @@ class PostgresArticles:
                     FROM unnest($1::text[]) WITH ORDINALITY AS t(w, n)
                 ), hit AS (
                     SELECT id FROM newsbot_matches((SELECT q FROM q), $2) AS id
+                ), ranked AS (
+                    SELECT a.id, a.published_at,
+                           ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q))
+                               AS score,
+                           coalesce(a.story_id, a.id) AS story
+                    FROM hit JOIN articles a ON a.id = hit.id
+                ), best AS (
+                    -- One row per story: its best-ranked article.
+                    SELECT DISTINCT ON (story) id, score, published_at FROM ranked
+                    ORDER BY story, score DESC, published_at DESC, id DESC
                 )
-                SELECT {ARTICLE_COLUMNS},
-                       ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q)) AS score
-                FROM hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id
-                ORDER BY score DESC, a.published_at DESC, a.id DESC
+                SELECT {ARTICLE_COLUMNS}, best.score
+                FROM best JOIN articles a ON a.id = best.id JOIN feeds f ON f.id = a.feed_id
+                ORDER BY best.score DESC, a.published_at DESC, a.id DESC
                 LIMIT $3 OFFSET $4""",  # noqa: S608 - constant SQL
             terms,
             window,
@@ -375,7 +385,20 @@ class PostgresArticles:
             max(offset, 0),
             prefix,
         )
-        return [article_row(r) for r in rows]
+        return await self._with_sources([article_row(r) for r in rows])
+
+    async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
+        """The rows with the other outlets that carried each one's story."""
+        if not rows:
+            return rows
+        members = await self._db.fetch(
+            """SELECT coalesce(a.story_id, a.id) AS story, f.name
+               FROM articles a JOIN feeds f ON f.id = a.feed_id
+               WHERE a.id = ANY($1::bigint[]) OR a.story_id = ANY($1::bigint[])
+               ORDER BY a.published_at, a.id""",
+            sorted({r.story_id or r.id for r in rows}),
+        )
+        return with_sources(rows, members)
 
     async def count_articles(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM articles"))

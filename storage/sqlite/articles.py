@@ -19,6 +19,7 @@ from storage.rows import (
 from storage.sqlite.connection import Connection, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
 from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
+from storage.storygroup import with_sources
 
 
 async def store_articles(
@@ -362,7 +363,8 @@ class SqliteArticles:
     async def search_articles(
         self, words: Sequence[str], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
-        """Articles containing every one of these folded words (none: no articles).
+        """Articles containing every one of these folded words (none: no articles),
+        one per story (its best match, also_in naming the other outlets).
 
         Ranked by bm25 (title counts three times the body), then newest first,
         among the newest SEARCH_WINDOW matching articles.
@@ -373,20 +375,41 @@ class SqliteArticles:
         window = max(SEARCH_WINDOW, offset + limit)
         sql = (
             f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
-            "    SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
-            "           x.published_at AS published"
-            "    FROM article_search s JOIN articles x ON x.id = s.rowid"
-            "    WHERE article_search MATCH ? AND s.rowid >= coalesce(("
-            "        SELECT min(rowid) FROM (SELECT rowid FROM article_search"
-            "        WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)"
+            "  SELECT id, score, published FROM ("
+            # One row per story: its best-ranked article.
+            "    SELECT id, score, published, row_number() OVER ("
+            "        PARTITION BY story ORDER BY score, published DESC, id DESC) AS nth FROM ("
+            "      SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
+            "             x.published_at AS published, coalesce(x.story_id, x.id) AS story"
+            "      FROM article_search s JOIN articles x ON x.id = s.rowid"
+            "      WHERE article_search MATCH ? AND s.rowid >= coalesce(("
+            "          SELECT min(rowid) FROM (SELECT rowid FROM article_search"
+            "          WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)))"
+            "  WHERE nth = 1"
             # Rank, then newest, then the id: a total order, so page 2 never repeats
             # an article of page 1 or skips one when scores tie.
-            "    ORDER BY score, published DESC, id DESC LIMIT ? OFFSET ?"
+            "  ORDER BY score, published DESC, id DESC LIMIT ? OFFSET ?"
             ") hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id "
             "ORDER BY hit.score, hit.published DESC, hit.id DESC"
         )
         async with self._db.reader.execute(sql, (match, match, window, limit, offset)) as cursor:
-            return [article_row(r) for r in await cursor.fetchall()]
+            rows = [article_row(r) for r in await cursor.fetchall()]
+        return await self._with_sources(rows)
+
+    async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
+        """The rows with the other outlets that carried each one's story."""
+        if not rows:
+            return rows
+        stories = json.dumps(sorted({r.story_id or r.id for r in rows}))
+        async with self._db.reader.execute(
+            """SELECT coalesce(a.story_id, a.id) AS story, f.name
+               FROM articles a JOIN feeds f ON f.id = a.feed_id
+               WHERE a.id IN (SELECT value FROM json_each(?))
+                  OR a.story_id IN (SELECT value FROM json_each(?))
+               ORDER BY a.published_at, a.id""",
+            (stories, stories),
+        ) as cursor:
+            return with_sources(rows, await cursor.fetchall())
 
     async def count_articles(self) -> int:
         async with self._db.reader.execute("SELECT count(*) FROM articles") as cursor:

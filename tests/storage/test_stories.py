@@ -199,3 +199,45 @@ async def test_no_edit_for_old_messages_or_other_changes(db: Database) -> None:
     assert (body.updated, body.edits_queued) == (1, 0)  # only the text, not title or lead
     assert (silent.updated, silent.edits_queued) == (1, 0)  # no edits_since: no edits
     assert await db.outbox.pending() == []
+
+
+# search and digests
+
+
+async def test_search_shows_one_row_per_story_naming_the_other_outlets(db: Database) -> None:
+    feed_a = await add_feed(db, "https://a.vn/rss", name="VnExpress")
+    feed_b = await add_feed(db, "https://b.vn/rss", name="VietNamNet")
+    feed_c = await add_feed(db, "https://c.vn/rss", name="SGGP")
+    first = await store(db, feed_a, told("a", "same", published_at=NOW - 2 * HOUR))
+    await store(db, feed_b, told("b", "same", published_at=NOW - HOUR))
+    await store(db, feed_c, told("c", "same", published_at=NOW - 30))
+    alone = await store(db, feed_c, told("d", "other"))
+
+    found = await db.articles.search_articles(["tieu", "de"], limit=10)
+
+    assert sorted(a.story_id for a in found if a.story_id is not None) == sorted([first, alone])
+    [story] = [a for a in found if a.story_id == first]
+    assert set((story.feed_name, *story.also_in)) == {"VnExpress", "VietNamNet", "SGGP"}
+    assert story.feed_name not in story.also_in
+    [single] = [a for a in found if a.id == alone]
+    assert single.also_in == ()
+    # paging counts stories: the second page holds nothing the first did
+    page_1 = await db.articles.search_articles(["tieu", "de"], limit=1)
+    page_2 = await db.articles.search_articles(["tieu", "de"], limit=1, offset=1)
+    assert len(page_1) == len(page_2) == 1 and page_1[0].story_id != page_2[0].story_id
+
+
+async def test_a_digest_leaves_out_a_story_already_alerted_from_another_outlet(
+    db: Database,
+) -> None:
+    feed_a, feed_b = await add_feed(db, "https://a.vn/rss"), await add_feed(db, "https://b.vn/rss")
+    await add_reader(db, 1, topics=["kinh-te"])
+    await store(db, feed_a, told("a", "same"))  # reader 1 alerted
+    await db.subscribers.set_mode(1, "digest", now=NOW)
+    second = await store(db, feed_b, told("b", "same"), now=NOW + 60)
+    other = await store(db, feed_b, told("c", "other"), now=NOW + 60)
+
+    found = await db.digests.topic_articles(1, since=NOW, until=NOW + 60, limit=10)
+
+    assert [a.id for a in found] == [other]
+    assert second not in [a.id for a in found]
