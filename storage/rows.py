@@ -69,6 +69,8 @@ class StoryRule:
     match: StoryMatch
     window: int  # seconds: only articles published this close are candidates
     keep: int  # seconds after publication an article's signature is kept for matching
+    # Candidates share at least this many band keys: one shared key is mostly chance.
+    min_shared_bands: int = 1
 
 
 @dataclass(frozen=True, slots=True)

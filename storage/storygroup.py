@@ -1,15 +1,16 @@
 """Grouping one poll's new articles into stories, for every backend.
 
-The backend reads the stored candidates (articles sharing a band key, published
-within the window) in one query; matching them, and each new article against
-those before it in the same batch, is the same on every backend.
+The backend reads the stored candidates (articles sharing enough band keys with
+a new one, published within the window) in one query; matching them, and each
+new article against those before it in the same batch, is the same on every
+backend.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from storage.rows import ArticleInput, ArticleRow, StoryRule
@@ -25,14 +26,6 @@ class Signed:
     bands: frozenset[int]
 
 
-@dataclass(slots=True)
-class Candidate:
-    story: int
-    published: int
-    signature: bytes
-    bands: set[int] = field(default_factory=set)
-
-
 def signed_batch(articles: Sequence[ArticleInput], ids: Mapping[str, int]) -> list[Signed]:
     return [
         Signed(
@@ -46,42 +39,37 @@ def signed_batch(articles: Sequence[ArticleInput], ids: Mapping[str, int]) -> li
     ]
 
 
-def stored_candidates(rows: Iterable[Any]) -> dict[int, Candidate]:
-    """Rows of (article_id, story, published_at, signature, band) → one candidate per article."""
-    found: dict[int, Candidate] = {}
+def band_queries(batch: Sequence[Signed]) -> list[tuple[int, int, int]]:
+    """(position in the batch, band key, published) for every band of every article:
+    the backend's one query finds the stored articles sharing rule.min_shared_bands
+    of them with an article, published within rule.window of it."""
+    return [(n, band, item.published) for n, item in enumerate(batch) for band in item.bands]
+
+
+def stored_candidates(rows: Iterable[Any]) -> dict[int, list[tuple[int, bytes]]]:
+    """Rows of (item, story, signature) → each batch position's stored candidates."""
+    found: dict[int, list[tuple[int, bytes]]] = {}
     for r in rows:
-        candidate = found.get(r["article_id"])
-        if candidate is None:
-            candidate = Candidate(int(r["story"]), int(r["published_at"]), bytes(r["signature"]))
-            found[r["article_id"]] = candidate
-        candidate.bands.add(int(r["band"]))
+        found.setdefault(int(r["item"]), []).append((int(r["story"]), bytes(r["signature"])))
     return found
 
 
 def match_batch(
-    batch: Sequence[Signed], stored: Mapping[int, Candidate], rule: StoryRule
+    batch: Sequence[Signed], stored: Mapping[int, list[tuple[int, bytes]]], rule: StoryRule
 ) -> dict[int, int]:
     """article id → the story it joins, for the new articles that join one. In order, so
     an article can join one earlier in the same batch."""
-    pool = [c for _, c in sorted(stored.items())]
     joined: dict[int, int] = {}
-    for item in batch:
-        candidates = [
-            (c.story, c.signature)
-            for c in pool
-            if c.bands & item.bands and abs(c.published - item.published) <= rule.window
+    for n, item in enumerate(batch):
+        earlier = [
+            (joined.get(other.article_id, other.article_id), other.signature)
+            for other in batch[:n]
+            if len(other.bands & item.bands) >= rule.min_shared_bands
+            and abs(other.published - item.published) <= rule.window
         ]
-        story = rule.match(item.signature, candidates)
+        story = rule.match(item.signature, [*stored.get(n, ()), *earlier])
         if story is not None:
             joined[item.article_id] = story
-        pool.append(
-            Candidate(
-                story if story is not None else item.article_id,
-                item.published,
-                item.signature,
-                set(item.bands),
-            )
-        )
     return joined
 
 

@@ -1,16 +1,18 @@
 """Near-duplicate stories: whether two articles report the same event.
 
 Pure and CPU-bound like parsing, so it runs in the parse workers: each entry
-leaves the worker with its signature, and the event loop only compares bytes.
+leaves the worker with its signature and band keys, and the bot process only
+compares small sets of integers.
 
-The text is the accent-folded title and lead (bot.text.vietnamese.fold), as
-word pairs; their MinHash (datasketch, 64 permutations) estimates
-the Jaccard similarity of two articles' shingle sets. Two articles are one
-story when the estimate reaches SAME_STORY_SIMILARITY and neither the dates
-they name ("Giá vàng hôm nay 24/9" and "… 25/9" share nearly every word) nor
-the numbers in their titles contradict each other. Stored LSH bands (BANDS of
-ROWS_PER_BAND values) find the candidates to compare across processes and restarts. bench/stories.py
-measures these choices against a labelled set of real headline patterns.
+The text is the accent-folded title and lead (bot.text.vietnamese.fold) as
+word pairs, each hashed to 32 bits. Two articles are one story when the
+Jaccard similarity of those sets reaches SAME_STORY_SIMILARITY and neither the
+dates they name ("Giá vàng hôm nay 24/9" and "… 25/9" share nearly every word)
+nor the numbers in their titles contradict each other. A title and lead hold
+~50 pairs, so the set itself (~200 bytes) is stored and compared exactly; a
+MinHash of it (64 universal hash functions) gives the LSH band keys (BANDS of
+ROWS_PER_BAND values) that find candidates across processes and restarts.
+bench/stories.py measures these choices against labelled real headline patterns.
 """
 
 from __future__ import annotations
@@ -23,25 +25,32 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from hashlib import blake2b
-from typing import Final
-
-import numpy as np
-from datasketch import MinHash
+from typing import TYPE_CHECKING
 
 from bot.text.vietnamese import fold
 from storage.rows import StoryRule
 
+if TYPE_CHECKING:
+    import numpy as np
+
 NUM_PERM = 64
 ROWS_PER_BAND = 2
 BANDS = 32  # BANDS * ROWS_PER_BAND == NUM_PERM
-SAME_STORY_SIMILARITY = 0.35
+# One band in common is often chance (0.4 % of unrelated pairs in bench/stories.py's
+# synthetic corpus); two are rare (0.002 %), and a pair at similarity 0.4 shares two
+# or more 97 % of the time.
+MIN_SHARED_BANDS = 2
+SAME_STORY_SIMILARITY = 0.4
+# A title and a lead cut at a sentence hold far fewer; a bound keeps a signature small.
+MAX_SHINGLES = 256
 # Outlets cover an event within minutes to hours; a lookalike a day later is
 # tomorrow's gold price, not the same story.
 STORY_WINDOW = timedelta(hours=6)
+# h(x) = (a·x + b) mod P over 32-bit shingle hashes, P the first prime above 2**32,
+# so a·x + b never overflows 64 bits. The seed is fixed: stored signatures are
+# compared with new ones, in every process.
+_PRIME = 4_294_967_311
 _SEED = 1
-# Stored signatures are compared with new ones: the permutation scheme is pinned, not
-# left to the library's default, which changed in datasketch 2.0.
-SCHEME: Final = "affine32"
 
 _WORD = re.compile(r"\w+")
 # 24/9, 24-9, 24/9/2026: a day and a month, checked for range below.
@@ -52,23 +61,25 @@ _MARKS_SEPARATOR = b"|"
 
 @dataclass(frozen=True, slots=True)
 class StorySignature:
-    """What an article's story is recognised by: MinHash values and the dates it names."""
+    """What an article's story is recognised by: its hashed word pairs, the dates
+    it names and the numbers in its title."""
 
-    minhash: tuple[int, ...]
+    shingles: frozenset[int]
     dates: frozenset[str]
     title_numbers: frozenset[str] = frozenset()
 
     def to_bytes(self) -> bytes:
-        values = struct.pack(f"<{len(self.minhash)}I", *self.minhash)
+        values = struct.pack(f"<H{len(self.shingles)}I", len(self.shingles), *sorted(self.shingles))
         marks = [",".join(sorted(self.dates)), ",".join(sorted(self.title_numbers))]
         return values + _MARKS_SEPARATOR.join(m.encode() for m in marks)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StorySignature:
-        values, marks = data[: NUM_PERM * 4], data[NUM_PERM * 4 :].decode()
-        dates, _, numbers = marks.partition(_MARKS_SEPARATOR.decode())
+        (count,) = struct.unpack_from("<H", data)
+        shingles = struct.unpack_from(f"<{count}I", data, 2)
+        dates, _, numbers = data[2 + 4 * count :].decode().partition(_MARKS_SEPARATOR.decode())
         return cls(
-            tuple(struct.unpack(f"<{NUM_PERM}I", values)),
+            frozenset(shingles),
             frozenset(d for d in dates.split(",") if d),
             frozenset(n for n in numbers.split(",") if n),
         )
@@ -80,12 +91,9 @@ def story_signature(title: str, lead: str) -> StorySignature | None:
     shingles = word_shingles(folded)
     if not shingles:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=SCHEME)
-    minhash.update_batch([s.encode() for s in shingles])
+    hashed = sorted({_hash32(s) for s in shingles})[:MAX_SHINGLES]
     return StorySignature(
-        tuple(int(v) for v in minhash.hashvalues),
-        named_dates(folded),
-        frozenset(_NUMBER.findall(fold(title))),
+        frozenset(hashed), named_dates(folded), frozenset(_NUMBER.findall(fold(title)))
     )
 
 
@@ -103,6 +111,7 @@ def story_rule(*, keep: timedelta = timedelta(days=2)) -> StoryRule:
         match=best_match,
         window=int(STORY_WINDOW.total_seconds()),
         keep=int(keep.total_seconds()),
+        min_shared_bands=MIN_SHARED_BANDS,
     )
 
 
@@ -126,9 +135,8 @@ def named_dates(folded: str) -> frozenset[str]:
 
 
 def similarity(a: StorySignature, b: StorySignature) -> float:
-    """Estimated Jaccard similarity of the two articles' shingle sets."""
-    same = sum(1 for x, y in zip(a.minhash, b.minhash, strict=True) if x == y)
-    return same / len(a.minhash)
+    """Jaccard similarity of the two articles' (hashed) word pairs."""
+    return len(a.shingles & b.shingles) / len(a.shingles | b.shingles)
 
 
 def same_story(a: StorySignature, b: StorySignature) -> bool:
@@ -144,9 +152,10 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
 def story_bands(signature: StorySignature) -> tuple[int, ...]:
     """LSH band keys: articles sharing one are candidates to compare. Signed 64-bit
     integers, so both backends store them in a plain BIGINT column."""
+    values_all = minhash(signature.shingles)
     keys = []
     for band in range(BANDS):
-        values = signature.minhash[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
+        values = values_all[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
         data = struct.pack(f"<I{ROWS_PER_BAND}I", band, *values)
         keys.append(int.from_bytes(blake2b(data, digest_size=8).digest(), "little", signed=True))
     return tuple(keys)
@@ -155,10 +164,10 @@ def story_bands(signature: StorySignature) -> tuple[int, ...]:
 def best_match(signature: bytes, candidates: Sequence[tuple[int, bytes]]) -> int | None:
     """Of (story id, signature bytes) candidates, the story this signature belongs to:
     the most similar one that is the same story, or None."""
-    mine = StorySignature.from_bytes(signature)
+    mine = _parsed(signature)
     best: tuple[float, int] | None = None
     for story_id, theirs_bytes in candidates:
-        theirs = StorySignature.from_bytes(theirs_bytes)
+        theirs = _parsed(theirs_bytes)
         if same_story(mine, theirs):
             score = (similarity(mine, theirs), -story_id)
             if best is None or score > (best[0], -best[1]):
@@ -166,10 +175,31 @@ def best_match(signature: bytes, candidates: Sequence[tuple[int, bytes]]) -> int
     return best[1] if best else None
 
 
+def minhash(shingles: frozenset[int]) -> tuple[int, ...]:
+    """The NUM_PERM minimum hash values of the hashed shingles (32-bit each)."""
+    # Imported here: only the parse workers hash; the bot process, which only compares
+    # signatures, never loads numpy.
+    import numpy as np
+
+    a, b = _permutations()
+    hashes = np.fromiter(shingles, dtype=np.uint64, count=len(shingles))
+    values = ((hashes[:, None] * a[None, :] + b[None, :]) % np.uint64(_PRIME)).min(axis=0)
+    return tuple(int(v) & 0xFFFFFFFF for v in values)
+
+
+# The same recent articles are candidates for many new ones: parse each once.
+_parsed = lru_cache(maxsize=8192)(StorySignature.from_bytes)
+
+
+def _hash32(shingle: str) -> int:
+    return int.from_bytes(blake2b(shingle.encode(), digest_size=4).digest(), "little")
+
+
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    # Generating the permutations is most of a MinHash's cost; every signature shares them.
-    perms: tuple[np.ndarray, np.ndarray] = MinHash(
-        num_perm=NUM_PERM, seed=_SEED, scheme=SCHEME
-    ).permutations
-    return perms
+    import numpy as np
+
+    generator = np.random.default_rng(_SEED)
+    a = generator.integers(1, 2**32, size=NUM_PERM, dtype=np.uint64)
+    b = generator.integers(0, 2**32, size=NUM_PERM, dtype=np.uint64)
+    return a, b

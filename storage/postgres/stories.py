@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from storage.postgres.connection import Conn, affected
 from storage.rows import ArticleInput, Priority, StoryRule
-from storage.storygroup import match_batch, signed_batch, stored_candidates
+from storage.storygroup import band_queries, match_batch, signed_batch, stored_candidates
 
 # pg_advisory_xact_lock key for grouping stories ("stories" in hex).
 _STORY_LOCK = 0x73746F72696573
@@ -33,16 +33,22 @@ async def assign_stories(
         return {}
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _STORY_LOCK)
     await conn.execute("DELETE FROM story_signatures WHERE published_at < $1", now - rule.keep)
+    queries = band_queries(batch)
     rows = await conn.fetch(
-        """SELECT s.article_id, coalesce(a.story_id, a.id) AS story, s.published_at,
-                  s.signature, b.band
-           FROM story_bands b JOIN story_signatures s ON s.article_id = b.article_id
+        """SELECT q.item, s.article_id, coalesce(a.story_id, a.id) AS story, s.signature
+           FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS q(item, band, published)
+           JOIN story_bands b ON b.band = q.band
+           JOIN story_signatures s ON s.article_id = b.article_id
+                AND s.published_at BETWEEN q.published - $4 AND q.published + $4
            JOIN articles a ON a.id = s.article_id
-           WHERE b.band = ANY($1::bigint[]) AND s.published_at BETWEEN $2 AND $3
-           ORDER BY s.article_id""",
-        sorted({band for item in batch for band in item.bands}),
-        min(item.published for item in batch) - rule.window,
-        max(item.published for item in batch) + rule.window,
+           GROUP BY q.item, s.article_id, a.story_id, a.id, s.signature
+           HAVING count(*) >= $5
+           ORDER BY q.item, s.article_id""",
+        [n for n, _, _ in queries],
+        [band for _, band, _ in queries],
+        [published for _, _, published in queries],
+        rule.window,
+        rule.min_shared_bands,
     )
     joined = match_batch(batch, stored_candidates(rows), rule)
     if joined:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import aiosqlite
 
 from storage.rows import ArticleInput, Priority, StoryRule
-from storage.storygroup import match_batch, signed_batch, stored_candidates
+from storage.storygroup import band_queries, match_batch, signed_batch, stored_candidates
 
 
 async def assign_stories(
@@ -31,17 +31,16 @@ async def assign_stories(
     if not batch:
         return {}
     async with conn.execute(
-        """SELECT s.article_id, coalesce(a.story_id, a.id) AS story, s.published_at,
-                  s.signature, b.band
-           FROM story_bands b JOIN story_signatures s ON s.article_id = b.article_id
+        """WITH q AS (SELECT value ->> 0 AS item, value ->> 1 AS band, value ->> 2 AS published
+                      FROM json_each(?))
+           SELECT q.item, s.article_id, coalesce(a.story_id, a.id) AS story, s.signature
+           FROM q JOIN story_bands b ON b.band = q.band
+           JOIN story_signatures s ON s.article_id = b.article_id
+                AND s.published_at BETWEEN q.published - ? AND q.published + ?
            JOIN articles a ON a.id = s.article_id
-           WHERE b.band IN (SELECT value FROM json_each(?)) AND s.published_at BETWEEN ? AND ?
-           ORDER BY s.article_id""",
-        (
-            json.dumps(sorted({band for item in batch for band in item.bands})),
-            min(item.published for item in batch) - rule.window,
-            max(item.published for item in batch) + rule.window,
-        ),
+           GROUP BY q.item, s.article_id HAVING count(*) >= ?
+           ORDER BY q.item, s.article_id""",
+        (json.dumps(band_queries(batch)), rule.window, rule.window, rule.min_shared_bands),
     ) as cursor:
         stored = stored_candidates(await cursor.fetchall())
     joined = match_batch(batch, stored, rule)

@@ -101,6 +101,24 @@ async def test_only_articles_published_close_together_are_one_story(db: Database
     assert await story_of(db, no_band) == first
 
 
+async def test_candidates_share_as_many_bands_as_the_rule_asks(db: Database) -> None:
+    feed_id = await add_feed(db)
+    strict = dataclasses.replace(RULE, min_shared_bands=2)
+    outcome = await db.articles.store(feed_id, [told("a", "x")], now=NOW, stories=strict)
+    [first] = outcome.new_ids
+
+    one_band = await db.articles.store(feed_id, [told("b", "x", band=5)], now=NOW, stories=strict)
+    two_bands = await db.articles.store(feed_id, [told("c", "x")], now=NOW, stories=strict)
+    in_batch = await db.articles.store(
+        feed_id, [told("d", "y", band=9), told("e", "y", band=9)], now=NOW, stories=strict
+    )
+
+    assert [await story_of(db, i) for i in one_band.new_ids] == one_band.new_ids
+    assert [await story_of(db, i) for i in two_bands.new_ids] == [first]
+    d, e = in_batch.new_ids
+    assert (await story_of(db, d), await story_of(db, e)) == (d, d)
+
+
 async def test_a_story_in_one_batch_and_without_signature(db: Database) -> None:
     feed_id = await add_feed(db)
     outcome = await db.articles.store(
