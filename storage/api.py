@@ -30,6 +30,7 @@ from storage.rows import (
     Progress,
     SearchTerm,
     StoreOutcome,
+    StoryRule,
     SubscriberRow,
     TopicRow,
 )
@@ -83,11 +84,20 @@ class ArticleStore(Protocol):
         keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
+        stories: StoryRule | None = None,
+        edits_since: int | None = None,
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
         A crash never leaves an article stored with its alerts unqueued, nor
         the feed's validators advanced past articles that were not stored.
+
+        With stories, each new article with a signature joins the story of an
+        earlier one published within stories.window that stories.match accepts
+        (across feeds, processes and restarts), and no reader already alerted to
+        that story is alerted again. With edits_since, an article whose title or
+        lead changed has its alerts sent since then queued as edits (outbox rows
+        with edits_message_id).
         """
 
     async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
@@ -105,6 +115,8 @@ class ArticleStore(Protocol):
         """Articles containing every one of these folded words (none: no articles); a
         word with spaces is a phrase, a tuple is alternatives (any one). With prefix, the
         last word, when it is one word, may be the start of a word ("kinh t" → "kinh tế").
+        One row per story: its best match, with also_in naming the other outlets
+        that carried it.
 
         Ranked by relevance (a title match counts three times a body match), then
         newest first, then id (a total order, so pages never overlap),
@@ -319,13 +331,14 @@ class DigestStore(Protocol):
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] in the reader's topics, newest first,
-        minus those already pushed to the reader (as alerts)."""
+        minus those whose story was already pushed to the reader (as alerts, from any
+        outlet); several articles of one story are all returned, story_id telling them."""
 
     async def phrase_articles(
         self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] holding these folded words as a phrase,
-        minus those already pushed to the reader."""
+        minus those whose story was already pushed to the reader."""
 
     async def reader(self, chat_id: int) -> DigestReader | None:
         """The active reader as a digest sees them (None: no such active reader)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,6 +56,26 @@ class ArticleInput:
     topics: tuple[str, ...]
     search_title: str
     search_body: str
+    # What its story is recognised by (bot.ingest.stories): an opaque signature and
+    # the LSH band keys that find other articles to compare it with. None: no story.
+    story_signature: bytes | None = None
+    story_bands: tuple[int, ...] = ()
+
+
+# (an article's signature, [(story id, signature) of candidates]) → the story it joins
+StoryMatch = Callable[[bytes, Sequence[tuple[int, bytes]]], int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRule:
+    """How the store groups new articles into stories: the judgement is the bot's
+    (match), finding candidates and remembering signatures the store's."""
+
+    match: StoryMatch
+    window: int  # seconds: only articles published this close are candidates
+    keep: int  # seconds after publication an article's signature is kept for matching
+    # Candidates share at least this many band keys: one shared key is mostly chance.
+    min_shared_bands: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +92,10 @@ class ArticleRow:
     published_at: int
     fetched_at: int
     topics: tuple[str, ...]
+    # The story it belongs to: the id of the story's first article (its own id when alone).
+    story_id: int | None = None
+    # Other outlets' names for the same story (search results fill it in).
+    also_in: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -81,6 +105,8 @@ class StoreOutcome:
     alerts_queued: int = 0
     alerted_articles: int = 0
     posts_queued: int = 0  # destination posts (channels, groups, forum topics)
+    joined_stories: int = 0  # new articles found to be another outlet's story
+    edits_queued: int = 0  # sent alerts to edit after a correction
 
 
 # broadcasts
@@ -270,6 +296,8 @@ class OutboxRow:
     keyword: str | None = None
     # A post for a destination (a channel, group or forum topic); None: a reader's row.
     destination_id: int | None = None
+    # An edit: the Telegram message it corrects (the alert already sent), not a new message.
+    edits_message_id: int | None = None
 
 
 # subscribers

@@ -78,7 +78,7 @@ TABLES: tuple[Table, ...] = (
         (
             ("id", _I), ("feed_id", _I), ("item_key", _T), ("url", _T), ("title", _T),
             ("summary", _T), ("content_text", _T), ("author", _T), ("image_url", _T),
-            ("published_at", _I), ("fetched_at", _I), ("updated_at", _I),
+            ("published_at", _I), ("fetched_at", _I), ("updated_at", _I), ("story_id", _I),
         ),
         key=("id",),
         identity="id",
@@ -155,11 +155,14 @@ TABLES: tuple[Table, ...] = (
             ("attempts", _I), ("not_before", _I), ("last_error", _T),
             ("telegram_message_id", _I), ("created_at", _I), ("finished_at", _I),
             ("failure_kind", _T), ("keyword", _T), ("destination_id", _I),
+            ("edits_message_id", _I),
         ),
         key=("id",),
         identity="id",
     ),
 )  # fmt: skip
 
-# Tables a backend keeps that a copy leaves behind on purpose.
-NOT_COPIED: frozenset[str] = frozenset({"leases"})
+# Tables a backend keeps that a copy leaves behind on purpose: leases (above), and
+# the story signatures and bands, which only match articles of the last hours: the
+# copy's next articles start stories of their own, as after a long pause.
+NOT_COPIED: frozenset[str] = frozenset({"leases", "story_signatures", "story_bands"})

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.delivery.digest import queue_due_digests, render_digest
+from bot.delivery.digest import one_per_story, queue_due_digests, render_digest
 from bot.delivery.render import utf16_len
 from bot.readers.service import set_digest_hour, set_digest_time, set_mode
 from bot.readers.times import DigestTime
@@ -258,3 +258,28 @@ async def test_switching_at_18_20_to_a_digest_at_18_30_sends_it_today(
     assert await set_mode(db, READER, "digest", now=int(at(3, 18, 20).timestamp()))
     await publish(db, world, "a1", "Giá vàng tăng", "kinh-te", at(3, 18, 25))
     assert (await queue_due_digests(db, now=at(3, 18, 30))).queued == 1
+
+
+def test_a_story_from_several_outlets_is_listed_once_with_its_sources() -> None:
+    def row(article_id: int, story: int, feed: str, title: str) -> ArticleRow:
+        return ArticleRow(
+            article_id, 1, feed, f"k{article_id}", f"https://bao.vn/{article_id}.html", title,
+            "", None, None, 1_790_000_000, 1_790_000_000, ("kinh-te",), story_id=story,
+        )  # fmt: skip
+
+    articles = one_per_story(
+        [
+            row(3, 1, "SGGP", "Cháy xưởng gỗ ở Bình Dương"),
+            row(1, 1, "VnExpress", "Cháy lớn tại xưởng gỗ"),
+            row(2, 1, "VietNamNet", "Xưởng gỗ cháy dữ dội"),
+            row(4, 4, "SGGP", "Giá vàng tăng"),
+        ]
+    )
+    [text] = render_digest(
+        {"Kinh tế": articles}, language="vi", day=datetime(2026, 9, 24, tzinfo=UTC)
+    )
+
+    assert [a.id for a in articles] == [3, 4]
+    assert text.count("xưởng gỗ") == 1
+    assert "Cháy xưởng gỗ ở Bình Dương</a> <i>(SGGP, VnExpress, VietNamNet)</i>" in text
+    assert "Giá vàng tăng</a>\n" in text + "\n"

@@ -308,3 +308,43 @@ async def test_stopping_mid_broadcast_is_prompt_and_leaves_the_rest_queued(
     assert counts.get("sending", 0) == 0
     assert counts["sent"] == len(standin.sent)
     assert counts["pending"] == 300 - len(standin.sent)
+
+
+async def test_corrections_edit_the_sent_alert_even_in_quiet_hours(
+    db: SqliteDatabase, sender: Sender, standin: BotApiStandIn, clock: ManualClock
+) -> None:
+    """Two corrections queued before the sender runs: the first edit shows the latest
+    text, the second finds it 'not modified' and counts as done; no new message."""
+    await reader(db, clock)
+    await db.subscribers.subscribe_topic(READER, "kinh-te", now=clock.ts)
+    feed_id, _ = await db.feeds.add_feed(
+        FeedSpec("https://bao.example.vn/rss", "Báo", ("kinh-te",)), now=clock.ts
+    )
+    article = ArticleInput(
+        "k1", "https://bao.example.vn/a.html", "Giá xăng giảm 500 đồng", "Tóm tắt.", "",
+        None, None, clock.now, ("kinh-te",), "gia xang giam 500 dong", "tom tat",
+    )  # fmt: skip
+    await db.articles.store(feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}))
+    assert await sender.drain() == 1
+    [alert] = standin.messages_to(READER)
+    await db.subscribers.update_settings(READER, now=clock.ts, quiet_start=0, quiet_end=23)
+    for n, title in enumerate(["Giá xăng giảm 600 đồng", "Giá xăng giảm 620 đồng"], start=1):
+        fixed = ArticleInput(
+            "k1", article.url, title, "Tóm tắt.", "", None, None, clock.now, ("kinh-te",),
+            title, "tom tat",
+        )  # fmt: skip
+        outcome = await db.articles.store(
+            feed_id, [fixed], now=clock.ts + n, edits_since=clock.ts - 3600
+        )
+        assert outcome.edits_queued == 1
+    clock.advance(seconds=5)
+
+    assert await sender.drain() == 2
+
+    sent = standin.messages_to(READER)
+    assert [m.method for m in sent] == ["sendMessage", "editMessageText"]
+    assert sent[1].message_id == alert.message_id
+    current = standin.message(READER, alert.message_id)
+    assert current is not None and "620 đồng" in current["text"]
+    statuses = [r.status for r in await db.outbox.rows_for_chat(READER)]
+    assert statuses == ["sent", "sent", "sent"]

@@ -393,6 +393,12 @@ class StandInState:
     def unblock(self, chat_id: int) -> None:
         self._blocked.pop(chat_id, None)
 
+    def user_deletes(self, chat_id: int, message_id: int) -> None:
+        """The user deleted a message in their chat: editing it now gets
+        "message to edit not found", as from Telegram."""
+        self._messages.pop((chat_id, message_id), None)
+        self._bump()
+
     def chat_not_found(self, chat_id: int) -> None:
         """Calls about this chat get 400 "Bad Request: chat not found"."""
         self._not_found.add(chat_id)

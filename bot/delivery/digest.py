@@ -9,6 +9,7 @@ only moves the local hour, never the date bookkeeping.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.delivery.render import MESSAGE_LIMIT, truncate_utf16, utf16_len
+from bot.delivery.render import MESSAGE_LIMIT, short_source, truncate_utf16, utf16_len
 from bot.readers.search import phrase_words
 from bot.readers.service import topic_name
 from bot.text.htmltext import safe_http_url
@@ -95,8 +96,10 @@ async def _compose(
     groups: dict[str, list[ArticleRow]] = {}
     seen: set[int] = set()
     followed = await db.subscribers.topic_subscriptions(reader.chat_id)
-    articles = await db.digests.topic_articles(
-        reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC * len(followed)
+    articles = one_per_story(
+        await db.digests.topic_articles(
+            reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC * len(followed)
+        )
     )
     for slug in followed:
         group = [a for a in articles if slug in a.topics and a.id not in seen]
@@ -111,7 +114,7 @@ async def _compose(
         found = await db.digests.phrase_articles(
             words, chat_id=reader.chat_id, since=since, until=until, limit=MAX_ARTICLES_PER_TOPIC
         )
-        fresh = [a for a in found if a.id not in seen]
+        fresh = [a for a in one_per_story(found) if a.id not in seen]
         seen.update(a.id for a in fresh)
         if fresh:
             groups[f"🔔 {alert.phrase}"] = fresh
@@ -140,9 +143,29 @@ def render_digest(
     return parts
 
 
+def one_per_story(articles: Sequence[ArticleRow]) -> list[ArticleRow]:
+    """The first article of each story (in the given order), also_in naming the other
+    outlets of the story among these articles."""
+    first: dict[int, ArticleRow] = {}
+    others: dict[int, list[str]] = {}
+    for article in articles:
+        story = article.story_id or article.id
+        if story not in first:
+            first[story], others[story] = article, []
+        elif article.feed_name not in (first[story].feed_name, *others[story]):
+            others[story].append(article.feed_name)
+    return [
+        dataclasses.replace(a, also_in=(*a.also_in, *others[s])) if others[s] else a
+        for s, a in first.items()
+    ]
+
+
 def _entry(article: ArticleRow) -> str:
     title = html.escape(truncate_utf16(clean_line(article.title), 300), quote=False)
     url = safe_http_url(article.url)
-    if url is None:
-        return f"\n• {title}"
-    return f'\n• <a href="{html.escape(url, quote=True)}">{title}</a>'
+    linked = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
+    if not article.also_in:
+        return f"\n• {linked}"
+    # A story several outlets carried is listed once, with all of them.
+    sources = ", ".join(short_source(n) for n in (article.feed_name, *article.also_in))
+    return f"\n• {linked} <i>({html.escape(truncate_utf16(sources, 120), quote=False)})</i>"

@@ -198,7 +198,9 @@ def render_article_list(
         when = format_local(
             datetime.fromtimestamp(article.published_at, UTC), tz=tz, language=language
         )
-        source = html.escape(truncate_utf16(short_source(article.feed_name), 80), quote=False)
+        # A story several outlets carried is one entry naming them all.
+        names = ", ".join(short_source(n) for n in (article.feed_name, *article.also_in))
+        source = html.escape(truncate_utf16(names, 160), quote=False)
         entry = f"\n\n{number}. {linked}\n<i>{source} · {html.escape(when)}</i>"
         if used + utf16_len(entry) > limit:
             break

@@ -19,6 +19,12 @@ later not_before. Policies, per Telegram's answer:
   minute apart, and resumes at full speed once one goes through.
 - TimedOut after the request left: Telegram may have delivered it. We retry
   (at-least-once): a rare duplicate beats a silent loss (ARCHITECTURE rule 6).
+
+A row with edits_message_id is a correction of an alert already sent: the
+article is rendered again and the message edited (editMessageText), never sent
+anew, and without waiting for quiet hours (an edit makes no sound). "message
+is not modified" means it already reads so (sent); "message to edit not found"
+or "can't be edited" (deleted by the reader, too old) ends it as rejected.
 """
 
 from __future__ import annotations
@@ -96,6 +102,7 @@ _TOPIC_GONE = {
     "topic_deleted": "topic_deleted",
     "message thread not found": "topic_deleted",
 }
+_EDIT_GONE = ("message to edit not found", "message can't be edited")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +181,7 @@ class Sender:
         # chat interval for its turn goes back to the queue instead of holding a worker.
         self._posting: dict[int, int] = {}
         self.wake = wake or asyncio.Event()
-        self._render_cache: dict[tuple[int, str, str, str, str], Outgoing] = {}
+        self._render_cache: dict[tuple[int, str, str, str, str, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
         self._sent_log = _SentLog(db, self._now)
         self.outage = Outage()
@@ -295,17 +302,20 @@ class Sender:
         tz_name = reader.timezone if reader else "Asia/Ho_Chi_Minh"
         tz = ZoneInfo(tz_name)
         now = self._clock()
-        # The local date is in the key: "hôm nay 08:30" becomes "hôm qua" at midnight.
+        article = articles[row.article_id]
+        # The local date is in the key: "hôm nay 08:30" becomes "hôm qua" at midnight;
+        # the title and lead too, so a corrected article is rendered again.
         key = (
             row.article_id,
             language,
             tz_name,
             now.astimezone(tz).date().isoformat(),
             row.keyword or "",
+            article.title,
+            article.summary,
         )
         cached = self._render_cache.get(key)
         if cached is None:
-            article = articles[row.article_id]
             message = render_article(
                 view_of(article),
                 language=language,
@@ -336,7 +346,7 @@ class Sender:
                 row.id, "chat gone: reader inactive", kind=FailureKind.CHAT_GONE, now=self._now()
             )
             return
-        if reader is not None and row.kind == "alert":
+        if reader is not None and row.kind == "alert" and row.edits_message_id is None:
             resume_at = quiet_until(reader, self._clock())
             if resume_at is not None:
                 await self._db.outbox.retry_later(row.id, "quiet hours", not_before=resume_at)
@@ -391,6 +401,17 @@ class Sender:
             if message.preview_url
             else LinkPreviewOptions(is_disabled=True)
         )
+        if row.edits_message_id is not None:
+            await self._bot.edit_message_text(
+                message.text,
+                chat_id=row.chat_id,
+                message_id=row.edits_message_id,
+                parse_mode=message.parse_mode,
+                reply_markup=message.reply_markup,
+                link_preview_options=preview,
+                rate_limit_args=row.priority,
+            )
+            return row.edits_message_id
         paid = True if self._paid_broadcast and row.kind == "broadcast" else None
         return await self._bot.send_text(
             row.chat_id,
@@ -433,6 +454,14 @@ class Sender:
         reason = str(exc).lower()
         if any(marker in reason for marker in _CHAT_GONE):
             await self._chat_gone(row, str(exc))
+            return
+        if row.edits_message_id is not None and "not modified" in reason:
+            await self._sent_log.record(row.id, row.edits_message_id)  # it already reads so
+            return
+        if row.edits_message_id is not None and any(m in reason for m in _EDIT_GONE):
+            await self._db.outbox.mark_failed(
+                row.id, f"edit: {exc}"[:200], kind=FailureKind.REJECTED, now=self._now()
+            )
             return
         if "parse entities" in reason and message.parse_mode:
             await self._send(row, _plain(message))

@@ -30,6 +30,7 @@ from bot.ingest.parse import CONTENT_MAX_CHARS
 from bot.ingest.sites.links import site_of
 from bot.ingest.sites.meta import PageMeta, read_meta
 from bot.ingest.sites.page import decode_html, parse_html
+from bot.ingest.stories import story_fields
 from bot.ingest.summary import make_summary, search_text
 from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
@@ -124,6 +125,7 @@ def extract_article(
     if matcher is not None:
         topics |= matcher.match(title, summary)
     canonical = _canonical(meta.canonical, url)
+    signature, bands = story_fields(title, summary)
     return ArticleInput(
         item_key=canonical
         or "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest(),
@@ -137,6 +139,8 @@ def extract_article(
         topics=tuple(sorted(topics)),
         search_title=fold(title),
         search_body=fold(search_text(summary, content_text)),
+        story_signature=signature,
+        story_bands=bands,
     )
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from bot.ingest.stories import story_fields
 from bot.ingest.summary import make_summary, search_text
 from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
@@ -118,6 +119,7 @@ def _entry(
     if matcher is not None:
         topics |= matcher.match(title, summary)
     author = clean_line(str(raw.get("author") or "")) or None
+    signature, bands = story_fields(title, summary)
     return ArticleInput(
         item_key=_item_key(raw, guid_counts, url, title, summary),
         url=url,
@@ -130,6 +132,8 @@ def _entry(
         topics=tuple(sorted(topics)),
         search_title=fold(title),
         search_body=fold(search_text(summary, content_text)),
+        story_signature=signature,
+        story_bands=bands,
     )
 
 

@@ -41,6 +41,7 @@ from bot.ingest.freshness import (
 from bot.ingest.keyword_alerts import KeywordIndex
 from bot.ingest.parse import NotAFeedError, ParsedFeed, parse_feed
 from bot.ingest.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
+from bot.ingest.stories import story_rule
 from bot.ingest.topics import TopicMatcher
 from storage import Database
 from storage.rows import ArticleInput, FeedRow, PollFailure, PollSuccess
@@ -59,6 +60,9 @@ class PollerOptions:
     max_alerts_per_poll: int = 10
     # An item first seen now but published long ago is an archive surfacing, not news.
     max_alert_age: timedelta = timedelta(days=2)
+    # A publisher's correction of a title or lead edits the alerts sent this recently;
+    # older messages stay as they are.
+    edit_window: timedelta = timedelta(hours=48)
     policy: PollPolicy = field(default_factory=PollPolicy)
     site: SiteOptions = field(default_factory=SiteOptions)
 
@@ -71,6 +75,7 @@ class FeedPollReport:
     new_articles: int = 0
     updated_articles: int = 0
     alerts_queued: int = 0
+    edits_queued: int = 0
     error_kind: str | None = None
     error: str | None = None
     paused: bool = False
@@ -90,6 +95,10 @@ class CycleReport:
     @property
     def alerts_queued(self) -> int:
         return sum(f.alerts_queued for f in self.feeds)
+
+    @property
+    def edits_queued(self) -> int:
+        return sum(f.edits_queued for f in self.feeds)
 
 
 class PollMetrics(Protocol):
@@ -139,6 +148,7 @@ class Poller:
         self._options = options or PollerOptions()
         self._clock = clock
         self._sleep = sleep
+        self._stories = story_rule(keep=self._options.max_alert_age)
         self._sites = SiteReader(
             db,
             fetcher,
@@ -314,6 +324,8 @@ class Poller:
                 hourly_items=rhythm.hours,
             ),
             site_links=site_links,
+            stories=self._stories,
+            edits_since=_ts(now - self._options.edit_window),
         )
         if first_poll and outcome.new_ids:
             log.info(
@@ -328,6 +340,7 @@ class Poller:
             new_articles=len(outcome.new_ids),
             updated_articles=outcome.updated,
             alerts_queued=outcome.alerts_queued,
+            edits_queued=outcome.edits_queued,
         )
 
     async def _alerted(
@@ -426,7 +439,7 @@ class Poller:
             delay = error_retry
             try:
                 report = await self._poll_due_except(held)
-                if report.alerts_queued and on_queued is not None:
+                if (report.alerts_queued or report.edits_queued) and on_queued is not None:
                     on_queued()
                 if report.feeds:
                     log.info(

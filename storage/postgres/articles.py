@@ -14,6 +14,7 @@ from storage.postgres.search import (
     index_text,
     query_groups,
 )
+from storage.postgres.stories import assign_stories, queue_edits, story_alert_keys
 from storage.rows import (
     ArticleInput,
     ArticleRow,
@@ -21,7 +22,9 @@ from storage.rows import (
     Priority,
     SearchTerm,
     StoreOutcome,
+    StoryRule,
 )
+from storage.storygroup import with_sources
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None, list[str]]
 
@@ -34,12 +37,16 @@ async def store_articles(
     now: int,
     alert_keys: frozenset[str],
     keyword_chats: Mapping[str, Mapping[int, str]],
+    stories: StoryRule | None = None,
+    edits_since: int | None = None,
 ) -> StoreOutcome:
     """Insert new articles, refresh edited ones, and queue alerts for new ones.
 
     Runs inside the caller's transaction, so the articles and the alerts they
     cause commit together or not at all. Only articles whose key is in
-    alert_keys queue alerts; an edited article (same key) is updated silently.
+    alert_keys queue alerts, and none to a reader already alerted to the
+    article's story. An edited article (same key) is updated; when its title
+    or lead changed, its alerts sent since edits_since are queued to be edited.
     """
     outcome = StoreOutcome()
     if not articles:
@@ -48,14 +55,19 @@ async def store_articles(
     fresh = [a for a in articles if a.item_key not in existing]
     ids = await _insert_all(conn, feed_id, fresh, now)
     outcome.new_ids.extend(ids[a.item_key] for a in fresh)
+    joined = await assign_stories(conn, fresh, ids, stories, now=now) if stories else {}
+    outcome.joined_stories = len(joined)
     for article in fresh:
         if article.item_key in alert_keys:
+            article_id = ids[article.item_key]
+            story = joined.get(article_id)
             outcome.alerts_queued += await _queue_alerts(
                 conn,
-                ids[article.item_key],
+                article_id,
                 article.topics,
                 keyword_chats.get(article.item_key),
                 now,
+                already_alerted=await story_alert_keys(conn, story, article_id) if story else [],
             )
             outcome.posts_queued += await _queue_posts(
                 conn, ids[article.item_key], feed_id, article.topics, now
@@ -66,6 +78,10 @@ async def store_articles(
         if known is not None and known[1] != _fingerprint(article):
             await _update(conn, known[0], article, now)
             outcome.updated += 1
+            if edits_since is not None and known[1][1:3] != (article.title, article.summary):
+                outcome.edits_queued += await queue_edits(
+                    conn, known[0], sent_since=edits_since, now=now
+                )
     return outcome
 
 
@@ -179,9 +195,12 @@ async def _queue_alerts(
     topics: Sequence[str],
     keyword_chats: Mapping[int, str] | None,
     now: int,
+    *,
+    already_alerted: Sequence[str] = (),
 ) -> int:
     """One outbox row per instant-mode reader who follows a topic or a matching keyword
-    (chat → the keyword it matched, which the alert then names).
+    (chat → the keyword it matched, which the alert then names), except readers holding
+    one of the already_alerted keys (the same story from another outlet).
 
     The unique (chat_id, dedup_key) makes a second queueing a no-op, so a reader
     who matches by topic and by keyword still gets one message.
@@ -203,6 +222,8 @@ async def _queue_alerts(
                s.chat_id IN (SELECT chat_id FROM topic_subscriptions
                              WHERE topic_slug = ANY($5::text[]))
                OR s.chat_id = ANY($6::bigint[]))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = s.chat_id
+                             AND o.dedup_key = ANY($8::text[]))
            ORDER BY s.chat_id
            ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
         int(Priority.ALERT),
@@ -212,6 +233,7 @@ async def _queue_alerts(
         list(topics),
         list(chats),
         [(keyword_chats or {})[chat] for chat in chats],
+        list(already_alerted),
     )
     return affected(status)
 
@@ -246,7 +268,8 @@ async def _queue_posts(
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
     a.image_url, a.published_at, a.fetched_at,
-    ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id) AS topics
+    ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id) AS topics,
+    coalesce(a.story_id, a.id) AS story_id
 """
 
 
@@ -264,6 +287,7 @@ def article_row(r: asyncpg.Record) -> ArticleRow:
         published_at=r["published_at"],
         fetched_at=r["fetched_at"],
         topics=tuple(sorted(r["topics"])),
+        story_id=r["story_id"],
     )
 
 
@@ -281,6 +305,8 @@ class PostgresArticles:
         keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
+        stories: StoryRule | None = None,
+        edits_since: int | None = None,
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
@@ -295,6 +321,8 @@ class PostgresArticles:
                 now=now,
                 alert_keys=alert_keys,
                 keyword_chats=keyword_chats or {},
+                stories=stories,
+                edits_since=edits_since,
             )
             if poll is not None:
                 await record_poll_success(
@@ -371,11 +399,20 @@ class PostgresArticles:
                     SELECT newsbot_match_all(a.q) AS q FROM alternatives a
                 ), hit AS (
                     SELECT id FROM newsbot_matches((SELECT q FROM q), $2) AS id
+                ), ranked AS (
+                    SELECT a.id, a.published_at,
+                           ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q))
+                               AS score,
+                           coalesce(a.story_id, a.id) AS story
+                    FROM hit JOIN articles a ON a.id = hit.id
+                ), best AS (
+                    -- One row per story: its best-ranked article.
+                    SELECT DISTINCT ON (story) id, score, published_at FROM ranked
+                    ORDER BY story, score DESC, published_at DESC, id DESC
                 )
-                SELECT {ARTICLE_COLUMNS},
-                       ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q)) AS score
-                FROM hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id
-                ORDER BY score DESC, a.published_at DESC, a.id DESC
+                SELECT {ARTICLE_COLUMNS}, best.score
+                FROM best JOIN articles a ON a.id = best.id JOIN feeds f ON f.id = a.feed_id
+                ORDER BY best.score DESC, a.published_at DESC, a.id DESC
                 LIMIT $3 OFFSET $4""",  # noqa: S608 - constant SQL
             terms,
             window,
@@ -384,7 +421,20 @@ class PostgresArticles:
             prefix and isinstance(words[-1], str),
             groups,
         )
-        return [article_row(r) for r in rows]
+        return await self._with_sources([article_row(r) for r in rows])
+
+    async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
+        """The rows with the other outlets that carried each one's story."""
+        if not rows:
+            return rows
+        members = await self._db.fetch(
+            """SELECT coalesce(a.story_id, a.id) AS story, f.name
+               FROM articles a JOIN feeds f ON f.id = a.feed_id
+               WHERE a.id = ANY($1::bigint[]) OR a.story_id = ANY($1::bigint[])
+               ORDER BY a.published_at, a.id""",
+            sorted({r.story_id or r.id for r in rows}),
+        )
+        return with_sources(rows, members)
 
     async def count_articles(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM articles"))

@@ -68,7 +68,7 @@ class PostgresDigests:
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] in the reader's topics, newest first,
-        minus those already pushed to the reader (as alerts)."""
+        minus those whose story was already pushed to the reader (as alerts)."""
         rows = await self._db.fetch(
             f"""SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
                 WHERE a.fetched_at > $1 AND a.fetched_at <= $2 AND a.id IN (
@@ -76,7 +76,10 @@ class PostgresDigests:
                     JOIN topic_subscriptions s ON s.topic_slug = x.topic_slug
                     WHERE s.chat_id = $3)
                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = $3
-                                  AND o.dedup_key = 'article:' || a.id::text)
+                                  AND o.dedup_key IN (
+                                      SELECT 'article:' || m.id::text FROM articles m
+                                      WHERE m.id = coalesce(a.story_id, a.id)
+                                         OR m.story_id = coalesce(a.story_id, a.id)))
                 ORDER BY a.published_at DESC, a.id LIMIT $4""",  # noqa: S608 - constant SQL
             since,
             until,
@@ -89,7 +92,7 @@ class PostgresDigests:
         self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] holding these folded words as a phrase,
-        minus those already pushed to the reader."""
+        minus those whose story was already pushed to the reader."""
         phrase = phrase_term(words)
         if phrase is None:
             return []
@@ -98,7 +101,10 @@ class PostgresDigests:
                 WHERE a.search @@ phraseto_tsquery('simple', $1)
                   AND a.fetched_at > $2 AND a.fetched_at <= $3
                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = $5
-                                  AND o.dedup_key = 'article:' || a.id::text)
+                                  AND o.dedup_key IN (
+                                      SELECT 'article:' || m.id::text FROM articles m
+                                      WHERE m.id = coalesce(a.story_id, a.id)
+                                         OR m.story_id = coalesce(a.story_id, a.id)))
                 ORDER BY a.published_at DESC, a.id LIMIT $4""",  # noqa: S608 - constant SQL
             phrase,
             since,

@@ -324,4 +324,24 @@ MIGRATIONS: list[str] = [
         END
         $$;
     """,
+    # Twin of SQLite's step 9: stories (story_id, signatures, LSH bands) and edits.
+    """
+    ALTER TABLE articles ADD COLUMN story_id BIGINT REFERENCES articles (id) ON DELETE SET NULL;
+    CREATE INDEX articles_story ON articles (story_id) WHERE story_id IS NOT NULL;
+    CREATE TABLE story_signatures (
+        article_id    BIGINT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+        published_at  BIGINT NOT NULL,
+        signature     BYTEA NOT NULL
+    );
+    CREATE INDEX story_signatures_published ON story_signatures (published_at);
+    CREATE TABLE story_bands (
+        band        BIGINT NOT NULL,
+        article_id  BIGINT NOT NULL REFERENCES story_signatures (article_id) ON DELETE CASCADE,
+        PRIMARY KEY (band, article_id)
+    );
+    CREATE INDEX story_bands_article ON story_bands (article_id);
+    ALTER TABLE outbox ADD COLUMN edits_message_id BIGINT;
+    -- A correction finds the alerts sent for its article.
+    CREATE INDEX outbox_by_article ON outbox (article_id) WHERE article_id IS NOT NULL;
+    """,
 ]

@@ -16,9 +16,12 @@ from storage.rows import (
     Priority,
     SearchTerm,
     StoreOutcome,
+    StoryRule,
 )
 from storage.sqlite.connection import Connection, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
+from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
+from storage.storygroup import with_sources
 
 
 async def store_articles(
@@ -29,14 +32,17 @@ async def store_articles(
     now: int,
     alert_keys: frozenset[str],
     keyword_chats: Mapping[str, Mapping[int, str]],
+    stories: StoryRule | None = None,
+    edits_since: int | None = None,
 ) -> StoreOutcome:
     """Insert new articles, refresh edited ones, and queue alerts for new ones.
 
     Runs inside the caller's write transaction, so the articles and the alerts
     they cause commit together or not at all. Only articles whose key is in
     alert_keys queue alerts (the poller decides: not on a feed's first poll,
-    not for a flood). An edited article (same key) is updated silently: its
-    readers already had it.
+    not for a flood), and none to a reader already alerted to the article's
+    story. An edited article (same key) is updated; when its title or lead
+    changed, its alerts sent since edits_since are queued to be edited.
     """
     outcome = StoreOutcome()
     if not articles:
@@ -45,14 +51,19 @@ async def store_articles(
     fresh = [a for a in articles if a.item_key not in existing]
     ids = await _insert_all(conn, feed_id, fresh, now)
     outcome.new_ids.extend(ids[a.item_key] for a in fresh)
+    joined = await assign_stories(conn, fresh, ids, stories, now=now) if stories else {}
+    outcome.joined_stories = len(joined)
     for article in fresh:
         if article.item_key in alert_keys:
+            article_id = ids[article.item_key]
+            story = joined.get(article_id)
             outcome.alerts_queued += await _queue_alerts(
                 conn,
-                ids[article.item_key],
+                article_id,
                 article.topics,
                 keyword_chats.get(article.item_key),
                 now,
+                already_alerted=await story_alert_keys(conn, story, article_id) if story else [],
             )
             outcome.posts_queued += await _queue_posts(
                 conn, ids[article.item_key], feed_id, article.topics, now
@@ -63,6 +74,13 @@ async def store_articles(
         if known is not None and known[1] != _fingerprint(article):
             await _update(conn, known[0], article, now)
             outcome.updated += 1
+            if edits_since is not None and json.loads(known[1])[1:3] != [
+                article.title,
+                article.summary,
+            ]:
+                outcome.edits_queued += await queue_edits(
+                    conn, known[0], sent_since=edits_since, now=now
+                )
     return outcome
 
 
@@ -172,9 +190,12 @@ async def _queue_alerts(
     topics: Sequence[str],
     keyword_chats: Mapping[int, str] | None,
     now: int,
+    *,
+    already_alerted: Sequence[str] = (),
 ) -> int:
     """One outbox row per instant-mode reader who follows a topic or a matching keyword
-    (chat → the keyword it matched, which the alert then names).
+    (chat → the keyword it matched, which the alert then names), except readers holding
+    one of the already_alerted keys (the same story from another outlet).
 
     The UNIQUE (chat_id, dedup_key) constraint makes a second queueing a no-op,
     so a reader who matches by topic and by keyword still gets one message.
@@ -194,7 +215,9 @@ async def _queue_alerts(
            WHERE s.active = 1 AND s.mode = 'instant' AND (
                s.chat_id IN (SELECT chat_id FROM topic_subscriptions
                              WHERE topic_slug IN (SELECT value FROM json_each(?)))
-               OR s.chat_id IN (SELECT CAST(key AS INTEGER) FROM json_each(?)))""",
+               OR s.chat_id IN (SELECT CAST(key AS INTEGER) FROM json_each(?)))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = s.chat_id
+                             AND o.dedup_key IN (SELECT value FROM json_each(?)))""",
         (
             Priority.ALERT,
             dedup_key,
@@ -205,6 +228,7 @@ async def _queue_alerts(
             keywords,
             json.dumps(list(topics)),
             keywords,
+            json.dumps(list(already_alerted)),
         ),
     )
     return cursor.rowcount
@@ -237,7 +261,9 @@ async def _queue_posts(
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.name AS feed_name, a.item_key, a.url, a.title, a.summary, a.author,
     a.image_url, a.published_at, a.fetched_at,
-    (SELECT group_concat(topic_slug, ' ') FROM article_topics t WHERE t.article_id = a.id) AS topics
+    (SELECT group_concat(topic_slug, ' ') FROM article_topics t
+     WHERE t.article_id = a.id) AS topics,
+    coalesce(a.story_id, a.id) AS story_id
 """
 
 
@@ -255,6 +281,7 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
         published_at=r["published_at"],
         fetched_at=r["fetched_at"],
         topics=tuple(sorted(r["topics"].split())) if r["topics"] else (),
+        story_id=r["story_id"],
     )
 
 
@@ -313,6 +340,8 @@ class SqliteArticles:
         keyword_chats: Mapping[str, Mapping[int, str]] | None = None,
         poll: PollSuccess | None = None,
         site_links: Mapping[str, str] | None = None,
+        stories: StoryRule | None = None,
+        edits_since: int | None = None,
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
@@ -327,6 +356,8 @@ class SqliteArticles:
                 now=now,
                 alert_keys=alert_keys,
                 keyword_chats=keyword_chats or {},
+                stories=stories,
+                edits_since=edits_since,
             )
             if poll is not None:
                 await record_poll_success(
@@ -376,7 +407,8 @@ class SqliteArticles:
     async def search_articles(
         self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
     ) -> list[ArticleRow]:
-        """Articles containing every one of these folded words (none: no articles).
+        """Articles containing every one of these folded words (none: no articles),
+        one per story (its best match, also_in naming the other outlets).
 
         Ranked by bm25 (title counts three times the body), then newest first,
         among the newest SEARCH_WINDOW matching articles.
@@ -387,20 +419,41 @@ class SqliteArticles:
         window = max(SEARCH_WINDOW, offset + limit)
         sql = (
             f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
-            "    SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
-            "           x.published_at AS published"
-            "    FROM article_search s JOIN articles x ON x.id = s.rowid"
-            "    WHERE article_search MATCH ? AND s.rowid >= coalesce(("
-            "        SELECT min(rowid) FROM (SELECT rowid FROM article_search"
-            "        WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)"
+            "  SELECT id, score, published FROM ("
+            # One row per story: its best-ranked article.
+            "    SELECT id, score, published, row_number() OVER ("
+            "        PARTITION BY story ORDER BY score, published DESC, id DESC) AS nth FROM ("
+            "      SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
+            "             x.published_at AS published, coalesce(x.story_id, x.id) AS story"
+            "      FROM article_search s JOIN articles x ON x.id = s.rowid"
+            "      WHERE article_search MATCH ? AND s.rowid >= coalesce(("
+            "          SELECT min(rowid) FROM (SELECT rowid FROM article_search"
+            "          WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)))"
+            "  WHERE nth = 1"
             # Rank, then newest, then the id: a total order, so page 2 never repeats
             # an article of page 1 or skips one when scores tie.
-            "    ORDER BY score, published DESC, id DESC LIMIT ? OFFSET ?"
+            "  ORDER BY score, published DESC, id DESC LIMIT ? OFFSET ?"
             ") hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id "
             "ORDER BY hit.score, hit.published DESC, hit.id DESC"
         )
         async with self._db.reader.execute(sql, (match, match, window, limit, offset)) as cursor:
-            return [article_row(r) for r in await cursor.fetchall()]
+            rows = [article_row(r) for r in await cursor.fetchall()]
+        return await self._with_sources(rows)
+
+    async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
+        """The rows with the other outlets that carried each one's story."""
+        if not rows:
+            return rows
+        stories = json.dumps(sorted({r.story_id or r.id for r in rows}))
+        async with self._db.reader.execute(
+            """SELECT coalesce(a.story_id, a.id) AS story, f.name
+               FROM articles a JOIN feeds f ON f.id = a.feed_id
+               WHERE a.id IN (SELECT value FROM json_each(?))
+                  OR a.story_id IN (SELECT value FROM json_each(?))
+               ORDER BY a.published_at, a.id""",
+            (stories, stories),
+        ) as cursor:
+            return with_sources(rows, await cursor.fetchall())
 
     async def count_articles(self) -> int:
         async with self._db.reader.execute("SELECT count(*) FROM articles") as cursor:

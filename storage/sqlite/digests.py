@@ -72,7 +72,7 @@ class SqliteDigests:
         self, chat_id: int, *, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] in the reader's topics, newest first,
-        minus those already pushed to the reader (as alerts)."""
+        minus those whose story was already pushed to the reader (as alerts)."""
         async with self._db.reader.execute(
             f"""SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
                 WHERE a.fetched_at > ? AND a.fetched_at <= ? AND a.id IN (
@@ -80,7 +80,10 @@ class SqliteDigests:
                     JOIN topic_subscriptions s ON s.topic_slug = x.topic_slug
                     WHERE s.chat_id = ?)
                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = ?
-                                  AND o.dedup_key = 'article:' || a.id)
+                                  AND o.dedup_key IN (
+                                      SELECT 'article:' || m.id FROM articles m
+                                      WHERE m.id = coalesce(a.story_id, a.id)
+                                         OR m.story_id = coalesce(a.story_id, a.id)))
                 ORDER BY a.published_at DESC LIMIT ?""",  # noqa: S608 - constant SQL
             (since, until, chat_id, chat_id, limit),
         ) as cursor:
@@ -90,7 +93,7 @@ class SqliteDigests:
         self, words: Sequence[str], *, chat_id: int, since: int, until: int, limit: int
     ) -> list[ArticleRow]:
         """Articles first seen in (since, until] holding these folded words as a phrase,
-        minus those already pushed to the reader."""
+        minus those whose story was already pushed to the reader."""
         if not words:
             return []
         async with self._db.reader.execute(
@@ -98,7 +101,10 @@ class SqliteDigests:
                 JOIN articles a ON a.id = s.rowid JOIN feeds f ON f.id = a.feed_id
                 WHERE article_search MATCH ? AND a.fetched_at > ? AND a.fetched_at <= ?
                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = ?
-                                  AND o.dedup_key = 'article:' || a.id)
+                                  AND o.dedup_key IN (
+                                      SELECT 'article:' || m.id FROM articles m
+                                      WHERE m.id = coalesce(a.story_id, a.id)
+                                         OR m.story_id = coalesce(a.story_id, a.id)))
                 ORDER BY a.published_at DESC LIMIT ?""",  # noqa: S608 - constant SQL
             (match_phrase(words), since, until, chat_id, limit),
         ) as cursor:

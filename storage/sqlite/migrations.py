@@ -252,4 +252,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE broadcasts ADD COLUMN audience TEXT NOT NULL DEFAULT 'readers'
         CHECK (audience IN ('readers', 'all', 'destinations'));
     """,
+    # 9: stories. An article joined to an earlier one's story names it (story_id: the
+    # story's first article; NULL: its own story). Signatures and LSH bands of recent
+    # articles find the story of a new one, whichever process stores it; they are
+    # forgotten once too old to match. An outbox row may be an edit of a sent alert.
+    """
+    ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES articles (id) ON DELETE SET NULL;
+    CREATE INDEX articles_story ON articles (story_id) WHERE story_id IS NOT NULL;
+    CREATE TABLE story_signatures (
+        article_id    INTEGER PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+        published_at  INTEGER NOT NULL,
+        signature     BLOB NOT NULL
+    );
+    CREATE INDEX story_signatures_published ON story_signatures (published_at);
+    CREATE TABLE story_bands (
+        band        INTEGER NOT NULL,
+        article_id  INTEGER NOT NULL REFERENCES story_signatures (article_id) ON DELETE CASCADE,
+        PRIMARY KEY (band, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_bands_article ON story_bands (article_id);
+    ALTER TABLE outbox ADD COLUMN edits_message_id INTEGER;
+    -- A correction finds the alerts sent for its article.
+    CREATE INDEX outbox_by_article ON outbox (article_id) WHERE article_id IS NOT NULL;
+    """,
 ]

@@ -30,9 +30,10 @@ ROWS: dict[str, list[TransferRow]] = {
     "feed_topics": [(7, "kinh-te"), (9, "kinh-te"), (9, "the-thao")],
     "articles": [
         (11, 7, "k1", "https://a.example.vn/1", "Giá vàng tăng", "Tóm tắt", "Nội dung đầy đủ",
-         None, None, NOW - 3600, NOW - 60, NOW - 60, "gia vang tang", "tom tat noi dung day du"),
+         None, None, NOW - 3600, NOW - 60, NOW - 60, None, "gia vang tang",
+         "tom tat noi dung day du"),
         (12, 9, "k2", "https://b.example.vn/x-2.html", "Bóng đá", "Tin", "Trận đấu", "Lan",
-         "https://img/2.jpg", NOW - 7200, NOW - 30, NOW - 10, "bong da", "tin tran dau"),
+         "https://img/2.jpg", NOW - 7200, NOW - 30, NOW - 10, 11, "bong da", "tin tran dau"),
     ],
     "article_topics": [(11, "kinh-te"), (12, "the-thao")],
     "subscribers": [
@@ -43,7 +44,8 @@ ROWS: dict[str, list[TransferRow]] = {
     ],
     "topic_subscriptions": [(501, "kinh-te", NOW - 450), (-1002, "the-thao", NOW - 450)],
     "keyword_alerts": [(21, 501, "Giá vàng", "gia vang", NOW - 440)],
-    "broadcasts": [(31, 1, "Chào 👋", "HTML", None, "done", 1, 77, NOW - 90, NOW - 80, NOW - 70, "all")],
+    "broadcasts": [(31, 1, "Chào 👋", "HTML", None, "done", 1, 77, NOW - 90, NOW - 80, NOW - 70,
+                    "all")],
     "destinations": [(51, -100777, 0, "channel", "Kênh Tin", "config", "photo", True, False,
                       None, None, None, NOW - 99),
                      (52, -100888, 12, "supergroup", "Diễn đàn", "telegram", "text", False,
@@ -53,14 +55,14 @@ ROWS: dict[str, list[TransferRow]] = {
     "digests": [(-1002, "2026-12-01", NOW - 300, 4)],
     "outbox": [
         (41, 501, "alert", 20, "article:11", 11, None, None, "sent", 1, NOW - 60, None, 9001,
-         NOW - 60, NOW - 59, None, "Giá vàng", None),
+         NOW - 60, NOW - 59, None, "Giá vàng", None, None),
         (42, -1002, "broadcast", 40, "broadcast:31", None, 31,
          '{"text": "Chào 👋", "parse_mode": "HTML"}', "failed", 5, NOW - 50, "gave up", None,
-         NOW - 90, NOW - 40, "gave_up", None, None),
+         NOW - 90, NOW - 40, "gave_up", None, None, None),
         (43, 501, "reply", 0, "reply:1", None, None, '{"zz": 1, "a": [1, 2]}', "pending", 0,
-         NOW, None, None, NOW, None, None, None, None),
+         NOW, None, None, NOW, None, None, None, None, None),
         (40, -100777, "alert", 20, "article:12", 12, None, None, "pending", 0, NOW, None, None,
-         NOW, None, None, None, 51),
+         NOW, None, None, None, 51, 9001),
     ],
 }  # fmt: skip
 
