@@ -18,7 +18,7 @@ class Record(Protocol):
 
 OUTBOX_COLUMNS = (
     "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts,"
-    " keyword"
+    " keyword, claimed_by"
 )
 BROADCAST_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
     progress_message_id, created_at"""
@@ -37,6 +37,7 @@ def outbox_row(r: Record) -> OutboxRow:
         status=r["status"],
         attempts=r["attempts"],
         keyword=r["keyword"],
+        claimed_by=r["claimed_by"],
     )
 
 

@@ -223,4 +223,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN keyword TEXT;
     """,
+    # Twin of SQLite's step 7: claims that carry their holder and expire.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claim_expires_at BIGINT;
+    UPDATE outbox SET status = 'pending' WHERE status = 'sending';
+    CREATE INDEX outbox_claims ON outbox (claim_expires_at) WHERE status = 'sending';
+    CREATE INDEX outbox_sending_chat ON outbox (chat_id) WHERE status = 'sending';
+    CREATE INDEX outbox_sent_chat ON outbox (chat_id, finished_at) WHERE status = 'sent';
+    ALTER TABLE feeds ADD COLUMN claimed_by TEXT;
+    ALTER TABLE feeds ADD COLUMN claim_expires_at BIGINT;
+    CREATE INDEX feeds_claimed ON feeds (claimed_by) WHERE claimed_by IS NOT NULL;
+    """,
 ]
