@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -75,12 +76,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         sleep: Sleep = asyncio.sleep,
         metrics: SendMetrics | None = None,
     ) -> None:
-        self._spacing = 1.0 / per_second
-        # Telegram counts what arrives in any second; requests reach it a little
-        # unevenly (event-loop and network jitter). Besides the even spacing,
-        # no more than per_second grants in any (1 + WINDOW_MARGIN) seconds.
-        self._per_window = max(1, round(per_second))
-        self._window = (self._per_window / per_second) * (1.0 + WINDOW_MARGIN)
+        self._per_second = per_second
+        self._set_rate(per_second, max(1, round(per_second)))
+        self.share = 1
         # One [time] per grant, moved to when the request really left (see acquire).
         self._granted: deque[list[float]] = deque()
         self._chat_interval = chat_interval
@@ -107,6 +105,27 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         for _, _, future in self._waiting:
             future.cancel()
         self._waiting.clear()
+
+    def _set_rate(self, per_second: float, per_window: int) -> None:
+        self._spacing = 1.0 / per_second
+        # Telegram counts what arrives in any second; requests reach it a little
+        # unevenly (event-loop and network jitter). Besides the even spacing,
+        # no more than per_window grants in any per_window / per_second
+        # (+ WINDOW_MARGIN) seconds.
+        self._per_window = per_window
+        self._window = (per_window / per_second) * (1.0 + WINDOW_MARGIN)
+
+    def set_share(self, processes: int) -> None:
+        """Several processes send with one token: this one keeps 1/processes of the
+        overall budget (the per-chat limits are the outbox claims' business)."""
+        processes = max(1, processes)
+        if processes == self.share:
+            return
+        self.share = processes
+        rate = self._per_second / processes
+        # Rounded down: N processes' windows, however they fall, add up to the limit.
+        per_window = max(1, round(rate)) if processes == 1 else max(1, math.floor(rate))
+        self._set_rate(rate, per_window)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no one sends until it has passed."""

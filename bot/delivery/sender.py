@@ -19,12 +19,19 @@ later not_before. Policies, per Telegram's answer:
   minute apart, and resumes at full speed once one goes through.
 - TimedOut after the request left: Telegram may have delivered it. We retry
   (at-least-once): a rare duplicate beats a silent loss (ARCHITECTURE rule 6).
+
+Several processes may send from one database: each claims rows under its own
+holder name and renews the claims while it works, so a process that dies
+leaves its rows in flight to whoever claims after the claims expire (at
+once, for a dead process on this machine), and never takes a live one's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -41,6 +48,7 @@ from telegram.error import (
 
 from bot.clock import Clock, sleep_or_stop, utc_now
 from bot.delivery.ratelimit import retry_after_seconds
+from bot.holders import holder_is_dead, holder_name
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import BotApiUnreachable
@@ -48,7 +56,14 @@ from bot.readers.quiet_hours import quiet_until
 from bot.readers.service import topic_name
 from bot.text.htmltext import telegram_html_to_text
 from storage import Database
-from storage.rows import ArticleRow, FailureKind, OutboxRow, Priority, SubscriberRow
+from storage.rows import (
+    CLAIM_TTL,
+    ArticleRow,
+    FailureKind,
+    OutboxRow,
+    Priority,
+    SubscriberRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +129,12 @@ class Sender:
         max_attempts: int = 5,
         wake: asyncio.Event | None = None,
         paid_broadcast: bool = False,
+        holder: str | None = None,
+        claim_ttl: int = CLAIM_TTL,
     ) -> None:
+        """holder names this process in its claims (a fresh host:pid:random if None)."""
+        self.holder = holder or holder_name()
+        self._claim_ttl = claim_ttl
         self._db = db
         self._bot = bot
         self._clock = clock
@@ -130,11 +150,26 @@ class Sender:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
-    async def run_forever(self, stop: asyncio.Event, *, idle: float = 2.0) -> None:
-        released = await self._db.outbox.release_in_flight()
+    async def release_dead_holders(self) -> int:
+        """Rows in flight in a process on this machine that is gone (kill -9, a crash)
+        go back to the queue now rather than when their claims expire."""
+        released = 0
+        for holder in await self._db.outbox.claim_holders(now=self._now()):
+            if holder != self.holder and holder_is_dead(holder):
+                released += await self._db.outbox.release_holder(holder)
         if released:
-            log.warning("re-queued %d messages that were in flight at the last stop", released)
+            log.warning("re-queued %d messages a stopped process had in flight", released)
+        return released
+
+    async def run_forever(self, stop: asyncio.Event, *, idle: float = 2.0) -> None:
+        next_check = 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self._claim_ttl / 3
+                try:
+                    await self.release_dead_holders()
+                except Exception:
+                    log.exception("looking for a stopped process's messages failed")
             if self.outage.active:
                 # The Bot API did not answer: wait longer each time, then probe again.
                 await sleep_or_stop(stop, self.outage.next_delay())
@@ -171,7 +206,9 @@ class Sender:
                     break  # the Bot API is down: wait before the next probe
                 # During an outage one message probes whether the Bot API is back.
                 limit = 1 if self.outage.active else self._concurrency * 2
-                rows = await self._db.outbox.claim_due(now=self._now(), limit=limit)
+                rows = await self._db.outbox.claim_due(
+                    now=self._now(), limit=limit, holder=self.holder, ttl=self._claim_ttl
+                )
                 if not rows:
                     break
                 handled += len(rows)
@@ -195,15 +232,33 @@ class Sender:
                     log.exception("outbox row %s: unexpected error", row.id)
                     await self._retry_or_fail(row, f"unexpected {type(exc).__name__}")
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(claim())
-            for _ in range(self._concurrency):
-                group.create_task(worker())
+        renewing = asyncio.create_task(self._renew_claims())
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(claim())
+                for _ in range(self._concurrency):
+                    group.create_task(worker())
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         if unsent:
             await self._db.outbox.release(unsent)
         if len(self._render_cache) > 10_000:
             self._render_cache.clear()
         return handled - len(unsent)
+
+    async def _renew_claims(self) -> None:
+        """While a drain runs: our claims outlive the rows' wait for the rate budget."""
+        while True:
+            await asyncio.sleep(self._claim_ttl / 3)
+            try:
+                await self._db.outbox.renew_claims(
+                    holder=self.holder, until=self._now() + self._claim_ttl
+                )
+            except Exception:
+                # Claims we fail to renew expire: another process may send those rows too.
+                log.exception("renewing outbox claims failed")
 
     async def _batch(self, rows: Sequence[OutboxRow]) -> _Batch:
         """What a batch of rows needs from the database, read once for all of them."""

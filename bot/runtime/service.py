@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.freshness import PollPolicy
+from bot.holders import holder_name
 from bot.ingest.poller import Poller, PollerOptions, parse_pool
 from bot.runtime.database import opened_database, sync_config
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config
@@ -56,5 +57,8 @@ async def open_service(
                 concurrency=settings.fetch_concurrency,
                 policy=PollPolicy(default_interval=settings.poll_interval),
             ),
+            # Claimed, so a one-off `poll --once` and any running bots never poll a
+            # feed twice at once.
+            holder=holder_name(),
         )
         yield Service(settings, db, config, fetcher, poller)

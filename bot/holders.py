@@ -1,0 +1,41 @@
+"""Who holds a claim or a lease: one name per running process, and whether it still runs.
+
+A name is `host:pid:random`: unique per process (a restart gets a new one, so
+it never mistakes its predecessor's claims for its own), and telling which
+machine and process it is, so a process on the same machine can see that a
+holder died (kill -9, a crash) and take over at once instead of waiting for
+its claims to expire.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+
+def holder_name() -> str:
+    """host:pid:random — unique per process, and telling which machine and process hold it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True only when the holder ran on this machine and that process is gone.
+
+    A holder elsewhere, a holder name we cannot read, or a process we may not
+    signal counts as alive: its claims are left to expire.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # an earlier instance in this process (tests restart services)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
