@@ -1,6 +1,6 @@
 """Who holds a claim or a lease: one name per running process, and whether it still runs.
 
-A name is `host:pid:random`: unique per process (a restart gets a new one, so
+A name is `machine:pid:random`: unique per process (a restart gets a new one, so
 it never mistakes its predecessor's claims for its own), and telling which
 machine and process it is, so a process on the same machine can see that a
 holder died (kill -9, a crash) and take over at once instead of waiting for
@@ -14,9 +14,19 @@ import socket
 import uuid
 
 
+def machine_name() -> str:
+    """The host name, with the PID namespace when there is one: two containers that
+    share a host name but not their process ids must not judge each other's pids."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def holder_name() -> str:
-    """host:pid:random — unique per process, and telling which machine and process hold it."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """machine:pid:random — unique per process, and telling which machine and process hold it."""
+    return f"{machine_name()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def holder_is_dead(holder: str) -> bool:
@@ -27,7 +37,7 @@ def holder_is_dead(holder: str) -> bool:
     """
     host, _, rest = holder.partition(":")
     pid_text, _, _ = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != machine_name() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from bot.admin.broadcast import report_progress
+from bot.holders import machine_name
 from bot.text.htmltext import telegram_html_to_text
 from bot.text.i18n import t
 from tests.support.bot_world import BotWorld, open_world
@@ -174,7 +174,7 @@ def exited_process_holder() -> str:
         text=True,
         check=True,
     )
-    return f"{socket.gethostname()}:{gone.stdout.strip()}:killed"
+    return f"{machine_name()}:{gone.stdout.strip()}:killed"
 
 
 async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime.background import holder_is_dead
+from bot.holders import holder_is_dead, machine_name
 from storage.sqlite import SqliteDatabase
 from tests.support.bot_world import open_world
 from tests.support.clock import ManualClock
@@ -114,10 +114,12 @@ async def test_a_live_holders_lease_is_never_taken(tmp_path: Path) -> None:
 def test_holder_is_dead_only_for_a_gone_process_on_this_machine() -> None:
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    host = socket.gethostname()
+    host = machine_name()
     assert holder_is_dead(f"{host}:{gone.stdout.strip()}:abcd1234")
     assert not holder_is_dead(f"{host}:{os.getpid()}:abcd1234")  # this very process
     assert not holder_is_dead(f"{host}:{os.getppid()}:abcd1234")  # alive
     assert not holder_is_dead(f"another-host:{gone.stdout.strip()}:abcd1234")
+    # The same host name in another PID namespace (another container): not ours to judge.
+    assert not holder_is_dead(f"{socket.gethostname()}/1:{gone.stdout.strip()}:abcd1234")
     assert not holder_is_dead("a")
     assert not holder_is_dead(f"{host}:not-a-pid:x")

@@ -116,6 +116,10 @@ class Background:
         if self.holds_lease:
             await leases.release(LEASE_NAME, holder=self.holder)
             self.holds_lease = False
+        if self.holds_updates:
+            # Polling has stopped: another process may take over at once.
+            await leases.release(UPDATES_LEASE, holder=self.holder)
+            self.holds_updates = False
         if self.poller is not None:
             await services.db.feeds.release_claims(holder=self.holder)
         await leases.release(MEMBER_PREFIX + self.holder, holder=self.holder)
