@@ -84,7 +84,7 @@ async def test_two_processes_share_the_work_and_one_reads_updates(
     db = await storage.open_database(database_url)
     try:
         async with bots_running(tmp_path, database_url, standin, 2) as bots:
-            await eventually(lambda: all_joined(db, bots), timeout=30)
+            await eventually(lambda: all_joined(db, bots), within=30)
             await queue_broadcast(db, readers)
 
             # Readers write while the broadcast goes out: each is answered once.
@@ -120,7 +120,7 @@ async def test_kill_9_hands_the_roles_and_the_messages_in_flight_over(
     db = await storage.open_database(database_url)
     try:
         async with bots_running(tmp_path, database_url, standin, 2) as bots:
-            await eventually(lambda: all_joined(db, bots), timeout=30)
+            await eventually(lambda: all_joined(db, bots), within=30)
             updates_holder, _, _ = await roles(db)
             victim = next(b for b in bots if b.holds(updates_holder))
             survivor = next(b for b in bots if b is not victim)
@@ -137,7 +137,7 @@ async def test_kill_9_hands_the_roles_and_the_messages_in_flight_over(
                 updates, background, _ = await roles(db)
                 return survivor.holds(updates) and survivor.holds(background)
 
-            await eventually(survivor_has_every_role, timeout=10)
+            await eventually(survivor_has_every_role, within=10)
             took_over = time.monotonic() - killed_at
             # The survivor now reads updates: a reader who writes is answered.
             standin.user_message(777, "/help", language_code="en")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -79,6 +78,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._per_second = per_second
         self._set_rate(per_second, max(1, round(per_second)))
         self.share = 1
+        self._index = 0
         # One [time] per grant, moved to when the request really left (see acquire).
         self._granted: deque[list[float]] = deque()
         self._chat_interval = chat_interval
@@ -115,17 +115,24 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._per_window = per_window
         self._window = (per_window / per_second) * (1.0 + WINDOW_MARGIN)
 
-    def set_share(self, processes: int) -> None:
-        """Several processes send with one token: this one keeps 1/processes of the
-        overall budget (the per-chat limits are the outbox claims' business)."""
+    def set_share(self, processes: int, index: int = 0) -> None:
+        """Several processes send with one token: this one, the index-th of them (in an
+        order they all agree on), keeps its whole-message share of the overall budget.
+
+        Shares are whole messages per window, so that N windows, however they fall
+        against each other, never add up to more than the budget: 30 among 4
+        processes is 8 + 8 + 7 + 7. (The per-chat limits are the outbox claims'.)
+        """
         processes = max(1, processes)
-        if processes == self.share:
+        if (processes, index) == (self.share, self._index):
             return
-        self.share = processes
-        rate = self._per_second / processes
-        # Rounded down: N processes' windows, however they fall, add up to the limit.
-        per_window = max(1, round(rate)) if processes == 1 else max(1, math.floor(rate))
-        self._set_rate(rate, per_window)
+        self.share, self._index = processes, index
+        if processes == 1:
+            self._set_rate(self._per_second, max(1, round(self._per_second)))
+            return
+        total = max(1, round(self._per_second))
+        mine = max(1, total // processes + (1 if index % processes < total % processes else 0))
+        self._set_rate(float(mine), mine)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no one sends until it has passed."""

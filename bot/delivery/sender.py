@@ -48,10 +48,10 @@ from telegram.error import (
 
 from bot.clock import Clock, sleep_or_stop, utc_now
 from bot.delivery.ratelimit import retry_after_seconds
-from bot.holders import holder_is_dead, holder_name
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import BotApiUnreachable
+from bot.holders import holder_is_dead, holder_name
 from bot.readers.quiet_hours import quiet_until
 from bot.readers.service import topic_name
 from bot.text.htmltext import telegram_html_to_text

@@ -157,13 +157,19 @@ class Background:
         leases, now = services.db.leases, services.now
         name = MEMBER_PREFIX + self.holder
         await leases.acquire(name, holder=self.holder, ttl=self.lease_ttl, now=now)
-        live = await leases.holders(MEMBER_PREFIX, now=now)
-        members = max(1, len([h for h in live if h == self.holder or not holder_is_dead(h)]))
+        live = [
+            h
+            for h in await leases.holders(MEMBER_PREFIX, now=now)
+            if h == self.holder or not holder_is_dead(h)
+        ]
+        members = max(1, len(live))
         if members != self.members:
             log.info("%d bot processes share the database", members)
         self.members = members
         if self.limiter is not None:
-            self.limiter.set_share(members)
+            # Sorted by holder name in every process: each knows which share is its own.
+            index = live.index(self.holder) if self.holder in live else 0
+            self.limiter.set_share(members, index)
         return members
 
     async def _supervise_lease(self, services: BotServices) -> None:

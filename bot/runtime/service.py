@@ -8,9 +8,9 @@ from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from bot.holders import holder_name
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.freshness import PollPolicy
-from bot.holders import holder_name
 from bot.ingest.poller import Poller, PollerOptions, parse_pool
 from bot.runtime.database import opened_database, sync_config
 from bot.runtime.feeds_config import FeedsConfig, load_feeds_config

@@ -16,8 +16,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storage.postgres.connection import Pool, affected, count_per_period, sql_limit
 from storage.claims import OUTBOX_CLAIM_FILTER
+from storage.postgres.connection import Pool, affected, count_per_period, sql_limit
 from storage.rowmap import OUTBOX_COLUMNS, outbox_row
 from storage.rows import CLAIM_TTL, LOCAL_HOLDER, FailureKind, OutboxRow
 
@@ -120,8 +120,7 @@ class PostgresOutbox:
         """A holder known to be dead: its rows in flight go back to the queue now."""
         async with self._db.write() as conn:
             status = await conn.execute(
-                "UPDATE outbox SET status = 'pending' "
-                "WHERE status = 'sending' AND claimed_by = $1",
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = $1",
                 holder,
             )
         return affected(status)

@@ -166,9 +166,8 @@ async def test_recording_a_poll_ends_its_claim(db: Database) -> None:
     await feed_ids(db, "a")
 
     await db.feeds.record_poll_success(ok, success(NOW + 60), now=NOW)
-    await db.feeds.record_poll_failure(
-        failing, PollFailure(kind="timeout", detail="slow", next_poll_at=NOW + 60, pause=False), now=NOW
-    )
+    failure = PollFailure(kind="timeout", detail="slow", next_poll_at=NOW + 60, pause=False)
+    await db.feeds.record_poll_failure(failing, failure, now=NOW)
 
     assert await db.feeds.renew_claims(holder="a", until=NOW + 100) == 0
     assert await feed_ids(db, "b", now=NOW + 60) == [ok, failing]

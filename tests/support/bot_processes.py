@@ -112,13 +112,13 @@ async def bots_running(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float, interval: float = 0.2
+    check: Callable[[], Awaitable[bool]], *, within: float, interval: float = 0.2
 ) -> float:
     """Wait until check() is true; returns the seconds it took."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     while not await check():
-        if loop.time() - started > timeout:
-            raise TimeoutError(f"not within {timeout} s")
+        if loop.time() - started > within:
+            raise TimeoutError(f"not within {within} s")
         await asyncio.sleep(interval)
     return loop.time() - started
