@@ -115,6 +115,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._per_window = per_window
         self._window = (per_window / per_second) * (1.0 + WINDOW_MARGIN)
 
+    @property
+    def per_second(self) -> float:
+        """This process's overall rate now (its share, when several send)."""
+        return 1.0 / self._spacing
+
     def set_share(self, processes: int, index: int = 0) -> None:
         """Several processes send with one token: this one, the index-th of them (in an
         order they all agree on), keeps its whole-message share of the overall budget.

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from telegram.error import (
 )
 
 from bot.clock import Clock, sleep_or_stop, utc_now
-from bot.delivery.ratelimit import retry_after_seconds
+from bot.delivery.ratelimit import TelegramRateLimiter, retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import BotApiUnreachable
@@ -198,20 +199,33 @@ class Sender:
         handled = 0
         stopping = stop or asyncio.Event()
         unsent: list[int] = []
+        # Rows claimed and not yet done: about a second of this process's budget, so
+        # that when the queue runs dry no process is left alone with a long tail of
+        # rows the others may not take (and a crash repeats no more than that).
+        window = self._claim_window()
+        in_hand = 0
+        room = asyncio.Condition()
+
+        def has_room() -> bool:
+            return in_hand < window
 
         async def claim() -> None:
-            nonlocal handled
+            nonlocal handled, in_hand
             while handled < max_rows and not stopping.is_set():
                 if self.outage.active and handled:
                     break  # the Bot API is down: wait before the next probe
+                async with room:
+                    await room.wait_for(has_room)
+                    free = window - in_hand
                 # During an outage one message probes whether the Bot API is back.
-                limit = 1 if self.outage.active else self._concurrency * 2
+                limit = 1 if self.outage.active else min(self._concurrency * 2, free)
                 rows = await self._db.outbox.claim_due(
                     now=self._now(), limit=limit, holder=self.holder, ttl=self._claim_ttl
                 )
                 if not rows:
                     break
                 handled += len(rows)
+                in_hand += len(rows)
                 batch = await self._batch(rows)
                 for row in rows:
                     await queue.put((row, batch))
@@ -219,18 +233,23 @@ class Sender:
                 await queue.put(None)
 
         async def worker() -> None:
+            nonlocal in_hand
             while (job := await queue.get()) is not None:
                 row, batch = job
-                if stopping.is_set():
-                    unsent.append(row.id)  # shutting down: back to the queue, unsent
-                    continue
                 try:
+                    if stopping.is_set():
+                        unsent.append(row.id)  # shutting down: back to the queue, unsent
+                        continue
                     await self._deliver(
                         row, batch.readers.get(row.chat_id), batch.articles, batch.names
                     )
                 except Exception as exc:
                     log.exception("outbox row %s: unexpected error", row.id)
                     await self._retry_or_fail(row, f"unexpected {type(exc).__name__}")
+                finally:
+                    async with room:
+                        in_hand -= 1
+                        room.notify()
 
         renewing = asyncio.create_task(self._renew_claims())
         try:
@@ -247,6 +266,15 @@ class Sender:
         if len(self._render_cache) > 10_000:
             self._render_cache.clear()
         return handled - len(unsent)
+
+    def _claim_window(self) -> int:
+        """How many rows to hold at once: a second's worth of the rate budget, and no
+        more than two per worker."""
+        window = self._concurrency * 2
+        limiter = self._bot.rate_limiter
+        if isinstance(limiter, TelegramRateLimiter):
+            window = min(window, max(1, math.ceil(limiter.per_second)))
+        return window
 
     async def _renew_claims(self) -> None:
         """While a drain runs: our claims outlive the rows' wait for the rate budget."""

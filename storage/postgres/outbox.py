@@ -73,9 +73,13 @@ class PostgresOutbox:
         async with self._db.write() as conn:
             # Its own statement: the claim below then sees every claim committed before it.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
+            # SKIP LOCKED: a row a hung process still holds a lock on waits for the
+            # server to end that session, not this claim.
             await conn.execute(
-                "UPDATE outbox SET status = 'pending' "
-                "WHERE status = 'sending' AND claim_expires_at <= $1",
+                """UPDATE outbox SET status = 'pending'
+                   WHERE id IN (SELECT id FROM outbox
+                                WHERE status = 'sending' AND claim_expires_at <= $1
+                                FOR UPDATE SKIP LOCKED)""",
                 now,
             )
             rows = await conn.fetch(
