@@ -14,6 +14,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from storage.rows import (
+    CLAIM_TTL,
+    LOCAL_HOLDER,
     ArticleInput,
     ArticleRow,
     BroadcastRow,
@@ -175,6 +177,25 @@ class FeedStore(Protocol):
         """When the next feed is due: the earliest next_poll_at of enabled, unpaused
         feeds (possibly already past), or None when there is no such feed."""
 
+    async def claim_due(
+        self, *, now: int, holder: str, limit: int, ttl: int = CLAIM_TTL
+    ) -> list[FeedRow]:
+        """due_feeds for one process of several: up to limit due feeds that no one else
+        holds, claimed by holder until now + ttl. Recording the poll (its success,
+        failure or stored articles) clears the claim; a claim its holder stops
+        renewing expires, and the feed is due to anyone again."""
+
+    async def renew_claims(self, *, holder: str, until: int) -> int:
+        """The holder is still polling: its claimed feeds stay its until `until`."""
+
+    async def release_claims(self, *, holder: str, feed_ids: Sequence[int] | None = None) -> int:
+        """Give up the holder's claims (on these feeds; None: all), unpolled."""
+
+    async def next_claimable_at(self, *, now: int) -> int | None:
+        """When a feed may next be claimed: its next_poll_at, or, while someone holds it,
+        the later of that and when the claim runs out. None when no feed is enabled and
+        unpaused."""
+
     async def record_poll_failure(
         self, feed_id: int, failure: PollFailure, *, now: int
     ) -> None: ...
@@ -270,8 +291,28 @@ class OutboxStore(Protocol):
     ) -> bool:
         """Queue one message; False when (chat, dedup_key) was queued before."""
 
-    async def claim_due(self, *, now: int, limit: int) -> list[OutboxRow]:
-        """Take up to limit due rows, best priority first, and mark them 'sending'."""
+    async def claim_due(
+        self, *, now: int, limit: int, holder: str = LOCAL_HOLDER, ttl: int = CLAIM_TTL
+    ) -> list[OutboxRow]:
+        """Take up to limit due rows, best priority first, and mark them 'sending' by
+        holder until now + ttl.
+
+        A row whose claim expired (its holder stopped renewing it) is due again. A
+        row is left alone while another holder has a row of its chat in flight or
+        sent it one within the last second (a minute for a group), so Telegram's
+        per-chat limits hold across processes.
+        """
+
+    async def renew_claims(self, *, holder: str, until: int) -> int:
+        """The holder is still at work: the claims on its rows in flight last until
+        `until`. Returns how many rows it holds."""
+
+    async def claim_holders(self, *, now: int) -> list[str]:
+        """Who holds unexpired claims on rows in flight, sorted."""
+
+    async def release_holder(self, holder: str) -> int:
+        """A holder known to be dead (its process is gone): its rows in flight go back
+        to the queue at once instead of when their claims expire."""
 
     async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None: ...
 
@@ -290,9 +331,6 @@ class OutboxStore(Protocol):
     async def postpone(self, row_ids: Sequence[int], reason: str, *, not_before: int) -> None:
         """Claimed rows that could not be tried (the Bot API is down) wait, their try
         not counted: an outage of hours must not use up a message's attempts."""
-
-    async def release_in_flight(self) -> int:
-        """After a crash: rows left 'sending' go back to the queue."""
 
     async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
         """Pending rows in the order the sender will take them."""
@@ -421,6 +459,9 @@ class LeaseStore(Protocol):
         """Who holds the lease now; None when no one does."""
 
     async def release(self, name: str, *, holder: str) -> None: ...
+
+    async def holders(self, prefix: str, *, now: int) -> list[str]:
+        """Holders of the unexpired leases whose names start with prefix, sorted."""
 
 
 class DestinationStore(Protocol):

@@ -18,7 +18,7 @@ class Record(Protocol):
 
 OUTBOX_COLUMNS = (
     "id, chat_id, kind, priority, dedup_key, article_id, broadcast_id, payload, status, attempts,"
-    " keyword, destination_id, edits_message_id"
+    " keyword, destination_id, edits_message_id, claimed_by"
 )
 BROADCAST_COLUMNS = """id, admin_id, text, parse_mode, topic_slug, status, progress_chat_id,
     progress_message_id, created_at, audience"""
@@ -39,6 +39,7 @@ def outbox_row(r: Record) -> OutboxRow:
         keyword=r["keyword"],
         destination_id=r["destination_id"],
         edits_message_id=r["edits_message_id"],
+        claimed_by=r["claimed_by"],
     )
 
 

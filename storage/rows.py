@@ -279,6 +279,12 @@ class PollFailure:
 
 # outbox
 
+# How long a claim on an outbox row or a feed lasts unless its holder renews it
+# (every third of it): a dead process's work is taken over within about this long.
+CLAIM_TTL = 6
+# The holder of claims made without naming one (tests, one-off commands).
+LOCAL_HOLDER = "local"
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
@@ -298,6 +304,8 @@ class OutboxRow:
     destination_id: int | None = None
     # An edit: the Telegram message it corrects (the alert already sent), not a new message.
     edits_message_id: int | None = None
+    # The process that claimed it last (kept once sent: who sent it).
+    claimed_by: str | None = None
 
 
 # subscribers

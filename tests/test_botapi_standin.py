@@ -208,6 +208,42 @@ async def test_long_poll_waits_for_an_update(api: BotApiStandIn, bot: Bot) -> No
     assert time.monotonic() - started < 2
 
 
+async def get_updates_raw(api: BotApiStandIn, wait: float) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{api.base_url}{api.token}/getUpdates", json={"timeout": wait}) as answer,
+    ):
+        return answer.status
+
+
+async def polls_waiting(api: BotApiStandIn, count: int) -> None:
+    await api.wait_for(lambda: sum(name == "getUpdates" for name, _ in api.calls) >= count)
+    await asyncio.sleep(0.05)
+
+
+async def test_a_second_get_updates_caller_ends_the_first_with_409(api: BotApiStandIn) -> None:
+    first = asyncio.create_task(get_updates_raw(api, 3))
+    await polls_waiting(api, 1)
+
+    second = asyncio.create_task(get_updates_raw(api, 0.2))
+
+    assert await first == 409
+    assert await second == 200
+    assert api.conflict_409_count == 1
+
+
+async def test_a_long_poll_whose_caller_left_is_no_conflict(api: BotApiStandIn) -> None:
+    gone = asyncio.create_task(get_updates_raw(api, 3))
+    await polls_waiting(api, 1)
+    gone.cancel()  # the caller was stopped or killed: its connection closes
+    await asyncio.gather(gone, return_exceptions=True)
+    await asyncio.sleep(0.05)
+
+    assert await get_updates_raw(api, 0.2) == 200
+    await asyncio.sleep(0.1)
+    assert api.conflict_409_count == 0
+
+
 async def test_long_poll_times_out_empty(bot: Bot) -> None:
     started = time.monotonic()
     assert await bot.get_updates(timeout=timedelta(seconds=0.3)) == ()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 from bot.admin.broadcast import report_progress
+from bot.holders import machine_name
 from bot.text.htmltext import telegram_html_to_text
 from bot.text.i18n import t
 from tests.support.bot_world import BotWorld, open_world
@@ -163,6 +166,17 @@ async def test_cancelling_a_draft_says_so_without_a_count(tmp_path: Path) -> Non
         assert answer.text == f"Đã hủy thông báo #{broadcast_id}."
 
 
+def exited_process_holder() -> str:
+    """The holder name of a process on this machine that has ended."""
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return f"{machine_name()}:{gone.stdout.strip()}:killed"
+
+
 async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) -> None:
     async with open_world(tmp_path) as world:
         await admin_world(world)
@@ -178,7 +192,9 @@ async def test_restart_mid_broadcast_resumes_without_duplicates(tmp_path: Path) 
             progress_message_id=1,
             now=world.clock.ts,
         )
-        claimed = await world.db.outbox.claim_due(now=world.clock.ts, limit=10)
+        claimed = await world.db.outbox.claim_due(
+            now=world.clock.ts, limit=10, holder=exited_process_holder()
+        )
         for row in claimed:
             if row.chat_id in first_run_sent:
                 await world.db.outbox.mark_sent(row.id, message_id=1, now=world.clock.ts)

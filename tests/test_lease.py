@@ -1,4 +1,4 @@
-"""Two bot processes on one database: only the lease holder polls and sends."""
+"""Two bot processes on one database: both send and poll, one holds each once-only role."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime.background import holder_is_dead
+from bot.holders import holder_is_dead, machine_name
 from storage.sqlite import SqliteDatabase
 from tests.support.bot_world import open_world
 from tests.support.clock import ManualClock
@@ -36,10 +36,14 @@ async def test_released_lease_is_free_at_once(db: SqliteDatabase) -> None:
     assert await db.leases.acquire("background", holder="b", ttl=30, now=101)
 
 
-async def test_second_bot_on_the_same_database_stays_idle(tmp_path: Path) -> None:
+async def test_two_bots_on_one_database_both_send_and_one_holds_each_role(
+    tmp_path: Path,
+) -> None:
     async with open_world(tmp_path) as first, open_world(tmp_path) as second:
         one = first.app.bot_data["background"]
         two = second.app.bot_data["background"]
+        for background in (one, two):
+            await asyncio.wait_for(background.sharing_started.wait(), timeout=10)
         either = [asyncio.ensure_future(b.work_started.wait()) for b in (one, two)]
         await asyncio.wait(either, timeout=5, return_when=asyncio.FIRST_COMPLETED)
         for waiter in either:
@@ -47,6 +51,11 @@ async def test_second_bot_on_the_same_database_stays_idle(tmp_path: Path) -> Non
 
         assert [one.holds_lease, two.holds_lease].count(True) == 1
         assert [one.working, two.working].count(True) == 1
+        assert [one.holds_updates, two.holds_updates].count(True) == 1
+        assert (one.members, two.members) == (2, 2)
+        # Each keeps half of the token's budget.
+        assert one.limiter is not None and two.limiter is not None
+        assert (one.limiter.share, two.limiter.share) == (2, 2)
 
 
 # ---- after a crash: a dead holder's lease is taken at once -------------------------------
@@ -114,10 +123,12 @@ async def test_a_live_holders_lease_is_never_taken(tmp_path: Path) -> None:
 def test_holder_is_dead_only_for_a_gone_process_on_this_machine() -> None:
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    host = socket.gethostname()
+    host = machine_name()
     assert holder_is_dead(f"{host}:{gone.stdout.strip()}:abcd1234")
     assert not holder_is_dead(f"{host}:{os.getpid()}:abcd1234")  # this very process
     assert not holder_is_dead(f"{host}:{os.getppid()}:abcd1234")  # alive
     assert not holder_is_dead(f"another-host:{gone.stdout.strip()}:abcd1234")
+    # The same host name in another PID namespace (another container): not ours to judge.
+    assert not holder_is_dead(f"{socket.gethostname()}/1:{gone.stdout.strip()}:abcd1234")
     assert not holder_is_dead("a")
     assert not holder_is_dead(f"{host}:not-a-pid:x")

@@ -55,6 +55,37 @@ async def test_overall_rate_stays_just_under_thirty_per_second(time: VirtualTime
     assert min(gaps) >= 1 / 30 - 1e-9
 
 
+@pytest.mark.parametrize("processes", [2, 3, 4, 7])
+async def test_processes_sharing_a_token_keep_thirty_a_second_together(
+    processes: int,
+) -> None:
+    rates = []
+    for index in range(processes):
+        time = VirtualTime()
+        rate = limiter(time)
+        rate.set_share(processes, index)
+        requests = [(Priority.BROADCAST, chat) for chat in range(1, 121)]
+        times = [t for _, t in await grants(time, rate, requests)]
+        mine = 30 // processes + (1 if index < 30 % processes else 0)
+        # This process: no more than its whole-message share in any 1.01 s ...
+        windows = zip(times, times[mine:], strict=False)
+        assert all(later - earlier >= 1.01 - 1e-9 for earlier, later in windows)
+        rates.append((len(times) - 1) / (times[-1] - times[0]))
+    # ... so all of them together never more than 30, and nearly all of it used.
+    assert 0.97 * 30 <= sum(rates) <= 30
+
+
+async def test_the_whole_budget_returns_when_the_others_leave(time: VirtualTime) -> None:
+    rate = limiter(time)
+    rate.set_share(2)
+    rate.set_share(1)
+    start = time.now
+    result = await grants(time, rate, [(Priority.BROADCAST, chat) for chat in range(1, 151)])
+
+    times = [t for _, t in result]
+    assert 29.0 <= (len(times) - 1) / (times[-1] - start) <= 30.0
+
+
 async def test_a_late_wake_up_is_caught_up_not_carried_forward() -> None:
     late = VirtualTime()
 

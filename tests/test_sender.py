@@ -14,7 +14,7 @@ from bot.botapi_standin import BotApiStandIn
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Sender
 from bot.delivery.telegram_bot import NewsBot
-from storage.rows import ArticleInput, FeedSpec, OutboxRow, TopicRow
+from storage.rows import CLAIM_TTL, ArticleInput, FeedSpec, OutboxRow, TopicRow
 from storage.sqlite import SqliteDatabase
 from tests.support.clock import ManualClock
 
@@ -244,15 +244,16 @@ async def test_flood_limit_waits_and_loses_nothing(
     assert (await status_of(db))[0] == "sent"
 
 
-async def test_rows_in_flight_at_a_crash_are_sent_after_restart(
+async def test_rows_another_process_had_in_flight_are_sent_once_its_claim_expires(
     db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
 ) -> None:
     await reader(db, clock)
     await queue_text(db, clock, "Thông báo")
-    claimed = await db.outbox.claim_due(now=clock.ts, limit=10)
-    assert [r.status for r in claimed] == ["sending"]  # then the process dies
+    claimed = await db.outbox.claim_due(now=clock.ts, limit=10, holder="elsewhere:1:dead")
+    assert [r.status for r in claimed] == ["sending"]  # then that process dies
 
-    assert await db.outbox.release_in_flight() == 1
+    assert await sender.drain() == 0  # its claim still runs: the row is its own
+    clock.advance(seconds=CLAIM_TTL)
     await sender.drain()
 
     assert [m.text for m in standin.messages_to(READER)] == ["Thông báo"]

@@ -164,6 +164,11 @@ class BotApiStandIn(BotApiMethods):
             result = await handler(params)
         except ApiError as err:
             log.debug("stand-in: %s -> %s %s", name, err.status, err.description)
+            transport = request.transport
+            if err.status == 409 and transport is not None and not transport.is_closing():
+                # A long poll whose caller left (stopped, killed) is superseded too, but
+                # that answer goes nowhere: Telegram's "two bots running" is the other kind.
+                self.conflict_409_count += 1
             return _answer(err.status, err.description, err.parameters)
         except Exception:
             log.exception("stand-in: %s failed", name)

@@ -109,6 +109,9 @@ class StandInState:
         self.answered_callbacks: list[JsonDict] = []
         self.deleted: list[tuple[int, int]] = []
         self.flood_429_count = 0
+        # 409 Conflict answers that reached a caller still waiting for them (getUpdates
+        # while a webhook is set, or superseded by another caller's getUpdates).
+        self.conflict_409_count = 0
         self.on_sent: list[Callable[[SentMessage], None]] = []
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._chats: dict[int, JsonDict] = {}

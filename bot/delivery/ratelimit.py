@@ -75,12 +75,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         sleep: Sleep = asyncio.sleep,
         metrics: SendMetrics | None = None,
     ) -> None:
-        self._spacing = 1.0 / per_second
-        # Telegram counts what arrives in any second; requests reach it a little
-        # unevenly (event-loop and network jitter). Besides the even spacing,
-        # no more than per_second grants in any (1 + WINDOW_MARGIN) seconds.
-        self._per_window = max(1, round(per_second))
-        self._window = (self._per_window / per_second) * (1.0 + WINDOW_MARGIN)
+        self._per_second = per_second
+        self._set_rate(per_second, max(1, round(per_second)))
+        self.share = 1
+        self._index = 0
         # One [time] per grant, moved to when the request really left (see acquire).
         self._granted: deque[list[float]] = deque()
         self._chat_interval = chat_interval
@@ -107,6 +105,39 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         for _, _, future in self._waiting:
             future.cancel()
         self._waiting.clear()
+
+    def _set_rate(self, per_second: float, per_window: int) -> None:
+        self._spacing = 1.0 / per_second
+        # Telegram counts what arrives in any second; requests reach it a little
+        # unevenly (event-loop and network jitter). Besides the even spacing,
+        # no more than per_window grants in any per_window / per_second
+        # (+ WINDOW_MARGIN) seconds.
+        self._per_window = per_window
+        self._window = (per_window / per_second) * (1.0 + WINDOW_MARGIN)
+
+    @property
+    def per_second(self) -> float:
+        """This process's overall rate now (its share, when several send)."""
+        return 1.0 / self._spacing
+
+    def set_share(self, processes: int, index: int = 0) -> None:
+        """Several processes send with one token: this one, the index-th of them (in an
+        order they all agree on), keeps its whole-message share of the overall budget.
+
+        Shares are whole messages per window, so that N windows, however they fall
+        against each other, never add up to more than the budget: 30 among 4
+        processes is 8 + 8 + 7 + 7. (The per-chat limits are the outbox claims'.)
+        """
+        processes = max(1, processes)
+        if (processes, index) == (self.share, self._index):
+            return
+        self.share, self._index = processes, index
+        if processes == 1:
+            self._set_rate(self._per_second, max(1, round(self._per_second)))
+            return
+        total = max(1, round(self._per_second))
+        mine = max(1, total // processes + (1 if index % processes < total % processes else 0))
+        self._set_rate(float(mine), mine)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no one sends until it has passed."""

@@ -25,12 +25,19 @@ article is rendered again and the message edited (editMessageText), never sent
 anew, and without waiting for quiet hours (an edit makes no sound). "message
 is not modified" means it already reads so (sent); "message to edit not found"
 or "can't be edited" (deleted by the reader, too old) ends it as rejected.
+Several processes may send from one database: each claims rows under its own
+holder name and renews the claims while it works, so a process that dies
+leaves its rows in flight to whoever claims after the claims expire (at
+once, for a dead process on this machine), and never takes a live one's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from math import ceil
@@ -59,11 +66,13 @@ from bot.delivery.ratelimit import TelegramRateLimiter, retry_after_seconds
 from bot.delivery.render import MESSAGE_LIMIT, render_article, truncate_utf16, view_of
 from bot.delivery.telegram_bot import NewsBot
 from bot.delivery.telegram_http import BotApiUnreachable
+from bot.holders import holder_is_dead, holder_name
 from bot.readers.quiet_hours import alert_is_silent, quiet_until
 from bot.readers.service import topic_name
 from bot.text.htmltext import telegram_html_to_text
 from storage import Database
 from storage.rows import (
+    CLAIM_TTL,
     ArticleRow,
     DestinationRow,
     FailureKind,
@@ -167,7 +176,12 @@ class Sender:
         paid_broadcast: bool = False,
         admin_ids: Sequence[int] = (),
         notice_language: str = POST_LANGUAGE,
+        holder: str | None = None,
+        claim_ttl: int = CLAIM_TTL,
     ) -> None:
+        """holder names this process in its claims (a fresh host:pid:random if None)."""
+        self.holder = holder or holder_name()
+        self._claim_ttl = claim_ttl
         self._db = db
         self._bot = bot
         self._clock = clock
@@ -189,11 +203,26 @@ class Sender:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
-    async def run_forever(self, stop: asyncio.Event, *, idle: float = 2.0) -> None:
-        released = await self._db.outbox.release_in_flight()
+    async def release_dead_holders(self) -> int:
+        """Rows in flight in a process on this machine that is gone (kill -9, a crash)
+        go back to the queue now rather than when their claims expire."""
+        released = 0
+        for holder in await self._db.outbox.claim_holders(now=self._now()):
+            if holder != self.holder and holder_is_dead(holder):
+                released += await self._db.outbox.release_holder(holder)
         if released:
-            log.warning("re-queued %d messages that were in flight at the last stop", released)
+            log.warning("re-queued %d messages a stopped process had in flight", released)
+        return released
+
+    async def run_forever(self, stop: asyncio.Event, *, idle: float = 2.0) -> None:
+        next_check = 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self._claim_ttl / 3
+                try:
+                    await self.release_dead_holders()
+                except Exception:
+                    log.exception("looking for a stopped process's messages failed")
             if self.outage.active:
                 # The Bot API did not answer: wait longer each time, then probe again.
                 await sleep_or_stop(stop, self.outage.next_delay())
@@ -222,18 +251,33 @@ class Sender:
         handled = 0
         stopping = stop or asyncio.Event()
         unsent: list[int] = []
+        # Rows claimed and not yet done: about a second of this process's budget, so
+        # that when the queue runs dry no process is left alone with a long tail of
+        # rows the others may not take (and a crash repeats no more than that).
+        window = self._claim_window()
+        in_hand = 0
+        room = asyncio.Condition()
+
+        def has_room() -> bool:
+            return in_hand < window
 
         async def claim() -> None:
-            nonlocal handled
+            nonlocal handled, in_hand
             while handled < max_rows and not stopping.is_set():
                 if self.outage.active and handled:
                     break  # the Bot API is down: wait before the next probe
+                async with room:
+                    await room.wait_for(has_room)
+                    free = window - in_hand
                 # During an outage one message probes whether the Bot API is back.
-                limit = 1 if self.outage.active else self._concurrency * 2
-                rows = await self._db.outbox.claim_due(now=self._now(), limit=limit)
+                limit = 1 if self.outage.active else min(self._concurrency * 2, free)
+                rows = await self._db.outbox.claim_due(
+                    now=self._now(), limit=limit, holder=self.holder, ttl=self._claim_ttl
+                )
                 if not rows:
                     break
                 handled += len(rows)
+                in_hand += len(rows)
                 batch = await self._batch(rows)
                 for row in rows:
                     await queue.put((row, batch))
@@ -241,28 +285,60 @@ class Sender:
                 await queue.put(None)
 
         async def worker() -> None:
+            nonlocal in_hand
             while (job := await queue.get()) is not None:
                 row, batch = job
-                if stopping.is_set():
-                    unsent.append(row.id)  # shutting down: back to the queue, unsent
-                    continue
                 try:
+                    if stopping.is_set():
+                        unsent.append(row.id)  # shutting down: back to the queue, unsent
+                        continue
                     await self._deliver(
                         row, batch.readers.get(row.chat_id), batch.articles, batch.names
                     )
                 except Exception as exc:
                     log.exception("outbox row %s: unexpected error", row.id)
                     await self._retry_or_fail(row, f"unexpected {type(exc).__name__}")
+                finally:
+                    async with room:
+                        in_hand -= 1
+                        room.notify()
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(claim())
-            for _ in range(self._concurrency):
-                group.create_task(worker())
+        renewing = asyncio.create_task(self._renew_claims())
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(claim())
+                for _ in range(self._concurrency):
+                    group.create_task(worker())
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         if unsent:
             await self._db.outbox.release(unsent)
         if len(self._render_cache) > 10_000:
             self._render_cache.clear()
         return handled - len(unsent)
+
+    def _claim_window(self) -> int:
+        """How many rows to hold at once: a second's worth of the rate budget, and no
+        more than two per worker."""
+        window = self._concurrency * 2
+        limiter = self._bot.rate_limiter
+        if isinstance(limiter, TelegramRateLimiter):
+            window = min(window, max(1, math.ceil(limiter.per_second)))
+        return window
+
+    async def _renew_claims(self) -> None:
+        """While a drain runs: our claims outlive the rows' wait for the rate budget."""
+        while True:
+            await asyncio.sleep(self._claim_ttl / 3)
+            try:
+                await self._db.outbox.renew_claims(
+                    holder=self.holder, until=self._now() + self._claim_ttl
+                )
+            except Exception:
+                # Claims we fail to renew expire: another process may send those rows too.
+                log.exception("renewing outbox claims failed")
 
     async def _batch(self, rows: Sequence[OutboxRow]) -> _Batch:
         """What a batch of rows needs from the database, read once for all of them."""

@@ -12,11 +12,18 @@ same entries, stored by the same transaction under the same alert rules.
 Each poll also updates the feed's rhythm (when its new items appeared) and
 schedules the next poll from it (bot.ingest.freshness). `run_forever` sleeps
 until the next feed is due rather than checking on a fixed tick.
+
+A poller given a holder name shares the polling with other processes: it
+claims due feeds a few at a time (as many as it polls at once), renews its
+claims while it polls them, and recording each poll ends its claim. Feeds
+another process holds are left to it; a dead process's feeds are due to the
+others when its claims expire.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -44,7 +51,7 @@ from bot.ingest.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
 from bot.ingest.stories import story_rule
 from bot.ingest.topics import TopicMatcher
 from storage import Database
-from storage.rows import ArticleInput, FeedRow, PollFailure, PollSuccess
+from storage.rows import CLAIM_TTL, ArticleInput, FeedRow, PollFailure, PollSuccess
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +144,15 @@ class Poller:
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
         metrics: PollMetrics | None = None,
+        holder: str | None = None,
+        claim_ttl: int = CLAIM_TTL,
     ) -> None:
         """clock and sleep are injected so that tests run the loop in virtual time.
-        metrics (also settable later, as the attribute) is told of each poll."""
+        metrics (also settable later, as the attribute) is told of each poll.
+        holder: claim the feeds polled under this name, so other processes on the
+        database poll the rest (None: poll every due feed, alone)."""
+        self.holder = holder
+        self._claim_ttl = claim_ttl
         self.metrics: PollMetrics = metrics or _NoMetrics()
         self._db = db
         self._fetcher = fetcher
@@ -160,15 +173,83 @@ class Poller:
         )
 
     async def poll_due(self) -> CycleReport:
-        """Poll every feed that is due now, concurrently, and report what happened."""
+        """Poll every feed that is due now (with a holder: that no one else holds),
+        concurrently, and report what happened."""
+        if self.holder is not None:
+            return await self._poll_claimed(self.holder)
         due = await self._db.feeds.due_feeds(now=_ts(self._clock()))
         return await self.poll_feeds(due)
 
     async def _poll_due_except(self, held: Mapping[int, float]) -> CycleReport:
         """poll_due, leaving out the feeds held back until a later time."""
+        if self.holder is not None:
+            # A feed that failed by our fault keeps its claim through the cycle and is
+            # due again when it expires: held back without a list of our own.
+            return await self._poll_claimed(self.holder)
         now = self._clock().timestamp()
         due = await self._db.feeds.due_feeds(now=int(now))
         return await self.poll_feeds([f for f in due if held.get(f.id, now) <= now])
+
+    async def _poll_claimed(self, holder: str) -> CycleReport:
+        """One cycle among several processes: claim due feeds a batch at a time, as the
+        workers free up, so that each process takes a share as it has room for it."""
+        report = CycleReport()
+        keywords: KeywordIndex | None = None
+        batch = max(1, self._options.concurrency)
+        queue: asyncio.Queue[FeedRow | None] = asyncio.Queue(batch)
+
+        async def claimer() -> None:
+            try:
+                while feeds := await self._db.feeds.claim_due(
+                    now=_ts(self._clock()), holder=holder, limit=batch, ttl=self._claim_ttl
+                ):
+                    for feed in feeds:
+                        await queue.put(feed)
+            finally:
+                for _ in range(batch):
+                    await queue.put(None)
+
+        async def worker() -> None:
+            while (feed := await queue.get()) is not None:
+                nonlocal keywords
+                if keywords is None:
+                    keywords = KeywordIndex(await self._db.subscribers.instant_keyword_alerts())
+                report.feeds.append(await self._poll_counted(feed, keywords))
+
+        renewing = asyncio.create_task(self._renew_claims(holder))
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(claimer())
+                for _ in range(batch):
+                    group.create_task(worker())
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        return report
+
+    async def _renew_claims(self, holder: str) -> None:
+        while True:
+            await asyncio.sleep(self._claim_ttl / 3)
+            try:
+                await self._db.feeds.renew_claims(
+                    holder=holder, until=_ts(self._clock()) + self._claim_ttl
+                )
+            except Exception:
+                log.exception("renewing feed claims failed")
+
+    async def _poll_counted(self, feed: FeedRow, keywords: KeywordIndex) -> FeedPollReport:
+        """poll_feed, counted in the metrics; our own faults are logged, not raised."""
+        started = time.perf_counter()
+        try:
+            result = await self.poll_feed(feed, keywords)
+        except Exception as exc:
+            # Our fault, not the feed's (a full disk, a bug): the transaction
+            # rolled back, so the feed is simply polled again next cycle.
+            log.exception("feed %s: poll aborted", feed.id)
+            result = FeedPollReport(feed.id, feed.url, "error", error=type(exc).__name__)
+        self.metrics.poll_done(result, time.perf_counter() - started)
+        return result
 
     async def poll_feeds(self, feeds: Sequence[FeedRow]) -> CycleReport:
         report = CycleReport()
@@ -182,16 +263,7 @@ class Poller:
         async def worker() -> None:
             while not queue.empty():
                 feed = queue.get_nowait()
-                started = time.perf_counter()
-                try:
-                    result = await self.poll_feed(feed, keywords)
-                except Exception as exc:
-                    # Our fault, not the feed's (a full disk, a bug): the transaction
-                    # rolled back, so the feed is simply polled again next cycle.
-                    log.exception("feed %s: poll aborted", feed.id)
-                    result = FeedPollReport(feed.id, feed.url, "error", error=type(exc).__name__)
-                self.metrics.poll_done(result, time.perf_counter() - started)
-                report.feeds.append(result)
+                report.feeds.append(await self._poll_counted(feed, keywords))
 
         workers = min(self._options.concurrency, len(feeds))
         async with asyncio.TaskGroup() as group:
@@ -460,6 +532,9 @@ class Poller:
     ) -> float:
         """Seconds until the next poll is due, holding back feeds that just failed by our fault."""
         now = self._clock().timestamp()
+        if self.holder is not None:
+            claimable = await self._db.feeds.next_claimable_at(now=int(now))
+            return wake_delay(claimable, now, max_sleep=max_sleep)
         for feed_id in [i for i, until in held.items() if until <= now]:
             del held[feed_id]
         for polled in report.feeds:

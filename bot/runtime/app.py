@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Updater
 
 from bot.delivery.api_health import BotApiHealth
 from bot.delivery.ratelimit import TelegramRateLimiter
@@ -63,6 +63,7 @@ def build_application(
     if limiter.metrics is None:
         limiter.metrics = metrics
     background = background or Background(poller=None)
+    background.limiter = limiter  # its share of the token's budget follows the live processes
     if background.poller is not None:
         background.poller.metrics = metrics
     bot = NewsBot(
@@ -147,12 +148,17 @@ async def running(
         bootstrap_log.addFilter(quiet)
         updater = application.updater
         assert updater is not None
+        background: Background = application.bot_data["background"]
         background_started = False
         try:
             if webhook is None:
-                await updater.start_polling(
-                    poll_interval=poll_interval, timeout=10, drop_pending_updates=False
-                )
+                # Telegram allows one getUpdates caller per token (a second gets 409
+                # Conflict): only the process holding the `updates` lease polls, the
+                # others take over when it stops.
+                role = LongPolling(updater, poll_interval)
+                background.updates = role
+                if await background.take_updates(application.bot_data[BOT_DATA_KEY]):
+                    await role.start()
             else:
                 await updater.start_webhook(
                     listen=webhook.listen,
@@ -173,6 +179,23 @@ async def running(
             if updater.running:
                 await updater.stop()
             await application.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class LongPolling:
+    """The updater's long polling, as a role a process takes and gives up."""
+
+    updater: Updater
+    poll_interval: float
+
+    async def start(self) -> None:
+        await self.updater.start_polling(
+            poll_interval=self.poll_interval, timeout=10, drop_pending_updates=False
+        )
+
+    async def stop(self) -> None:
+        if self.updater.running:
+            await self.updater.stop()
 
 
 class _QuietBootstrap(logging.Filter):

@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from bot.holders import holder_name
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.freshness import PollPolicy
 from bot.ingest.poller import Poller, PollerOptions, parse_pool
@@ -56,5 +57,8 @@ async def open_service(
                 concurrency=settings.fetch_concurrency,
                 policy=PollPolicy(default_interval=settings.poll_interval),
             ),
+            # Claimed, so a one-off `poll --once` and any running bots never poll a
+            # feed twice at once.
+            holder=holder_name(),
         )
         yield Service(settings, db, config, fetcher, poller)

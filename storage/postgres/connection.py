@@ -149,6 +149,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+# Our transactions are short and never wait on the network, so one left open is a
+# process that hangs (stopped, swapping, its machine gone): the server ends its
+# session, freeing the rows and the claim lock it held for the other processes.
+SESSION_SETTINGS = {"idle_in_transaction_session_timeout": "5000"}  # milliseconds
+
+
 class Pool:
     """The server, open: a pool of connections, each write in its own transaction."""
 
@@ -168,7 +174,11 @@ class Pool:
             raise DatabaseError(parsed.scrub(f"invalid PostgreSQL URL {parsed.safe}: {problem}"))
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT
+                url,
+                min_size=1,
+                max_size=max_size,
+                timeout=CONNECT_TIMEOUT,
+                server_settings=SESSION_SETTINGS,
             )
         except (
             OSError,

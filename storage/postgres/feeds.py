@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 
-from storage.postgres.connection import Conn, Pool, affected
-from storage.rows import FeedRow, FeedSpec, PollFailure, PollSuccess, TopicRow
+from storage.postgres.connection import Conn, Pool, affected, sql_limit
+from storage.rows import CLAIM_TTL, FeedRow, FeedSpec, PollFailure, PollSuccess, TopicRow
 
 _FEED_COLUMNS = """
     f.id, f.url, f.name, f.kind, f.origin, f.enabled, f.etag, f.last_modified, f.body_hash,
@@ -121,7 +121,8 @@ async def record_poll_success(
                ttl_minutes = coalesce($4, ttl_minutes),
                first_polled_at = coalesce(first_polled_at, $5), last_polled_at = $5,
                last_success_at = $5, next_poll_at = $6, failures = 0, last_error_kind = NULL,
-               last_error = NULL, paused_at = NULL, articles_total = articles_total + $7,
+               last_error = NULL, paused_at = NULL, claimed_by = NULL, claim_expires_at = NULL,
+               articles_total = articles_total + $7,
                recent_items = coalesce($8::bigint[], recent_items),
                hourly_items = coalesce($9::double precision[], hourly_items)
            WHERE id = $10""",
@@ -292,11 +293,67 @@ class PostgresFeeds:
         )
         return None if value is None else int(value)
 
+    async def claim_due(
+        self, *, now: int, holder: str, limit: int, ttl: int = CLAIM_TTL
+    ) -> list[FeedRow]:
+        """due_feeds for one process among several: up to limit due feeds no one else
+        holds, claimed by holder until now + ttl (the poll's record clears the claim)."""
+        async with self._db.write() as conn:
+            rows = await conn.fetch(
+                f"""WITH taken AS (
+                        UPDATE feeds SET claimed_by = $2, claim_expires_at = $3
+                        WHERE id IN (SELECT id FROM feeds
+                                     WHERE enabled AND paused_at IS NULL AND next_poll_at <= $1
+                                       AND (claimed_by IS NULL OR claim_expires_at <= $1)
+                                     ORDER BY next_poll_at, id LIMIT $4
+                                     FOR UPDATE SKIP LOCKED)
+                        RETURNING id)
+                    SELECT {_FEED_COLUMNS} FROM feeds f JOIN taken USING (id)
+                    ORDER BY f.next_poll_at, f.id""",  # noqa: S608 - constant SQL
+                now,
+                holder,
+                now + ttl,
+                sql_limit(limit),
+            )
+        return [_feed_row(r) for r in rows]
+
+    async def renew_claims(self, *, holder: str, until: int) -> int:
+        """The holder is still polling: its claimed feeds stay its until `until`."""
+        async with self._db.write() as conn:
+            status = await conn.execute(
+                "UPDATE feeds SET claim_expires_at = $1 WHERE claimed_by = $2", until, holder
+            )
+        return affected(status)
+
+    async def release_claims(self, *, holder: str, feed_ids: Sequence[int] | None = None) -> int:
+        """Give up the holder's claims (on these feeds; None: on all of them)."""
+        async with self._db.write() as conn:
+            status = await conn.execute(
+                """UPDATE feeds SET claimed_by = NULL, claim_expires_at = NULL
+                   WHERE claimed_by = $1 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))""",
+                holder,
+                None if feed_ids is None else list(feed_ids),
+            )
+        return affected(status)
+
+    async def next_claimable_at(self, *, now: int) -> int | None:
+        """When the next feed may be claimed: next_poll_at, or for a feed someone holds,
+        when that claim runs out. None when no feed is enabled and unpaused."""
+        value = await self._db.fetchval(
+            """SELECT min(CASE WHEN claimed_by IS NOT NULL AND claim_expires_at > $1
+                               THEN greatest(next_poll_at, claim_expires_at)
+                               ELSE next_poll_at END)
+               FROM feeds WHERE enabled AND paused_at IS NULL""",
+            now,
+        )
+        return None if value is None else int(value)
+
     async def record_poll_failure(self, feed_id: int, failure: PollFailure, *, now: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(
                 """UPDATE feeds SET last_polled_at = $1, next_poll_at = $2,
                        failures = failures + 1, last_error_kind = $3, last_error = $4,
+                       claimed_by = NULL, claim_expires_at = NULL,
                        paused_at = CASE WHEN $5 THEN $1 ELSE paused_at END
                    WHERE id = $6""",
                 now,

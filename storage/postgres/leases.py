@@ -41,3 +41,13 @@ class PostgresLeases:
     async def release(self, name: str, *, holder: str) -> None:
         async with self._db.write() as conn:
             await conn.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", name, holder)
+
+    async def holders(self, prefix: str, *, now: int) -> list[str]:
+        """Holders of the unexpired leases whose names start with prefix, sorted."""
+        rows = await self._db.fetch(
+            "SELECT holder FROM leases WHERE left(name, $1) = $2 AND expires_at > $3",
+            len(prefix),
+            prefix,
+            now,
+        )
+        return sorted(str(r["holder"]) for r in rows)

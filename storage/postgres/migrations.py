@@ -344,4 +344,16 @@ MIGRATIONS: list[str] = [
     -- A correction finds the alerts sent for its article.
     CREATE INDEX outbox_by_article ON outbox (article_id) WHERE article_id IS NOT NULL;
     """,
+    # Twin of SQLite's step 10: claims that carry their holder and expire.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claim_expires_at BIGINT;
+    UPDATE outbox SET status = 'pending' WHERE status = 'sending';
+    CREATE INDEX outbox_claims ON outbox (claim_expires_at) WHERE status = 'sending';
+    CREATE INDEX outbox_sending_chat ON outbox (chat_id) WHERE status = 'sending';
+    CREATE INDEX outbox_sent_chat ON outbox (chat_id, finished_at) WHERE status = 'sent';
+    ALTER TABLE feeds ADD COLUMN claimed_by TEXT;
+    ALTER TABLE feeds ADD COLUMN claim_expires_at BIGINT;
+    CREATE INDEX feeds_claimed ON feeds (claimed_by) WHERE claimed_by IS NOT NULL;
+    """,
 ]

@@ -2,10 +2,12 @@
 
 A row goes pending → sending → sent, or ends failed (with its reason) or
 dropped (the chat left). Claiming marks rows 'sending' before any network
-call, and skips rows another process is claiming at that moment
-(`FOR UPDATE SKIP LOCKED`), so several senders can share one database
-without taking a row twice. Rows still 'sending' at start-up were in flight
-during a crash and are released, so at most those are sent twice.
+call, with the claiming process and when its claim runs out; the holder
+renews it while it works, and a claim left to expire (its process died) puts
+the row back in the queue at the next claim. Claims are taken one process at
+a time (a transaction-scoped advisory lock), so each sees the others'
+committed claims and sends when it checks a chat's limits (CLAIM_FILTER);
+`FOR UPDATE SKIP LOCKED` keeps a claim from waiting on a row being marked sent.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from storage.claims import OUTBOX_CLAIM_FILTER
 from storage.postgres.connection import Pool, affected, count_per_period, sql_limit
 from storage.rowmap import OUTBOX_COLUMNS, outbox_row
-from storage.rows import FailureKind, OutboxRow
+from storage.rows import CLAIM_TTL, LOCAL_HOLDER, FailureKind, OutboxRow
+
+# pg_advisory_xact_lock key serializing outbox claims across processes ('nbot').
+_CLAIM_LOCK = 0x6E626F74
+_FILTER = OUTBOX_CLAIM_FILTER.replace(":now", "$1").replace(":holder", "$3")
 
 
 def payload_json(payload: Mapping[str, Any] | None) -> str | None:
@@ -57,22 +64,70 @@ class PostgresOutbox:
             )
         return affected(status) > 0
 
-    async def claim_due(self, *, now: int, limit: int) -> list[OutboxRow]:
-        """Take up to limit due rows, best priority first, and mark them 'sending'."""
+    async def claim_due(
+        self, *, now: int, limit: int, holder: str = LOCAL_HOLDER, ttl: int = CLAIM_TTL
+    ) -> list[OutboxRow]:
+        """Take up to limit due rows, best priority first, and mark them 'sending' by holder
+        until now + ttl. Rows whose claim expired are due again; a chat another holder
+        is sending to, or sent to within its interval, is left to that holder."""
         async with self._db.write() as conn:
+            # Its own statement: the claim below then sees every claim committed before it.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
+            # SKIP LOCKED: a row a hung process still holds a lock on waits for the
+            # server to end that session, not this claim.
+            await conn.execute(
+                """UPDATE outbox SET status = 'pending'
+                   WHERE id IN (SELECT id FROM outbox
+                                WHERE status = 'sending' AND claim_expires_at <= $1
+                                FOR UPDATE SKIP LOCKED)""",
+                now,
+            )
             rows = await conn.fetch(
-                f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1
-                    WHERE id IN (SELECT id FROM outbox
-                                 WHERE status = 'pending' AND not_before <= $1
-                                 ORDER BY priority, not_before, id LIMIT $2
+                f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1,
+                        claimed_by = $3, claim_expires_at = $4
+                    WHERE id IN (SELECT o.id FROM outbox o
+                                 WHERE o.status = 'pending' AND o.not_before <= $1
+                                   AND {_FILTER}
+                                 ORDER BY o.priority, o.not_before, o.id LIMIT $2
                                  FOR UPDATE SKIP LOCKED)
                     RETURNING {OUTBOX_COLUMNS}""",  # noqa: S608 - constant SQL
                 now,
                 sql_limit(limit),
+                holder,
+                now + ttl,
             )
         claimed = [outbox_row(r) for r in rows]
         claimed.sort(key=lambda r: (r.priority, r.id))
         return claimed
+
+    async def renew_claims(self, *, holder: str, until: int) -> int:
+        """The holder is still at work: its rows' claims last until `until`."""
+        async with self._db.write() as conn:
+            status = await conn.execute(
+                "UPDATE outbox SET claim_expires_at = $1 "
+                "WHERE status = 'sending' AND claimed_by = $2",
+                until,
+                holder,
+            )
+        return affected(status)
+
+    async def claim_holders(self, *, now: int) -> list[str]:
+        """Who holds unexpired claims on rows being sent."""
+        rows = await self._db.fetch(
+            "SELECT DISTINCT claimed_by FROM outbox "
+            "WHERE status = 'sending' AND claim_expires_at > $1 AND claimed_by IS NOT NULL",
+            now,
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    async def release_holder(self, holder: str) -> int:
+        """A holder known to be dead: its rows in flight go back to the queue now."""
+        async with self._db.write() as conn:
+            status = await conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = $1",
+                holder,
+            )
+        return affected(status)
 
     async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None:
         async with self._db.write() as conn:
@@ -145,14 +200,6 @@ class PostgresOutbox:
                 not_before,
                 list(row_ids),
             )
-
-    async def release_in_flight(self) -> int:
-        """After a crash: rows left 'sending' go back to the queue."""
-        async with self._db.write() as conn:
-            status = await conn.execute(
-                "UPDATE outbox SET status = 'pending' WHERE status = 'sending'"
-            )
-        return affected(status)
 
     async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
         """Pending rows in the order the sender will take them."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import aiosqlite
 
 from storage.rows import (
+    CLAIM_TTL,
     FeedRow,
     FeedSpec,
     PollFailure,
@@ -161,7 +162,8 @@ async def record_poll_success(
                ttl_minutes = coalesce(?, ttl_minutes),
                first_polled_at = coalesce(first_polled_at, ?), last_polled_at = ?,
                last_success_at = ?, next_poll_at = ?, failures = 0, last_error_kind = NULL,
-               last_error = NULL, paused_at = NULL, articles_total = articles_total + ?,
+               last_error = NULL, paused_at = NULL, claimed_by = NULL, claim_expires_at = NULL,
+               articles_total = articles_total + ?,
                recent_items = coalesce(?, recent_items), hourly_items = coalesce(?, hourly_items)
            WHERE id = ?""",
         (
@@ -327,11 +329,82 @@ class SqliteFeeds:
             row = await cursor.fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
+    async def claim_due(
+        self, *, now: int, holder: str, limit: int, ttl: int = CLAIM_TTL
+    ) -> list[FeedRow]:
+        """due_feeds for one process among several: up to limit due feeds no one else
+        holds, claimed by holder until now + ttl (the poll's record clears the claim)."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE feeds SET claimed_by = ?, claim_expires_at = ?
+                   WHERE id IN (SELECT id FROM feeds
+                                WHERE enabled = 1 AND paused_at IS NULL AND next_poll_at <= ?
+                                  AND (claimed_by IS NULL OR claim_expires_at <= ?)
+                                ORDER BY next_poll_at, id LIMIT ?)
+                   RETURNING id""",
+                (holder, now + ttl, now, now, limit),
+            )
+            ids = [int(r[0]) for r in await cursor.fetchall()]
+            await cursor.close()
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            cursor = await conn.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds f WHERE f.id IN ({marks}) "  # noqa: S608
+                "ORDER BY f.next_poll_at, f.id",
+                ids,
+            )
+            rows = [_feed_row(r) for r in await cursor.fetchall()]
+            await cursor.close()
+        return rows
+
+    async def renew_claims(self, *, holder: str, until: int) -> int:
+        """The holder is still polling: its claimed feeds stay its until `until`."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE feeds SET claim_expires_at = ? WHERE claimed_by = ?", (until, holder)
+            )
+            return cursor.rowcount
+
+    async def release_claims(self, *, holder: str, feed_ids: Sequence[int] | None = None) -> int:
+        """Give up the holder's claims (on these feeds; None: on all of them)."""
+        async with self._db.write() as conn:
+            if feed_ids is None:
+                cursor = await conn.execute(
+                    "UPDATE feeds SET claimed_by = NULL, claim_expires_at = NULL "
+                    "WHERE claimed_by = ?",
+                    (holder,),
+                )
+                return cursor.rowcount
+            released = 0
+            for feed_id in feed_ids:
+                cursor = await conn.execute(
+                    "UPDATE feeds SET claimed_by = NULL, claim_expires_at = NULL "
+                    "WHERE claimed_by = ? AND id = ?",
+                    (holder, feed_id),
+                )
+                released += cursor.rowcount
+            return released
+
+    async def next_claimable_at(self, *, now: int) -> int | None:
+        """When the next feed may be claimed: next_poll_at, or for a feed someone holds,
+        when that claim runs out. None when no feed is enabled and unpaused."""
+        async with self._db.reader.execute(
+            """SELECT min(CASE WHEN claimed_by IS NOT NULL AND claim_expires_at > ?
+                               THEN max(next_poll_at, claim_expires_at)
+                               ELSE next_poll_at END)
+               FROM feeds WHERE enabled = 1 AND paused_at IS NULL""",
+            (now,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     async def record_poll_failure(self, feed_id: int, failure: PollFailure, *, now: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(
                 """UPDATE feeds SET last_polled_at = ?, next_poll_at = ?, failures = failures + 1,
-                       last_error_kind = ?, last_error = ?,
+                       last_error_kind = ?, last_error = ?, claimed_by = NULL,
+                       claim_expires_at = NULL,
                        paused_at = CASE WHEN ? THEN ? ELSE paused_at END
                    WHERE id = ?""",
                 (

@@ -38,3 +38,11 @@ class SqliteLeases:
     async def release(self, name: str, *, holder: str) -> None:
         async with self._db.write() as conn:
             await conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+    async def holders(self, prefix: str, *, now: int) -> list[str]:
+        """Holders of the unexpired leases whose names start with prefix, sorted."""
+        async with self._db.reader.execute(
+            "SELECT holder FROM leases WHERE substr(name, 1, ?) = ? AND expires_at > ?",
+            (len(prefix), prefix, now),
+        ) as cursor:
+            return sorted(str(r["holder"]) for r in await cursor.fetchall())

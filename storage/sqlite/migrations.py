@@ -275,4 +275,19 @@ MIGRATIONS: list[str] = [
     -- A correction finds the alerts sent for its article.
     CREATE INDEX outbox_by_article ON outbox (article_id) WHERE article_id IS NOT NULL;
     """,
+    # 10: several processes on one database. A claimed outbox row or feed carries its
+    # holder and when the claim runs out; a claim its holder stops renewing (the
+    # process died) expires and the work goes to another process. Rows left
+    # 'sending' by a release before claims were held are queued again.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claim_expires_at INTEGER;
+    UPDATE outbox SET status = 'pending' WHERE status = 'sending';
+    CREATE INDEX outbox_claims ON outbox (claim_expires_at) WHERE status = 'sending';
+    CREATE INDEX outbox_sending_chat ON outbox (chat_id) WHERE status = 'sending';
+    CREATE INDEX outbox_sent_chat ON outbox (chat_id, finished_at) WHERE status = 'sent';
+    ALTER TABLE feeds ADD COLUMN claimed_by TEXT;
+    ALTER TABLE feeds ADD COLUMN claim_expires_at INTEGER;
+    CREATE INDEX feeds_claimed ON feeds (claimed_by) WHERE claimed_by IS NOT NULL;
+    """,
 ]

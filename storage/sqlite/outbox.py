@@ -2,8 +2,14 @@
 
 A row goes pending → sending → sent, or ends failed (with its reason) or
 dropped (the chat left). Claiming marks rows 'sending' before any network
-call; rows still 'sending' at start-up were in flight during a crash and are
-released, so at most those are sent twice."""
+call, with the claiming process and when its claim runs out; the holder
+renews it while it works. A claim left to expire (its process died) puts the
+row back in the queue at the next claim, so at most the rows in flight at a
+crash are sent twice, and a live process's rows are never taken.
+
+Several processes may share one file: writes are serialized by SQLite, so
+the claim sees every other process's committed claims and sends (see
+CLAIM_FILTER)."""
 
 from __future__ import annotations
 
@@ -11,11 +17,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from storage.claims import OUTBOX_CLAIM_FILTER
 from storage.rowmap import OUTBOX_COLUMNS, outbox_row
-from storage.rows import (
-    FailureKind,
-    OutboxRow,
-)
+from storage.rows import CLAIM_TTL, LOCAL_HOLDER, FailureKind, OutboxRow
 from storage.sqlite.connection import Connection, count_per_period
 
 
@@ -55,20 +59,60 @@ class SqliteOutbox:
             )
             return cursor.rowcount > 0
 
-    async def claim_due(self, *, now: int, limit: int) -> list[OutboxRow]:
-        """Take up to limit due rows, best priority first, and mark them 'sending'."""
+    async def claim_due(
+        self, *, now: int, limit: int, holder: str = LOCAL_HOLDER, ttl: int = CLAIM_TTL
+    ) -> list[OutboxRow]:
+        """Take up to limit due rows, best priority first, and mark them 'sending' by holder
+        until now + ttl. Rows whose claim expired are due again; a chat another holder
+        is sending to, or sent to within its interval, is left to that holder."""
         async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = 'pending' "
+                "WHERE status = 'sending' AND claim_expires_at <= ?",
+                (now,),
+            )
             cursor = await conn.execute(
-                f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1
-                   WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?
-                                ORDER BY priority, not_before, id LIMIT ?)
+                f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1,
+                       claimed_by = :holder, claim_expires_at = :until
+                   WHERE id IN (SELECT o.id FROM outbox o
+                                WHERE o.status = 'pending' AND o.not_before <= :now
+                                  AND {OUTBOX_CLAIM_FILTER}
+                                ORDER BY o.priority, o.not_before, o.id LIMIT :limit)
                    RETURNING {OUTBOX_COLUMNS}""",  # noqa: S608 - constant SQL
-                (now, limit),
+                {"now": now, "limit": limit, "holder": holder, "until": now + ttl},
             )
             rows = [outbox_row(r) for r in await cursor.fetchall()]
             await cursor.close()
         rows.sort(key=lambda r: (r.priority, r.id))
         return rows
+
+    async def renew_claims(self, *, holder: str, until: int) -> int:
+        """The holder is still at work: its rows' claims last until `until`."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE outbox SET claim_expires_at = ? "
+                "WHERE status = 'sending' AND claimed_by = ?",
+                (until, holder),
+            )
+            return cursor.rowcount
+
+    async def claim_holders(self, *, now: int) -> list[str]:
+        """Who holds unexpired claims on rows being sent."""
+        async with self._db.reader.execute(
+            "SELECT DISTINCT claimed_by FROM outbox "
+            "WHERE status = 'sending' AND claim_expires_at > ? AND claimed_by IS NOT NULL",
+            (now,),
+        ) as cursor:
+            return sorted(str(r[0]) for r in await cursor.fetchall())
+
+    async def release_holder(self, holder: str) -> int:
+        """A holder known to be dead: its rows in flight go back to the queue now."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = ?",
+                (holder,),
+            )
+            return cursor.rowcount
 
     async def mark_sent(self, row_id: int, *, message_id: int | None, now: int) -> None:
         async with self._db.write() as conn:
@@ -122,14 +166,6 @@ class SqliteOutbox:
                    WHERE id = ? AND status = 'sending'""",
                 [(reason, not_before, row_id) for row_id in row_ids],
             )
-
-    async def release_in_flight(self) -> int:
-        """After a crash: rows left 'sending' go back to the queue."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE outbox SET status = 'pending' WHERE status = 'sending'"
-            )
-            return cursor.rowcount
 
     async def pending(self, *, limit: int = 100) -> list[OutboxRow]:
         """Pending rows in the order the sender will take them."""

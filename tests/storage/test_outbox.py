@@ -207,24 +207,6 @@ async def test_release_puts_claimed_rows_back_as_they_were(db: Database) -> None
     await db.outbox.release([])
 
 
-async def test_release_in_flight_requeues_every_sending_row(db: Database) -> None:
-    ids = [await enqueue_reply(db, chat, "k") for chat in (1, 2, 3)]
-    waiting = await enqueue_reply(db, 4, "k", now=NOW + 100)
-    await db.outbox.claim_due(now=NOW, limit=10)
-    await db.outbox.mark_sent(ids[0], message_id=1, now=NOW)
-
-    released = await db.outbox.release_in_flight()
-
-    assert released == 2
-    assert await db.outbox.counts_by_status() == {"sent": 1, "pending": 3}
-    again = await db.outbox.claim_due(now=NOW, limit=10)
-    assert [r.id for r in again] == ids[1:]
-    assert [r.attempts for r in again] == [2, 2]  # the crashed attempt counts
-    assert waiting not in {r.id for r in again}
-    await db.outbox.mark_sent_many([(r.id, None) for r in again], now=NOW)
-    assert await db.outbox.release_in_flight() == 0
-
-
 async def test_rows_for_chat_holds_every_status_in_id_order(db: Database) -> None:
     ids = [await enqueue_reply(db, 1, f"k{i}") for i in range(4)]
     await enqueue_reply(db, 2, "other")

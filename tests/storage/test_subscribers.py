@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage.api import Database
-from storage.rows import KeywordAlertRow, SubscriberRow
+from storage.rows import LOCAL_HOLDER, KeywordAlertRow, SubscriberRow
 from tests.storage.support import NOW, add_reader, enqueue_reply
 
 
@@ -302,7 +302,7 @@ async def test_move_chat_carries_the_reader_to_the_new_id(db: Database) -> None:
     sent = await enqueue_reply(db, old, "sent", now=NOW)
     await db.outbox.claim_due(now=NOW, limit=10)
     await db.outbox.mark_sent(sent, message_id=1, now=NOW)
-    await db.outbox.release_in_flight()  # "digest" and "pending" back to the queue
+    await db.outbox.release_holder(LOCAL_HOLDER)  # "digest" and "pending" back to the queue
 
     await db.subscribers.move_chat(old, new, now=NOW + 60)
 

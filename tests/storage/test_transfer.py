@@ -22,10 +22,11 @@ ROWS: dict[str, list[TransferRow]] = {
     "feeds": [
         (7, "https://a.example.vn/rss", "Báo A", "feed", "config", True, '"e1"', None, "h",
          15, NOW - 9, NOW - 5, NOW - 5, NOW + 60, 0, None, None, None, 2, NOW - 99, None, None,
-         None, [NOW - 50, NOW - 20], [0.5] * 24),
+         None, [NOW - 50, NOW - 20], [0.5] * 24, None, None),
         (9, "https://b.example.vn/", "Báo B", "site", "operator", False, None, None, None,
          None, None, None, None, 0, 3, "http_status", "HTTP 503", NOW, 0, NOW - 99,
-         r"-\d+\.html$", "a.title", '{"https://b.example.vn/x-1.html": "b"}', None, None),
+         r"-\d+\.html$", "a.title", '{"https://b.example.vn/x-1.html": "b"}', None, None,
+         "proc-b", NOW + 30),
     ],
     "feed_topics": [(7, "kinh-te"), (9, "kinh-te"), (9, "the-thao")],
     "articles": [
@@ -55,14 +56,14 @@ ROWS: dict[str, list[TransferRow]] = {
     "digests": [(-1002, "2026-12-01", NOW - 300, 4)],
     "outbox": [
         (41, 501, "alert", 20, "article:11", 11, None, None, "sent", 1, NOW - 60, None, 9001,
-         NOW - 60, NOW - 59, None, "Giá vàng", None, None),
+         NOW - 60, NOW - 59, None, "Giá vàng", None, None, "proc-a", None),
         (42, -1002, "broadcast", 40, "broadcast:31", None, 31,
          '{"text": "Chào 👋", "parse_mode": "HTML"}', "failed", 5, NOW - 50, "gave up", None,
-         NOW - 90, NOW - 40, "gave_up", None, None, None),
+         NOW - 90, NOW - 40, "gave_up", None, None, None, None, None),
         (43, 501, "reply", 0, "reply:1", None, None, '{"zz": 1, "a": [1, 2]}', "pending", 0,
-         NOW, None, None, NOW, None, None, None, None, None),
+         NOW, None, None, NOW, None, None, None, None, None, None, None),
         (40, -100777, "alert", 20, "article:12", 12, None, None, "pending", 0, NOW, None, None,
-         NOW, None, None, None, 51, 9001),
+         NOW, None, None, None, 51, 9001, None, None),
     ],
 }  # fmt: skip
 

@@ -20,7 +20,7 @@ async def main(db_path: str, api_root: str, token: str, concurrency: int) -> Non
         rate = TelegramRateLimiter(per_second=10_000, chat_interval=0.0)
         async with NewsBot(token, base_url=f"{api_root}/bot", rate_limiter=rate) as bot:
             sender = Sender(db, bot, concurrency=concurrency)
-            await db.outbox.release_in_flight()  # what Sender.run_forever does at start
+            await sender.release_dead_holders()  # what Sender.run_forever does at start
             print("ready", flush=True)
             while await sender.drain():
                 pass
