@@ -79,7 +79,7 @@ async def mode(request: Request, context: Context) -> None:
         return
     reader = await _fresh(request)
     offer = digest_now(reader.language) if reader.mode == "digest" else None
-    await reply(request, context, _mode_changed(reader), offer)
+    await reply(request, context, _mode_changed(reader, svc.now), offer)
 
 
 @reader_button(changes_subscriptions=True)
@@ -93,10 +93,17 @@ async def send_digest_now(request: Request, context: Context) -> str | None:
     return t(request.lang, "digest.on_its_way")
 
 
-def _mode_changed(reader: SubscriberRow) -> str:
+def _mode_changed(reader: SubscriberRow, now: int) -> str:
     if reader.mode == "digest":
-        return t(reader.language, "settings.mode_set_digest", hour=digest_label(reader))
+        return digest_promise(reader, now, key="settings.mode_set_digest")
     return t(reader.language, "settings.mode_set_instant")
+
+
+def digest_promise(reader: SubscriberRow, now: int, *, key: str = "settings.digest_set") -> str:
+    """'… lúc 18:30 mỗi ngày; bản tin đầu tiên vào ngày mai.': when the first one comes."""
+    first = "tomorrow" if readers.first_digest_tomorrow(reader, now) else "today"
+    lang = reader.language
+    return t(lang, key, hour=digest_label(reader), first=t(lang, f"settings.first_{first}"))
 
 
 @reader_command(changes_subscriptions=True)
@@ -122,7 +129,7 @@ async def digest(request: Request, context: Context) -> None:
             switch_to_digest(request.lang),
         )
         return
-    await reply(request, context, t(request.lang, "settings.digest_set", hour=label))
+    await reply(request, context, digest_promise(await _fresh(request), svc.now))
 
 
 @reader_command(changes_subscriptions=True)
@@ -183,14 +190,19 @@ async def _apply(request: Request, action: str, value: str) -> str | None:
     chat_id = request.chat_id
     if action == "mode":
         await readers.set_mode(svc.db, chat_id, value, now=svc.now)
-        return _mode_changed(await _fresh(request))
+        return _mode_changed(await _fresh(request), svc.now)
     if action == "lang":
         await readers.set_language(svc.db, chat_id, value, now=svc.now)
         return t((await _fresh(request)).language, "settings.language_set")
     if action == "time":
         at = parse_digest_time(value)
         if at is not None and await readers.set_digest_time(svc.db, chat_id, at, now=svc.now):
-            return t(request.lang, "settings.digest_set", hour=hour_label(at.hour, at.minute))
+            reader = await _fresh(request)
+            if reader.mode != "digest":
+                return t(
+                    reader.language, "settings.digest_set_instant_short", hour=digest_label(reader)
+                )
+            return digest_promise(reader, svc.now)
     if action == "q":
         hours = parse_quiet_hours(value)
         if hours is not False:

@@ -122,7 +122,7 @@ async def test_reader_journey_alerts_search_language_and_stop(world: BotWorld) -
     await world.press(DIGEST_READER, digest_picker.message_id, "t:kinh-te")
     menu = await world.reply(DIGEST_READER, "/settings")
     answer = await world.press(DIGEST_READER, menu.message_id, "set:mode:digest")
-    assert answer["text"] == t("vi", "settings.mode_set_digest", hour="07:00")
+    assert answer["text"] == t("vi", "settings.mode_set_digest", hour="07:00", first="ngày mai")
     assert "bản tin hằng ngày" in world.current(DIGEST_READER, menu.message_id)["text"]
 
     # The feed's first poll stores seven articles and alerts no one; the second finds one.
@@ -251,9 +251,9 @@ async def test_more_pages_the_search_its_own_message_shows(world: BotWorld) -> N
 async def test_settings_commands(world: BotWorld) -> None:
     db = world.db
     digest = await world.reply(READER, "/mode digest")
-    assert digest.text == t("vi", "settings.mode_set_digest", hour="07:00")
+    assert digest.text == t("vi", "settings.mode_set_digest", hour="07:00", first="ngày mai")
     assert (await world.reply(READER, "/digest 18 giờ")).text == t(
-        "vi", "settings.digest_set", hour="18:00"
+        "vi", "settings.digest_set", hour="18:00", first="ngày mai"
     )
     assert (await world.reply(READER, "/digest 25")).text == t("vi", "settings.digest_usage")
     quiet = await world.reply(READER, "/quiet 22-6")

@@ -36,10 +36,25 @@ async def test_digest_takes_the_time_as_readers_write_it(
 ) -> None:
     await world.reply(READER, "/mode bản tin")
     answer = await world.reply(READER, f"/digest {typed}")
-    assert answer.text == t("vi", "settings.digest_set", hour=f"{hour:02d}:{minute:02d}")
+    # 09:00 in Hà Nội: the switch marked today's 07:00 digest done, so the next is tomorrow.
+    label = f"{hour:02d}:{minute:02d}"
+    assert answer.text == t("vi", "settings.digest_set", hour=label, first="ngày mai")
     assert await digest_time(world) == (hour, minute)
     settings = await world.reply(READER, "/settings")
     assert f"Giờ nhận bản tin: {hour:02d}:{minute:02d}" in settings.visible_text
+
+
+async def test_the_promise_says_when_the_first_digest_comes(world: BotWorld) -> None:
+    # 09:00 in Hà Nội. A digest at 18:30 set first: the first one is today.
+    await world.reply(READER, "/digest 18:30")
+    today = await world.reply(READER, "/mode bản tin")
+    assert today.visible_text == (
+        "Từ giờ bạn sẽ nhận một bản tin lúc 18:30 mỗi ngày; bản tin đầu tiên vào hôm nay."
+    )
+    # Another reader switches with 07:00, already past: tomorrow, and "send now" offered.
+    tomorrow = await world.reply(READER + 1, "/mode bản tin")
+    assert tomorrow.visible_text.endswith("bản tin đầu tiên vào ngày mai.")
+    assert tomorrow.button_data() == ["dg:now"]
 
 
 @pytest.mark.parametrize("typed", ["25:00", "18:75", "sáng mai", "18:3"])
@@ -67,7 +82,7 @@ async def test_settings_buttons_set_every_setting(world: BotWorld) -> None:
         "set:time:18:00", "set:time:18:15", "set:time:18:30", "set:time:18:45",
     ]  # fmt: skip
     notice = await world.press(READER, message, "set:time:18:30")
-    assert notice.get("text") == "Bạn sẽ nhận bản tin lúc 18:30 mỗi ngày."
+    assert notice.get("text") == "Đã đặt giờ bản tin là 18:30. Bạn đang nhận tin ngay khi có bài."
     assert await digest_time(world) == (18, 30)
 
     # Quiet hours from a preset, then off.

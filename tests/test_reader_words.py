@@ -139,7 +139,7 @@ async def test_a_digest_hour_in_instant_mode_says_so_and_offers_the_switch(
     reader = await world.db.subscribers.get_subscriber(READER)
     assert reader is not None and (reader.mode, reader.digest_hour) == ("digest", 6)
     assert (await world.reply(READER, "/digest 7 giờ")).text == t(
-        "vi", "settings.digest_set", hour="07:00"
+        "vi", "settings.digest_set", hour="07:00", first="ngày mai"
     )
 
 

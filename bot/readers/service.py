@@ -359,6 +359,16 @@ def _today_if_past(reader: SubscriberRow, at: DigestTime, now: int) -> str | Non
     return local.date().isoformat() if (local.hour, local.minute) >= (at.hour, at.minute) else None
 
 
+def first_digest_tomorrow(reader: SubscriberRow, now: int) -> bool:
+    """Whether the reader's next digest comes tomorrow (today's is sent, or its time passed)."""
+    at = DigestTime(reader.digest_hour, reader.digest_minute)
+    local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(reader.timezone))
+    return (
+        reader.last_digest_on == local.date().isoformat()
+        or _today_if_past(reader, at, now) is not None
+    )
+
+
 async def set_digest_time(db: Database, chat_id: int, at: DigestTime, *, now: int) -> bool:
     if not (0 <= at.hour <= 23 and 0 <= at.minute <= 59):
         return False
