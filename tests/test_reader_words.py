@@ -206,3 +206,14 @@ async def test_a_keyword_alert_says_which_keyword_brought_it(world: BotWorld) ->
     assert "🔔 từ khóa: giá vàng" in by_keyword.visible_text
     [by_topic] = [m for m in world.sent_to(READER + 1) if "Giá vàng hôm nay" in m.visible_text]
     assert "🔔" not in by_topic.visible_text
+
+
+@pytest.mark.parametrize(
+    ("first_name", "greeting"), [("Lan", "Xin chào Lan! 👋"), ("  ", "Xin chào! 👋")]
+)
+async def test_the_welcome_uses_the_first_name_or_none(
+    world: BotWorld, first_name: str, greeting: str
+) -> None:
+    [welcome] = await world.say(READER, "/start", first_name=first_name)
+    assert welcome.visible_text.startswith(f"{greeting}\n\nMình gửi tin mới")
+    assert "Bạn!" not in welcome.visible_text and "mỗi sáng" not in welcome.visible_text
