@@ -15,10 +15,11 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.admin import broadcast, chart, destinations, opml, stats
 from bot.admin.broadcast import BroadcastError
 from bot.admin.destinations import DestinationRow
+from bot.admin.stats import cause_name
 from bot.delivery.posts import label
 from bot.readers.service import topic_names
 from bot.text.dates import format_local
-from bot.text.i18n import CATALOGS, t, t_plain
+from bot.text.i18n import t, t_plain
 from handlers.common import (
     Context,
     Handler,
@@ -295,12 +296,6 @@ async def _import(request: Request, context: Context, document: Document) -> Non
 
 
 _IMPORT_CAPTION = r"^/import(@\w+)?(\s|$)"
-
-
-def cause_name(lang: str, kind: str) -> str:
-    """A feed failure's kind in the admin's words ("timeout" → "quá thời gian chờ")."""
-    key = f"stats.cause.{kind}"
-    return t_plain(lang, key) if key in CATALOGS["vi"] else kind
 
 
 def destination_lines(rows: list[DestinationRow], lang: str, tz: ZoneInfo) -> str:

@@ -49,6 +49,9 @@ ENGLISH_WORDS = frozenset(
         "daily",
         "none",
         "blocked",
+        "chat",
+        "timeout",
+        "status",
     ]
 )
 # A phone screen holds about this many characters of chat text.

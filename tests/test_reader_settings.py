@@ -49,11 +49,11 @@ async def test_the_promise_says_when_the_first_digest_comes(world: BotWorld) -> 
     await world.reply(READER, "/digest 18:30")
     today = await world.reply(READER, "/mode bản tin")
     assert today.visible_text == (
-        "Từ giờ bạn sẽ nhận một bản tin lúc 18:30 mỗi ngày; bản tin đầu tiên vào hôm nay."
+        "Từ giờ bạn sẽ nhận một bản tin lúc 18:30 mỗi ngày, bắt đầu từ hôm nay."
     )
     # Another reader switches with 07:00, already past: tomorrow, and "send now" offered.
     tomorrow = await world.reply(READER + 1, "/mode bản tin")
-    assert tomorrow.visible_text.endswith("bản tin đầu tiên vào ngày mai.")
+    assert tomorrow.visible_text.endswith("mỗi ngày, bắt đầu từ ngày mai.")
     assert tomorrow.button_data() == ["dg:now"]
 
 
@@ -105,7 +105,7 @@ async def test_settings_buttons_set_every_setting(world: BotWorld) -> None:
     assert notice.get("text") == t("vi", "settings.silent_set_night")
     reader = await world.db.subscribers.get_subscriber(READER)
     assert reader is not None and reader.silent_alerts == "night"
-    assert "Tin báo không chuông: ban đêm" in world.visible(READER, message)
+    assert "Tin mới không chuông: ban đêm" in world.visible(READER, message)
 
     # Back leaves everything as it was; the mode and language buttons still work.
     await world.press(READER, message, "set:silent")

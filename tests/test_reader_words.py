@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.admin.health import notify_paused_feeds
 from bot.text.i18n import t
 from storage.rows import FeedSpec
 from tests.support.bot_world import BOT_USERNAME, BotWorld, open_world
@@ -217,3 +218,17 @@ async def test_the_welcome_uses_the_first_name_or_none(
     [welcome] = await world.say(READER, "/start", first_name=first_name)
     assert welcome.visible_text.startswith(f"{greeting}\n\nMình gửi tin mới")
     assert "Bạn!" not in welcome.visible_text and "mỗi sáng" not in welcome.visible_text
+
+
+async def test_a_paused_feed_notice_names_the_cause_in_the_admins_words(world: BotWorld) -> None:
+    await world.add_feed("/rss", ["kinh-te"], [])
+    world.feeds.set("/rss", Route(status=500, body=b"down"))
+    for _ in range(10):  # the pause comes after 10 failures in a row
+        await world.poll()
+        world.clock.advance(days=2)
+    queued = await notify_paused_feeds(world.db, [ADMIN], language="vi", now=world.clock.ts)
+    assert queued == 1
+    [notice] = [r for r in await world.db.outbox.pending() if r.chat_id == ADMIN]
+    assert notice.payload is not None
+    text = str(notice.payload["text"])
+    assert "(trang báo lỗi:" in text and "http_status" not in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.admin.stats import cause_name
 from bot.text.i18n import t
 from storage import Database
 from storage.rows import Priority
@@ -21,7 +22,7 @@ async def notify_paused_feeds(
             "feed.paused_notice",
             name=feed.name,
             failures=feed.failures,
-            kind=feed.last_error_kind or "?",
+            kind=cause_name(language, feed.last_error_kind or "?"),
             detail=feed.last_error or "",
             id=feed.id,
         )

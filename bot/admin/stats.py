@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.text.i18n import CATALOGS, t_plain
 from storage import Database
 from storage.rows import DestinationRow, FeedRow
+
+
+def cause_name(language: str, kind: str) -> str:
+    """A feed failure's kind in the admin's words ("timeout" → "quá giờ chờ")."""
+    key = f"stats.cause.{kind}"
+    return t_plain(language, key) if key in CATALOGS["vi"] else kind
 
 
 def feed_health(feed: FeedRow) -> str:
