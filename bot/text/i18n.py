@@ -330,7 +330,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "start.hello": "Hello! 👋",
         "start.welcome": (
             "I send you new articles from Vietnamese news sites on the topics you pick — "
-            "as soon as they appear, or as one digest a day, at the hour you choose.\n\n"
+            "as soon as they appear, or as one digest a day, at the time you choose.\n\n"
             "Tap a few topics below to begin (tap again to drop one). "
             "Type /help to see every command."
         ),
@@ -393,7 +393,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "search.none": "I found nothing for <b>{query}</b>. Try fewer words.",
         "search.header": "Results for <b>{query}</b> ({first}–{last}):",
         "search.header_one": "One article for <b>{query}</b>:",
-        "search.none_short": "No articles match <b>{query}</b>. Try a more specific word.",
+        "search.none_short": "I found nothing for <b>{query}</b>. Try a more specific word.",
         "search.more": "More ▶",
         "search.previous": "◀ Back",
         "search.expired": "These results are out of date; please search again.",
@@ -441,7 +441,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "settings.digest_set_instant_short": "Digest time set to {hour}. You get news as it comes.",
         "settings.pick_hour": "At what time would you like your digest?",
         "settings.digest_set": "You will get your digest at {hour} every day, starting {first}.",
-        "settings.digest_set_instant": "Digest hour set to {hour}. You get news as it comes, so there is no digest yet — switch to a daily digest?",
+        "settings.digest_set_instant": "Digest time set to {hour}. You get news as it comes, so there is no digest yet — switch to a daily digest?",
         "settings.digest_usage": "At what time? For example <code>/digest 7</code>, <code>/digest 18:30</code> or <code>/digest 6:05</code>.",
         "settings.language_set": "Switched to English.",
         "settings.language_usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>.",
@@ -458,7 +458,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "fallback.text_is_search": "💡 Whatever you type, I search the news for it — no /search needed.",
         "limit.slow_down": "You are going a little fast; please wait a few seconds and try again.",
         "limit.too_long": "That is too long (at most {limit} characters).",
-        "group.admins_only": "Only the group's admins can change its subscriptions.",
+        "group.admins_only": "Only the group's admins can change what the group follows.",
         "error.generic": "Sorry, something went wrong. Please try again in a few minutes.",
         "admin.not_allowed": "Sorry, only admins can use this command.",
         "broadcast.usage": (
