@@ -25,7 +25,7 @@ from handlers.common import Context, Handlers, services
 
 # Telegram shows a list this long before the reader scrolls; more come by next_offset.
 RESULTS_PER_PAGE = 10
-# Answers may be cached by Telegram for everyone typing the same words.
+# Telegram may cache an answer this long; per user, as it is in the user's language.
 CACHE_SECONDS = 60
 
 
@@ -77,7 +77,7 @@ async def inline_search(update: Update, context: Context) -> None:
     await query.answer(
         results,
         cache_time=CACHE_SECONDS,
-        is_personal=False,
+        is_personal=True,
         next_offset=str(offset + RESULTS_PER_PAGE) if found.has_more else "",
     )
 

@@ -109,3 +109,8 @@ async def test_inline_mode_speaks_the_readers_language(stories: BotWorld) -> Non
     answer = await inline(stories, "da nang", language_code="vi")
     [result] = answer["results"]
     assert t("en", "article.read_more") in result["input_message_content"]["message_text"]
+
+
+async def test_inline_answers_are_cached_per_user(stories: BotWorld) -> None:
+    answer = await inline(stories, "hanoi")
+    assert answer.get("is_personal") is True  # each in its reader's language
