@@ -56,6 +56,7 @@ _BOOL_FIELDS = frozenset(
         "allow_sending_without_reply",
         "has_spoiler",
         "show_caption_above_media",
+        "is_personal",
     }
 )
 
