@@ -16,6 +16,8 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     MessageEntity,
     Update,
 )
@@ -269,6 +271,41 @@ async def test_press_button_and_answer_callback(api: BotApiStandIn, bot: Bot) ->
         await bot.answer_callback_query(query_id)
     with pytest.raises(ValueError, match="no button"):
         api.press_button(42, sent.message_id, "t:other")
+
+
+def _article(result_id: str, text: str = "Tin") -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(result_id, "Tiêu đề", InputTextMessageContent(text))
+
+
+async def test_inline_query_and_its_answer_as_telegram_checks_it(
+    api: BotApiStandIn, bot: Bot
+) -> None:
+    query_id = api.inline_query(42, "giá vàng", chat_type="group", language_code="en")
+    (update,) = await bot.get_updates(timeout=0)
+    query = update.inline_query
+    assert query is not None and query.id == query_id
+    assert (query.query, query.chat_type, query.from_user.language_code) == (
+        "giá vàng", "group", "en",
+    )  # fmt: skip
+
+    refused = {
+        "RESULTS_TOO_MUCH": [_article(str(n)) for n in range(51)],
+        "RESULT_ID_DUPLICATE": [_article("1"), _article("1")],
+        "RESULT_ID_INVALID": [_article("x" * 65)],
+        "MESSAGE_TOO_LONG": [_article("1", "x" * 4097)],
+    }
+    for description, results in refused.items():
+        with pytest.raises(BadRequest, match=rf"(?i){description}"):
+            await bot.answer_inline_query(query_id, results)
+    with pytest.raises(BadRequest, match=r"(?i)next_offset_invalid"):
+        await bot.answer_inline_query(query_id, [], next_offset="9" * 65)
+
+    assert await bot.answer_inline_query(query_id, [_article("1")], next_offset="10")
+    answer = api.inline_answer(query_id)
+    assert answer is not None and answer["next_offset"] == "10"
+    assert answer["results"][0]["input_message_content"]["message_text"] == "Tin"
+    with pytest.raises(BadRequest, match=r"(?i)query ID is invalid"):
+        await bot.answer_inline_query(query_id, [])  # answered once, as on Telegram
 
 
 async def test_set_my_commands_per_language(api: BotApiStandIn, bot: Bot) -> None:
