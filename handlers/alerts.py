@@ -70,6 +70,8 @@ async def _unfollow_keyword(request: Request, context: Context, folded: str) -> 
     related_data = _related_data(request)
     article_id = related_data.removeprefix(RELATED) if related_data else ""
     undo = fit_callback(UNDO_KEYWORD, f"{article_id}:{dropped.phrase}")
+    if not undo.endswith(dropped.phrase):
+        _remember_phrase(context, request, dropped.phrase)  # too long for the button
     await edit_buttons(request, undo_buttons(undo, related_data, request.lang))
     return t(request.lang, "alert.unfollowed_keyword", keyword=dropped.phrase)
 
@@ -88,6 +90,7 @@ async def _undo_topic(request: Request, context: Context, value: str) -> str | N
 
 async def _undo_keyword(request: Request, context: Context, value: str) -> str | None:
     id_text, _, phrase = value.partition(":")
+    phrase = _recall_phrase(context, request) or phrase
     svc = request.services
     change = await readers.subscribe_words(
         svc.db, request.chat_id, phrase, now=svc.now, as_keyword=True
@@ -110,6 +113,29 @@ async def _restore(request: Request, id_text: str, *, keyword: str | None) -> No
         request,
         alert_buttons(found, keyword=keyword, language=request.lang, topic_names=names),
     )
+
+
+# A keyword too long for the Undo button's 64 bytes waits here, by the alert's message id.
+UNDO_PHRASES = "alert_undo_phrases"
+REMEMBERED_PHRASES = 20
+
+
+def _remember_phrase(context: Context, request: Request, phrase: str) -> None:
+    message = request.query.message if request.query else None
+    if context.chat_data is None or message is None:
+        return
+    phrases: dict[int, str] = context.chat_data.setdefault(UNDO_PHRASES, {})
+    phrases[message.message_id] = phrase
+    while len(phrases) > REMEMBERED_PHRASES:
+        del phrases[next(iter(phrases))]
+
+
+def _recall_phrase(context: Context, request: Request) -> str | None:
+    message = request.query.message if request.query else None
+    if context.chat_data is None or message is None:
+        return None
+    phrase = context.chat_data.get(UNDO_PHRASES, {}).pop(message.message_id, None)
+    return phrase if isinstance(phrase, str) else None
 
 
 def _related_data(request: Request) -> str | None:

@@ -143,3 +143,16 @@ async def test_alerts_without_sound_always_or_at_night(world: BotWorld) -> None:
     assert morning.params.get("disable_notification") is True
     # Replies to the reader's own commands ring as usual.
     assert "disable_notification" not in menu.params
+
+
+async def test_a_keyword_too_long_for_a_button_is_still_unfollowed(world: BotWorld) -> None:
+    phrase = "giá vàng miếng SJC hôm nay tại các cửa hàng kinh doanh vàng bạc đá quý lớn"
+    alert = await alert_for(world, f"Cập nhật {phrase}", follow=f"/subscribe {phrase}")
+    [unfollow, _] = alert.button_data()
+    assert len(unfollow.encode()) <= 64
+    await world.press(READER, alert.message_id, unfollow)
+    assert await world.db.subscribers.keyword_alerts(READER) == []
+    [undo, _] = world.buttons(READER, alert.message_id)
+    await world.press(READER, alert.message_id, undo)
+    [again] = await world.db.subscribers.keyword_alerts(READER)
+    assert again.phrase == phrase  # whole, though the button holds only its start
