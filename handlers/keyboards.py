@@ -89,13 +89,18 @@ def settings_menu(lang: str, mode: str) -> InlineKeyboardMarkup:
     def button(key: str, data: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(t_plain(lang, key), callback_data=f"{SETTINGS}{data}")
 
-    return InlineKeyboardMarkup(
-        [
-            [button(f"button.mode_{other_mode}", f"mode:{other_mode}")],
-            [button("button.digest_hour", "hours"), button("button.quiet", "quiet")],
-            [button("button.silent", "silent"), button("button.language", f"lang:{other_lang}")],
-        ]
-    )
+    rows = [
+        [button(f"button.mode_{other_mode}", f"mode:{other_mode}")],
+        [button("button.digest_hour", "hours"), button("button.quiet", "quiet")],
+        [button("button.silent", "silent"), button("button.language", f"lang:{other_lang}")],
+    ]
+    if mode == "digest":
+        # A reader who just switched here may want today's digest without waiting.
+        digest_now_button = InlineKeyboardButton(
+            t_plain(lang, "button.digest_now"), callback_data=DIGEST_NOW
+        )
+        rows.insert(1, [digest_now_button])
+    return InlineKeyboardMarkup(rows)
 
 
 def did_you_mean(topic_name: str, slug: str, phrase: str, lang: str) -> InlineKeyboardMarkup:

@@ -113,6 +113,9 @@ async def test_settings_buttons_set_every_setting(world: BotWorld) -> None:
     assert world.buttons(READER, message) == buttons
     await world.press(READER, message, "set:mode:digest")
     assert "Nhận tin: bản tin hằng ngày" in world.visible(READER, message)
+    assert world.buttons(READER, message)[:2] == ["set:mode:instant", "dg:now"]
+    nothing = await world.press(READER, message, "dg:now")
+    assert nothing.get("text") == t("vi", "digest.nothing_new")
     await world.press(READER, message, "set:lang:en")
     assert "Silent alerts: at night" in world.visible(READER, message)
 
