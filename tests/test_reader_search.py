@@ -114,3 +114,18 @@ async def test_inline_mode_speaks_the_readers_language(stories: BotWorld) -> Non
 async def test_inline_answers_are_cached_per_user(stories: BotWorld) -> None:
     answer = await inline(stories, "hanoi")
     assert answer.get("is_personal") is True  # each in its reader's language
+
+
+async def test_a_keyword_typed_run_together_alerts_on_the_place(world: BotWorld) -> None:
+    answer = await world.reply(READER, "/subscribe hanoi")
+    assert answer.visible_text.startswith("Đã theo dõi từ khóa hanoi.")
+    await world.add_feed("/rss", ["thoi-su"], [])
+    await world.poll()  # the feed's first poll: silent
+    world.clock.advance(minutes=11)
+    world.set_items("/rss", [story(world, 1, "Hà Nội cấm xe máy ở phố cổ"),
+                             story(world, 2, "Giá hành tăng mạnh")])  # fmt: skip
+    await world.poll()
+    await world.outbox_settled()
+    [alert] = world.sent_to(READER)[1:]
+    assert "Hà Nội cấm xe máy" in alert.visible_text
+    assert "🔔 từ khóa: hanoi" in alert.visible_text

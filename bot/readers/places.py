@@ -40,3 +40,18 @@ PLACE_SPELLINGS: dict[str, tuple[str, ...]] = {
 def place_spellings(word: str) -> tuple[str, ...] | None:
     """Every spelling of the place a folded word names, or None when it names none."""
     return PLACE_SPELLINGS.get(word)
+
+
+# A run-together name → the words it runs together ("hanoi" → "ha noi"): what a keyword
+# alert looks for, as articles write the place.
+_RUN_TOGETHER = {
+    word: spaced
+    for word, spellings in PLACE_SPELLINGS.items()
+    for spaced in spellings
+    if " " in spaced and spaced.replace(" ", "") == word
+}
+
+
+def spelled_out(words: list[str]) -> list[str]:
+    """Folded words with each run-together place name spelled out ("hanoi" → "ha", "noi")."""
+    return [part for word in words for part in _RUN_TOGETHER.get(word, word).split()]

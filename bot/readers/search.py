@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.readers.places import place_spellings
+from bot.readers.places import place_spellings, spelled_out
 from bot.readers.service import find_topic
 from bot.text.vietnamese import fold_words
 from storage import Database
@@ -38,8 +38,9 @@ def is_short_query(query: str) -> bool:
 
 
 def phrase_words(phrase: str) -> list[str]:
-    """The folded words of a keyword alert's phrase, in order (repeats kept)."""
-    return _words(phrase)[:MAX_QUERY_WORDS]
+    """The folded words of a keyword alert's phrase, in order (repeats kept), a place
+    name typed run together spelled out as articles write it ("hanoi" → "ha noi")."""
+    return spelled_out(_words(phrase))[:MAX_QUERY_WORDS]
 
 
 def _words(text: str) -> list[str]:

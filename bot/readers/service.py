@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.readers.places import spelled_out
 from bot.readers.times import DigestTime
 from bot.text.i18n import LANGUAGES, normalize_language
 from bot.text.vietnamese import clean_line, fold_words
@@ -213,7 +214,7 @@ async def subscribe_words(
         near = near_topic(topics, phrase)
         if near is not None:
             return Change(Outcome.TOPIC_SUGGESTED, near.slug)
-    folded = " ".join(fold_words(phrase))
+    folded = " ".join(spelled_out(fold_words(phrase)))
     if len(folded.replace(" ", "")) < MIN_KEYWORD_CHARS:
         return Change(Outcome.KEYWORD_TOO_SHORT, phrase)
     existing = await db.subscribers.keyword_alerts(chat_id)
@@ -251,7 +252,7 @@ async def unsubscribe_words(db: Database, chat_id: int, words: str) -> Change:
         if await db.subscribers.unsubscribe_topic(chat_id, topic.slug):
             return Change(Outcome.TOPIC_REMOVED, topic.slug)
         return Change(Outcome.NOT_FOUND, topic.slug)
-    folded = " ".join(fold_words(phrase))
+    folded = " ".join(spelled_out(fold_words(phrase)))
     if folded and await db.subscribers.remove_keyword_alert(chat_id, folded=folded):
         return Change(Outcome.KEYWORD_REMOVED, phrase)
     return Change(Outcome.NOT_FOUND, phrase)
