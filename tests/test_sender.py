@@ -349,3 +349,26 @@ async def test_corrections_edit_the_sent_alert_even_in_quiet_hours(
     assert current is not None and "620 đồng" in current["text"]
     statuses = [r.status for r in await db.outbox.rows_for_chat(READER)]
     assert statuses == ["sent", "sent", "sent"]
+
+
+async def test_a_silent_alert_stays_silent_and_keeps_its_buttons_when_resent_plain(
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    await reader(db, clock, silent_alerts="always")
+    await db.subscribers.subscribe_topic(READER, "kinh-te", now=clock.ts)
+    feed_id, _ = await db.feeds.add_feed(
+        FeedSpec("https://bao.example.vn/rss", "Báo", ("kinh-te",)), now=clock.ts
+    )
+    article = ArticleInput(
+        "k1", "https://bao.example.vn/a.html", "Lãi suất giảm", "Tóm tắt.", "", None, None,
+        clock.now, ("kinh-te",), "lai suat giam", "tom tat",
+    )  # fmt: skip
+    await db.articles.store(feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}))
+    standin.fail_next("sendMessage", status=400, description="Bad Request: can't parse entities: x")
+
+    assert await sender.drain() == 1
+
+    [message] = standin.messages_to(READER)
+    assert message.parse_mode is None  # the plain-text resend
+    assert message.params.get("disable_notification") is True
+    assert [data[:6] for data in message.button_data()] == ["al:ut:", "al:rel"]
