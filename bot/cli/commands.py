@@ -470,8 +470,11 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
         collected = await stats.collect(db, now=datetime.now(UTC), tz=settings.timezone)
     figures: dict[str, Any] = {
         "articles": collected.articles,
+        "articles_today": collected.articles_today,
         "feeds": collected.feeds,
+        "failure_causes": collected.failure_causes or {},
         "subscribers": collected.readers,
+        "by_mode": collected.by_mode or {},
         "topics": collected.topics,
         "outbox": collected.outbox,
         "sent_today": collected.sent_today,
@@ -493,11 +496,11 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
     if as_json:
         _emit(json.dumps(figures, ensure_ascii=False))
         return 0
-    _emit(f"articles     {figures['articles']}")
+    _emit(f"articles     {figures['articles']} ({figures['articles_today']} today)")
     _emit(f"sent today   {figures['sent_today']}")
-    for key in ("feeds", "subscribers", "topics", "outbox"):
+    for key in ("feeds", "failure_causes", "subscribers", "by_mode", "topics", "outbox"):
         parts = ", ".join(f"{k} {v}" for k, v in sorted(figures[key].items())) or "none"
-        _emit(f"{key:<12} {parts}")
+        _emit(f"{key.replace('_', ' '):<12} {parts}")
     _emit(f"destinations {len(collected.destinations) or 'none'}")
     for d in collected.destinations:
         where = f"{d.chat_id}" + (f" topic {d.thread_id}" if d.thread_id else "")
