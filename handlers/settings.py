@@ -100,7 +100,7 @@ def _mode_changed(reader: SubscriberRow, now: int) -> str:
 
 
 def digest_promise(reader: SubscriberRow, now: int, *, key: str = "settings.digest_set") -> str:
-    """'… lúc 18:30 mỗi ngày; bản tin đầu tiên vào ngày mai.': when the first one comes."""
+    """'… lúc 18:30 mỗi ngày, bắt đầu từ ngày mai.': the promise, and when it starts."""
     first = "tomorrow" if readers.first_digest_tomorrow(reader, now) else "today"
     lang = reader.language
     return t(lang, key, hour=digest_label(reader), first=t(lang, f"settings.first_{first}"))
