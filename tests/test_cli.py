@@ -324,7 +324,9 @@ async def test_stats_lists_destinations_with_last_post_and_pause(workdir: Path) 
         text.out
     )
     assert "#2 Diễn đàn [-1002 topic 7] last post never, posting" in text.out
-    [first, second] = as_json.json_lines()[0]["destinations"]
+    destinations = as_json.json_lines()[0]["destinations"]
+    assert isinstance(destinations, list)
+    [first, second] = destinations
     assert (first["title"], first["pause_reason"], second["thread_id"]) == (
         "Kênh Giao thông",
         "rights: not enough rights",
