@@ -117,7 +117,7 @@ async def route_command(request: Request, context: Context) -> None:
             topics=", ".join(topic.slug for topic in topics),
         )
         markup = None
-    elif destination.topics and request.args:
+    elif destination is not None and destination.topics and request.args:
         names = await topic_names(svc.db, lang)
         text = t(
             lang,
@@ -126,6 +126,7 @@ async def route_command(request: Request, context: Context) -> None:
         )
         markup = None
     else:
+        assert destination is not None
         text = t(lang, "destination.route_pick")
         markup = await _picker(svc, destination, lang)
     # A reply to a command in a forum topic stays in that topic.

@@ -205,6 +205,15 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
             "✅ Từ giờ mình đăng tin Thế giới vào chủ đề này.",
         ]
 
+        # A topic that does not exist: said so, and nothing is routed.
+        before = len(world.sent_to(FORUM))
+        world.standin.topic_message(FORUM, 14, "/route thể thao", user_id=ADMIN)
+        await world.standin.wait_for(lambda: len(world.sent_to(FORUM)) > before)
+        answer = world.sent_to(FORUM)[-1]
+        assert answer.params.get("message_thread_id") == 14
+        assert answer.visible_text.startswith("Không có chủ đề thể thao. Các chủ đề:")
+        assert await world.db.destinations.find(FORUM, 14) is None
+
         # A member who is not the bot's admin cannot route a topic.
         world.standin.topic_message(FORUM, 13, "/route kinh-te", user_id=STRANGER)
         await world.barrier()
@@ -213,7 +222,7 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
         world.set_items("the-gioi.rss", [item(201, world.clock, "Bầu cử ở châu Âu")])
         await publish(world, "kinh-te.rss", [item(1, world.clock, "Tỷ giá đô la giảm")])
 
-        sent = posts(world, FORUM)[len(confirmations) + 1 :]
+        sent = posts(world, FORUM)[len(confirmations) + 2 :]
         by_thread = {m.params.get("message_thread_id"): m.visible_text.split("\n")[0] for m in sent}
         assert by_thread == {11: "Tỷ giá đô la giảm", 12: "Bầu cử ở châu Âu"}
 
