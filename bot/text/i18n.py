@@ -250,8 +250,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "destination.kind_supergroup": "nhóm",
         "destination.kind_topic": "chủ đề diễn đàn",
         "destination.added": (
-            "📢 Mình đã là quản trị viên của {kind} <b>{name}</b>. "
-            "Chọn chủ đề sẽ đăng lên đó (bấm lần nữa để bỏ):"
+            "📢 Mình vừa được thêm làm quản trị viên của {kind} <b>{name}</b>. "
+            "Chọn chủ đề muốn đăng lên đó (bấm lần nữa để bỏ):"
         ),
         "destination.picker": "Chủ đề đăng lên <b>{name}</b> (bấm lần nữa để bỏ):",
         "destination.route_pick": "Chọn chủ đề sẽ đăng vào đây (bấm lần nữa để bỏ):",
@@ -553,7 +553,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "destination.kind_supergroup": "group",
         "destination.kind_topic": "forum topic",
         "destination.added": (
-            "📢 I am now an administrator of the {kind} <b>{name}</b>. "
+            "📢 I was just made an administrator of the {kind} <b>{name}</b>. "
             "Pick the topics to post there (tap again to remove):"
         ),
         "destination.picker": "Topics posted to <b>{name}</b> (tap again to remove):",
