@@ -178,11 +178,24 @@ async def test_a_group_is_routed_from_chat_after_the_bot_is_made_admin(tmp_path:
         refreshed = world.current(ADMIN, picker.message_id)
         labels = [b["text"] for row in refreshed["reply_markup"]["inline_keyboard"] for b in row]
         assert "✅ Kinh tế" in labels
+        assert "🖼 Đăng kèm ảnh" in labels and "🔕 Im lặng" in labels
+        # How it posts: text with a preview rather than the photo, silently.
+        await world.press(ADMIN, picker.message_id, f"do:{destination.id}:style")
+        await world.press(ADMIN, picker.message_id, f"do:{destination.id}:silent")
+        refreshed = world.current(ADMIN, picker.message_id)
+        labels = [b["text"] for row in refreshed["reply_markup"]["inline_keyboard"] for b in row]
+        assert "📝 Chữ và xem trước" in labels and "✅ 🔕 Im lặng" in labels
 
-        await publish(world, "kinh-te.rss", [item(1, world.clock, "Chứng khoán tăng điểm")])
+        await publish(
+            world,
+            "kinh-te.rss",
+            [item(1, world.clock, "Chứng khoán tăng điểm", image="https://img.example.vn/ck.jpg")],
+        )
 
         [post] = posts(world, GROUP)
+        assert post.method == "sendMessage"  # the text style, although there is an image
         assert post.visible_text.startswith("Chứng khoán tăng điểm")
+        assert post.params.get("disable_notification") is True
         assert posts(world, -4999) == []
 
 

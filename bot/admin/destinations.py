@@ -142,6 +142,25 @@ async def toggle_topic(db: Database, destination_id: int, slug: str) -> Destinat
     return await db.destinations.get(destination_id)
 
 
+async def toggle_option(db: Database, destination_id: int, option: str) -> DestinationRow | None:
+    """Flip one way of posting: 'style' (photo ↔ text), 'hashtags' or 'silent'. None when
+    the destination or the option is unknown."""
+    row = await db.destinations.get(destination_id)
+    if row is None:
+        return None
+    if option == "style":
+        await db.destinations.set_options(
+            destination_id, style="text" if row.style == "photo" else "photo"
+        )
+    elif option == "hashtags":
+        await db.destinations.set_options(destination_id, hashtags=not row.hashtags)
+    elif option == "silent":
+        await db.destinations.set_options(destination_id, silent=not row.silent)
+    else:
+        return None
+    return await db.destinations.get(destination_id)
+
+
 async def picker_notice(
     db: Database,
     destination: DestinationRow,

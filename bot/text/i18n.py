@@ -287,6 +287,10 @@ CATALOGS: dict[str, dict[str, str]] = {
             "khởi động lại, trừ khi bạn xóa nó khỏi tệp."
         ),
         "destination.saved": "Đã lưu.",
+        "button.dest_photo": "🖼 Đăng kèm ảnh",
+        "button.dest_text": "📝 Chữ và xem trước",
+        "button.dest_hashtags": "Hashtag",
+        "button.dest_silent": "🔕 Im lặng",
         "stats.destinations": "Nơi đăng bài:",
         "stats.destination_line": "#{id} {name} · bài gần nhất: {last}",
         "broadcast.everyone_and_channels": "mọi người đọc và các kênh, nhóm đăng bài",
@@ -590,6 +594,10 @@ CATALOGS: dict[str, dict[str, str]] = {
             "restarts unless you delete it from the file."
         ),
         "destination.saved": "Saved.",
+        "button.dest_photo": "🖼 With the photo",
+        "button.dest_text": "📝 Text and preview",
+        "button.dest_hashtags": "Hashtags",
+        "button.dest_silent": "🔕 Silent",
         "stats.destinations": "Destinations:",
         "stats.destination_line": "#{id} {name} · last post: {last}",
         "broadcast.everyone_and_channels": "every reader and the destinations",

@@ -281,3 +281,20 @@ async def test_sync_config_can_keep_entries_it_could_not_look_up(db: Database) -
     await db.destinations.sync_config([channel()], now=NOW + 1, remove_missing=False)
 
     assert {d.chat_id for d in await db.destinations.list_all()} == {CHANNEL, GROUP}
+
+
+async def test_set_options_changes_only_what_is_given(db: Database) -> None:
+    destination_id, _ = await db.destinations.add(channel(), added_by=None, now=NOW)
+
+    assert await db.destinations.set_options(destination_id, style="text", silent=True)
+    assert await db.destinations.set_options(destination_id + 1, hashtags=True) is False
+
+    row = await db.destinations.get(destination_id)
+    assert row is not None and (row.style, row.hashtags, row.silent) == ("text", False, True)
+    assert await db.destinations.set_options(destination_id, hashtags=True, silent=False)
+    again = await db.destinations.get(destination_id)
+    assert again is not None and (again.style, again.hashtags, again.silent) == (
+        "text",
+        True,
+        False,
+    )
