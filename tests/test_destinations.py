@@ -227,6 +227,27 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
         assert answer.visible_text.startswith("Không có chủ đề thể thao. Các chủ đề:")
         assert await world.db.destinations.find(FORUM, 14) is None
 
+        # /route alone: the picker, in the topic; only the bot's admins may press it.
+        before = len(world.sent_to(FORUM))
+        world.standin.topic_message(FORUM, 15, "/route", user_id=ADMIN)
+        await world.standin.wait_for(lambda: len(world.sent_to(FORUM)) > before)
+        picker = world.sent_to(FORUM)[-1]
+        assert picker.params.get("message_thread_id") == 15
+        route = await world.db.destinations.find(FORUM, 15)
+        assert route is not None and route.topics == ()
+        refused = await world.press(
+            FORUM, picker.message_id, f"dt:{route.id}:kinh-te", user_id=STRANGER
+        )
+        assert refused.get("text") == "Xin lỗi, lệnh này chỉ dành cho quản trị viên."
+        await world.press(FORUM, picker.message_id, f"dt:{route.id}:kinh-te", user_id=ADMIN)
+        chosen = await world.db.destinations.find(FORUM, 15)
+        assert chosen is not None and chosen.topics == ("kinh-te",)
+        await world.db.destinations.remove(route.id)  # not part of what follows
+
+        # Outside a forum topic, /route says where to send it.
+        outside = await world.reply(FORUM, "/route kinh-te", chat_type="supergroup", user_id=ADMIN)
+        assert "bên trong một chủ đề" in outside.visible_text
+
         # A member who is not the bot's admin cannot route a topic.
         world.standin.topic_message(FORUM, 13, "/route kinh-te", user_id=STRANGER)
         await world.barrier()
@@ -235,7 +256,11 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
         world.set_items("the-gioi.rss", [item(201, world.clock, "Bầu cử ở châu Âu")])
         await publish(world, "kinh-te.rss", [item(1, world.clock, "Tỷ giá đô la giảm")])
 
-        sent = posts(world, FORUM)[len(confirmations) + 2 :]
+        sent = [
+            m
+            for m in posts(world, FORUM)
+            if m.params.get("message_thread_id") in (11, 12) and not m.visible_text.startswith("✅")
+        ]
         by_thread = {m.params.get("message_thread_id"): m.visible_text.split("\n")[0] for m in sent}
         assert by_thread == {11: "Tỷ giá đô la giảm", 12: "Bầu cử ở châu Âu"}
 
