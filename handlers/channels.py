@@ -1,5 +1,6 @@
 """The publisher's channels, groups and forum topics from Telegram: the bot made an
-administrator (my_chat_member), /route in a forum topic, the destination topic picker,
+administrator (my_chat_member), /route in a forum topic, the destination picker (topics,
+photo or text, hashtags, silent),
 and /channels, /channel_topics, /channel_pause, /channel_resume, /channel_remove."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from handlers.common import (
     reply,
     services,
 )
-from handlers.keyboards import DESTINATION_TOPIC, destination_picker
+from handlers.keyboards import DESTINATION_OPTION, DESTINATION_TOPIC, destination_picker
 
 
 async def bot_membership(update: Update, context: Context) -> None:
@@ -83,7 +84,7 @@ async def _picker(
     svc: BotServices, destination: DestinationRow, language: str
 ) -> InlineKeyboardMarkup:
     topics = await svc.db.feeds.list_topics()
-    return destination_picker(destination.id, topics, set(destination.topics), language)
+    return destination_picker(destination, topics, language)
 
 
 @reader_command()
@@ -117,7 +118,7 @@ async def route_command(request: Request, context: Context) -> None:
             topics=", ".join(topic.slug for topic in topics),
         )
         markup = None
-    elif destination.topics and request.args:
+    elif destination is not None and destination.topics and request.args:
         names = await topic_names(svc.db, lang)
         text = t(
             lang,
@@ -126,6 +127,7 @@ async def route_command(request: Request, context: Context) -> None:
         )
         markup = None
     else:
+        assert destination is not None
         text = t(lang, "destination.route_pick")
         markup = await _picker(svc, destination, lang)
     # A reply to a command in a forum topic stays in that topic.
@@ -156,6 +158,25 @@ async def toggle_topic(request: Request, context: Context) -> str | None:
     query = request.query
     markup = await _picker(svc, destination, lang)
     await query.edit_message_reply_markup(reply_markup=markup)
+    return t(lang, "destination.saved")
+
+
+@reader_button()
+async def toggle_option(request: Request, context: Context) -> str | None:
+    assert request.query is not None and request.query.data is not None
+    lang = request.lang
+    svc = request.services
+    if request.user.id not in svc.settings.admin_ids:
+        return t(lang, "admin.not_allowed")
+    id_text, _, option = request.query.data.removeprefix(DESTINATION_OPTION).partition(":")
+    if not id_text.isdigit():
+        return None
+    destination = await destinations.toggle_option(svc.db, int(id_text), option)
+    if destination is None:
+        return t(lang, "destination.not_found", id=id_text)
+    await request.query.edit_message_reply_markup(
+        reply_markup=await _picker(svc, destination, lang)
+    )
     return t(lang, "destination.saved")
 
 
@@ -229,4 +250,5 @@ def handlers() -> Handlers:
         CommandHandler("channel_resume", resume_command),
         CommandHandler("channel_remove", remove_command),
         CallbackQueryHandler(toggle_topic, pattern=f"^{DESTINATION_TOPIC}"),
+        CallbackQueryHandler(toggle_option, pattern=f"^{DESTINATION_OPTION}"),
     ]

@@ -4,7 +4,8 @@ Callback data: "t:<slug>" toggle a topic · "u:t:<slug>" / "u:k:<id>" remove a
 subscription · "sp:<offset>" search page · "set:mode:<m>", "set:lang:<l>",
 "set:hours", "set:hour:<h>", "set:time:<hh:mm>", "set:quiet", "set:q:<22-6|off>",
 "set:silent", "set:sil:<off|night|always>", "set:menu" settings · "stop:yes" / "stop:no" ·
-"dt:<id>:<slug>" toggle a topic of a destination (a channel, group or forum topic).
+"dt:<id>:<slug>" toggle a topic of a destination (a channel, group or forum topic),
+"do:<id>:<style|hashtags|silent>" one of its options.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence, Set
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.admin.destinations import DestinationRow
 from bot.readers.service import (
     SILENT_CHOICES,
     SubscriberRow,
@@ -223,17 +225,35 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
 
 
 DESTINATION_TOPIC = "dt:"
+DESTINATION_OPTION = "do:"
+DESTINATION_OPTIONS = ("style", "hashtags", "silent")
 
 
 def destination_picker(
-    destination_id: int, topics: Sequence[TopicRow], chosen: Set[str], lang: str
+    destination: DestinationRow, topics: Sequence[TopicRow], lang: str
 ) -> InlineKeyboardMarkup:
-    """The topics routed to a destination, each a toggle: "dt:<destination>:<slug>"."""
+    """The topics routed to a destination, each a toggle ("dt:<destination>:<slug>"),
+    then how it posts: photo or text, hashtags, silent ("do:<destination>:<option>")."""
+    chosen = set(destination.topics)
     buttons = [
         InlineKeyboardButton(
             ("✅ " if topic.slug in chosen else "") + topic_name(topic, lang),
-            callback_data=f"{DESTINATION_TOPIC}{destination_id}:{topic.slug}",
+            callback_data=f"{DESTINATION_TOPIC}{destination.id}:{topic.slug}",
         )
         for topic in topics
     ]
-    return InlineKeyboardMarkup(_rows(buttons, 2))
+    style = "button.dest_photo" if destination.style == "photo" else "button.dest_text"
+    options = [
+        InlineKeyboardButton(
+            t_plain(lang, style), callback_data=f"{DESTINATION_OPTION}{destination.id}:style"
+        ),
+        InlineKeyboardButton(
+            ("✅ " if destination.hashtags else "") + t_plain(lang, "button.dest_hashtags"),
+            callback_data=f"{DESTINATION_OPTION}{destination.id}:hashtags",
+        ),
+        InlineKeyboardButton(
+            ("✅ " if destination.silent else "") + t_plain(lang, "button.dest_silent"),
+            callback_data=f"{DESTINATION_OPTION}{destination.id}:silent",
+        ),
+    ]
+    return InlineKeyboardMarkup([*_rows(buttons, 2), options])

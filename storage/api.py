@@ -498,6 +498,16 @@ class DestinationStore(Protocol):
     async def set_topics(self, destination_id: int, topics: Sequence[str]) -> bool:
         """Replace the destination's topics; False when there is no such destination."""
 
+    async def set_options(
+        self,
+        destination_id: int,
+        *,
+        style: str | None = None,
+        hashtags: bool | None = None,
+        silent: bool | None = None,
+    ) -> bool:
+        """Change how it posts (None keeps an option); False when there is no such one."""
+
     async def pause(self, destination_id: int, reason: str, *, now: int) -> bool:
         """Stop posting there and drop its queued posts. False when it was already paused
         (or is unknown): so whoever pauses it first, alone, tells the admins."""

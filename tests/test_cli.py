@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from storage.rows import DestinationSpec
+from storage.sqlite import SqliteDatabase
 from tests.support.cli_run import CliResult, run_newsbot
 from tests.support.feed_server import FeedServer, Route
 from tests.support.rss import Item, rss
@@ -300,3 +302,35 @@ async def test_a_broken_feeds_toml_is_said_first(workdir: Path) -> None:
     listed = await newsbot(workdir, "feeds", "list")
     assert listed.err.startswith("newsbot: warning: ")
     assert "not synced" in listed.err.splitlines()[0]
+
+
+async def test_stats_lists_destinations_with_last_post_and_pause(workdir: Path) -> None:
+    await newsbot(workdir, "stats")  # creates the database
+    async with await SqliteDatabase.open(workdir / "newsbot.db") as db:
+        channel, _ = await db.destinations.add(
+            DestinationSpec(-1001, "channel", "Kênh Giao thông", topics=("giao-thong",)),
+            added_by=None,
+            now=1_790_000_000,
+        )
+        await db.destinations.add(
+            DestinationSpec(-1002, "supergroup", "Diễn đàn", thread_id=7), added_by=None, now=0
+        )
+        await db.destinations.pause(channel, "rights: not enough rights", now=1_790_000_100)
+
+    text = await newsbot(workdir, "stats")
+    as_json = await newsbot(workdir, "stats", "--json")
+
+    assert text.code == 0, text.err
+    assert "destinations 2" in text.out
+    assert "#1 Kênh Giao thông [-1001] last post never, paused (rights: not enough rights)" in (
+        text.out
+    )
+    assert "#2 Diễn đàn [-1002 topic 7] last post never, posting" in text.out
+    destinations = as_json.json_lines()[0]["destinations"]
+    assert isinstance(destinations, list)
+    [first, second] = destinations
+    assert (first["title"], first["pause_reason"], second["thread_id"]) == (
+        "Kênh Giao thông",
+        "rights: not enough rights",
+        7,
+    )

@@ -34,7 +34,9 @@ def item(n: int, clock: ManualClock, title: str, *, image: str | None = None) ->
         title=title,
         link=link,
         guid=link,
-        description=f"{picture}<p>Bài số {n}: giá vàng trong nước tăng mạnh. Câu thứ hai.</p>",
+        # Each its own story: the lead repeats the title (bot.ingest.stories groups
+        # near-identical articles, and a destination gets a story once).
+        description=f"{picture}<p>{title}: bài số {n} kể chuyện riêng của nó.</p>",
         published=clock.now - timedelta(minutes=n),
     )
 
@@ -178,11 +180,24 @@ async def test_a_group_is_routed_from_chat_after_the_bot_is_made_admin(tmp_path:
         refreshed = world.current(ADMIN, picker.message_id)
         labels = [b["text"] for row in refreshed["reply_markup"]["inline_keyboard"] for b in row]
         assert "✅ Kinh tế" in labels
+        assert "🖼 Đăng kèm ảnh" in labels and "🔕 Im lặng" in labels
+        # How it posts: text with a preview rather than the photo, silently.
+        await world.press(ADMIN, picker.message_id, f"do:{destination.id}:style")
+        await world.press(ADMIN, picker.message_id, f"do:{destination.id}:silent")
+        refreshed = world.current(ADMIN, picker.message_id)
+        labels = [b["text"] for row in refreshed["reply_markup"]["inline_keyboard"] for b in row]
+        assert "📝 Chữ và xem trước" in labels and "✅ 🔕 Im lặng" in labels
 
-        await publish(world, "kinh-te.rss", [item(1, world.clock, "Chứng khoán tăng điểm")])
+        await publish(
+            world,
+            "kinh-te.rss",
+            [item(1, world.clock, "Chứng khoán tăng điểm", image="https://img.example.vn/ck.jpg")],
+        )
 
         [post] = posts(world, GROUP)
+        assert post.method == "sendMessage"  # the text style, although there is an image
         assert post.visible_text.startswith("Chứng khoán tăng điểm")
+        assert post.params.get("disable_notification") is True
         assert posts(world, -4999) == []
 
 
@@ -205,6 +220,36 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
             "✅ Từ giờ mình đăng tin Thế giới vào chủ đề này.",
         ]
 
+        # A topic that does not exist: said so, and nothing is routed.
+        before = len(world.sent_to(FORUM))
+        world.standin.topic_message(FORUM, 14, "/route thể thao", user_id=ADMIN)
+        await world.standin.wait_for(lambda: len(world.sent_to(FORUM)) > before)
+        answer = world.sent_to(FORUM)[-1]
+        assert answer.params.get("message_thread_id") == 14
+        assert answer.visible_text.startswith("Không có chủ đề thể thao. Các chủ đề:")
+        assert await world.db.destinations.find(FORUM, 14) is None
+
+        # /route alone: the picker, in the topic; only the bot's admins may press it.
+        before = len(world.sent_to(FORUM))
+        world.standin.topic_message(FORUM, 15, "/route", user_id=ADMIN)
+        await world.standin.wait_for(lambda: len(world.sent_to(FORUM)) > before)
+        picker = world.sent_to(FORUM)[-1]
+        assert picker.params.get("message_thread_id") == 15
+        route = await world.db.destinations.find(FORUM, 15)
+        assert route is not None and route.topics == ()
+        refused = await world.press(
+            FORUM, picker.message_id, f"dt:{route.id}:kinh-te", user_id=STRANGER
+        )
+        assert refused.get("text") == "Xin lỗi, lệnh này chỉ dành cho quản trị viên."
+        await world.press(FORUM, picker.message_id, f"dt:{route.id}:kinh-te", user_id=ADMIN)
+        chosen = await world.db.destinations.find(FORUM, 15)
+        assert chosen is not None and chosen.topics == ("kinh-te",)
+        await world.db.destinations.remove(route.id)  # not part of what follows
+
+        # Outside a forum topic, /route says where to send it.
+        outside = await world.reply(FORUM, "/route kinh-te", chat_type="supergroup", user_id=ADMIN)
+        assert "bên trong một chủ đề" in outside.visible_text
+
         # A member who is not the bot's admin cannot route a topic.
         world.standin.topic_message(FORUM, 13, "/route kinh-te", user_id=STRANGER)
         await world.barrier()
@@ -213,7 +258,11 @@ async def test_two_forum_topics_receive_different_topics(tmp_path: Path) -> None
         world.set_items("the-gioi.rss", [item(201, world.clock, "Bầu cử ở châu Âu")])
         await publish(world, "kinh-te.rss", [item(1, world.clock, "Tỷ giá đô la giảm")])
 
-        sent = posts(world, FORUM)[len(confirmations) + 1 :]
+        sent = [
+            m
+            for m in posts(world, FORUM)
+            if m.params.get("message_thread_id") in (11, 12) and not m.visible_text.startswith("✅")
+        ]
         by_thread = {m.params.get("message_thread_id"): m.visible_text.split("\n")[0] for m in sent}
         assert by_thread == {11: "Tỷ giá đô la giảm", 12: "Bầu cử ở châu Âu"}
 

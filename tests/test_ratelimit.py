@@ -200,3 +200,22 @@ async def test_one_chat_waiting_never_holds_up_another(time: VirtualTime) -> Non
     result = await grants(time, limiter(time), [(Priority.REPLY, 7)] * 5 + [(Priority.REPLY, 8)])
     granted_at = dict(result)
     assert granted_at[5] - start < 1.0  # chat 8 is not behind chat 7's four waiting messages
+
+
+async def test_chat_wait_says_when_a_group_or_channel_may_receive_again(
+    time: VirtualTime,
+) -> None:
+    rate = limiter(time)
+    channel, reader = -1001, 42
+    assert rate.chat_wait(channel) == 0.0  # never sent to: now
+
+    await grants(time, rate, [(Priority.ALERT, channel)] * 20 + [(Priority.ALERT, reader)])
+    first = time.now - 19.0  # the 20 went a second apart
+
+    # Twenty in the last minute: the next waits until the first is a minute old.
+    assert rate.chat_wait(channel) == pytest.approx(first + 60.0 - time.now)
+    assert rate.chat_wait(reader) == 0.0  # a private chat: only its 1 s, long past
+    # With posts already on their way there, later still.
+    assert rate.chat_wait(-1002, ahead=2) == pytest.approx(2.0)
+    time.now += 61.0
+    assert rate.chat_wait(channel) == 0.0

@@ -91,24 +91,26 @@ async def route_thread(
     words: str,
     user_id: int,
     now: int,
-) -> tuple[DestinationRow, list[str]]:
+) -> tuple[DestinationRow | None, list[str]]:
     """/route inside a forum topic: that topic becomes a destination; the topics named
-    in words (slugs or names, separated by commas or spaces in a slug) are routed to it.
-    Returns the destination and the words that named no topic."""
+    in words (slugs or names, separated by commas) are routed to it, besides those it
+    had. Returns the destination and the words that named no topic; when some did,
+    nothing is changed (and the destination is None unless it existed)."""
     topics = await db.feeds.list_topics()
     chosen, unknown = parse_topics(words, topics)
-    destination_id, new = await db.destinations.add(
+    if unknown:
+        return await db.destinations.find(chat_id, thread_id), unknown
+    destination_id, _ = await db.destinations.add(
         DestinationSpec(chat_id, "supergroup", clean_line(title), thread_id=thread_id),
         added_by=user_id,
         now=now,
     )
-    if chosen:
-        current = await db.destinations.get(destination_id)
-        known = set(current.topics if current and not new else ())
-        await db.destinations.set_topics(destination_id, sorted(known | set(chosen)))
+    current = await db.destinations.get(destination_id)
+    if chosen and current is not None:
+        await db.destinations.set_topics(destination_id, sorted(set(current.topics) | set(chosen)))
     row = await db.destinations.get(destination_id)
     assert row is not None
-    return row, unknown
+    return row, []
 
 
 def parse_topics(words: str, topics: Sequence[TopicRow]) -> tuple[list[str], list[str]]:
@@ -125,6 +127,8 @@ def parse_topics(words: str, topics: Sequence[TopicRow]) -> tuple[list[str], lis
             unknown.append(part)
         elif topic.slug not in chosen:
             chosen.append(topic.slug)
+    if unknown and not chosen:
+        unknown = [words.strip()]  # nothing matched: the words as typed, not in pieces
     return chosen, unknown
 
 
@@ -135,6 +139,25 @@ async def toggle_topic(db: Database, destination_id: int, slug: str) -> Destinat
         return None
     chosen = set(row.topics) ^ {slug}
     await db.destinations.set_topics(destination_id, sorted(chosen))
+    return await db.destinations.get(destination_id)
+
+
+async def toggle_option(db: Database, destination_id: int, option: str) -> DestinationRow | None:
+    """Flip one way of posting: 'style' (photo ↔ text), 'hashtags' or 'silent'. None when
+    the destination or the option is unknown."""
+    row = await db.destinations.get(destination_id)
+    if row is None:
+        return None
+    if option == "style":
+        await db.destinations.set_options(
+            destination_id, style="text" if row.style == "photo" else "photo"
+        )
+    elif option == "hashtags":
+        await db.destinations.set_options(destination_id, hashtags=not row.hashtags)
+    elif option == "silent":
+        await db.destinations.set_options(destination_id, silent=not row.silent)
+    else:
+        return None
     return await db.destinations.get(destination_id)
 
 

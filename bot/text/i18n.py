@@ -253,8 +253,8 @@ CATALOGS: dict[str, dict[str, str]] = {
         "destination.kind_supergroup": "nhóm",
         "destination.kind_topic": "chủ đề diễn đàn",
         "destination.added": (
-            "📢 Mình đã là quản trị viên của {kind} <b>{name}</b>. "
-            "Chọn chủ đề sẽ đăng lên đó (bấm lần nữa để bỏ):"
+            "📢 Mình vừa được thêm làm quản trị viên của {kind} <b>{name}</b>. "
+            "Chọn chủ đề muốn đăng lên đó (bấm lần nữa để bỏ):"
         ),
         "destination.picker": "Chủ đề đăng lên <b>{name}</b> (bấm lần nữa để bỏ):",
         "destination.route_pick": "Chọn chủ đề sẽ đăng vào đây (bấm lần nữa để bỏ):",
@@ -290,6 +290,10 @@ CATALOGS: dict[str, dict[str, str]] = {
             "khởi động lại, trừ khi bạn xóa nó khỏi tệp."
         ),
         "destination.saved": "Đã lưu.",
+        "button.dest_photo": "🖼 Đăng kèm ảnh",
+        "button.dest_text": "📝 Chữ và xem trước",
+        "button.dest_hashtags": "Hashtag",
+        "button.dest_silent": "🔕 Im lặng",
         "stats.destinations": "Nơi đăng bài:",
         "stats.destination_line": "#{id} {name} · bài gần nhất: {last}",
         "broadcast.everyone_and_channels": "mọi người đọc và các kênh, nhóm đăng bài",
@@ -559,7 +563,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "destination.kind_supergroup": "group",
         "destination.kind_topic": "forum topic",
         "destination.added": (
-            "📢 I am now an administrator of the {kind} <b>{name}</b>. "
+            "📢 I was just made an administrator of the {kind} <b>{name}</b>. "
             "Pick the topics to post there (tap again to remove):"
         ),
         "destination.picker": "Topics posted to <b>{name}</b> (tap again to remove):",
@@ -596,6 +600,10 @@ CATALOGS: dict[str, dict[str, str]] = {
             "restarts unless you delete it from the file."
         ),
         "destination.saved": "Saved.",
+        "button.dest_photo": "🖼 With the photo",
+        "button.dest_text": "📝 Text and preview",
+        "button.dest_hashtags": "Hashtags",
+        "button.dest_silent": "🔕 Silent",
         "stats.destinations": "Destinations:",
         "stats.destination_line": "#{id} {name} · last post: {last}",
         "broadcast.everyone_and_channels": "every reader and the destinations",

@@ -61,16 +61,22 @@ async def store_articles(
         if article.item_key in alert_keys:
             article_id = ids[article.item_key]
             story = joined.get(article_id)
+            alerted = await story_alert_keys(conn, story, article_id) if story else []
             outcome.alerts_queued += await _queue_alerts(
                 conn,
                 article_id,
                 article.topics,
                 keyword_chats.get(article.item_key),
                 now,
-                already_alerted=await story_alert_keys(conn, story, article_id) if story else [],
+                already_alerted=alerted,
             )
             outcome.posts_queued += await _queue_posts(
-                conn, ids[article.item_key], feed_id, article.topics, now
+                conn,
+                article_id,
+                feed_id,
+                article.topics,
+                now,
+                story_articles=[int(key.removeprefix("article:")) for key in alerted],
             )
             outcome.alerted_articles += 1
     for article in articles:
@@ -239,11 +245,18 @@ async def _queue_alerts(
 
 
 async def _queue_posts(
-    conn: Conn, article_id: int, feed_id: int, topics: Sequence[str], now: int
+    conn: Conn,
+    article_id: int,
+    feed_id: int,
+    topics: Sequence[str],
+    now: int,
+    *,
+    story_articles: Sequence[int] = (),
 ) -> int:
     """One outbox row per unpaused destination routed one of the article's topics or its
     source; the key names the destination, so two forum topics of one chat both get it,
-    and each only once."""
+    and each only once. A destination that has a post of the same story (another
+    outlet's article, story_articles) gets none: a story is posted once."""
     status = await conn.execute(
         """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id, destination_id,
                                not_before, created_at)
@@ -254,6 +267,8 @@ async def _queue_posts(
                d.id IN (SELECT destination_id FROM destination_topics
                         WHERE topic_slug = ANY($4::text[]))
                OR d.id IN (SELECT destination_id FROM destination_feeds WHERE feed_id = $5))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = d.id
+                             AND o.article_id = ANY($6::bigint[]))
            ORDER BY d.id
            ON CONFLICT (chat_id, dedup_key) DO NOTHING""",
         int(Priority.ALERT),
@@ -261,6 +276,7 @@ async def _queue_posts(
         now,
         list(topics),
         feed_id,
+        list(story_articles),
     )
     return affected(status)
 

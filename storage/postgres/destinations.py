@@ -170,6 +170,27 @@ class PostgresDestinations:
             await _write_topics(conn, destination_id, topics)
         return True
 
+    async def set_options(
+        self,
+        destination_id: int,
+        *,
+        style: str | None = None,
+        hashtags: bool | None = None,
+        silent: bool | None = None,
+    ) -> bool:
+        async with self._db.write() as conn:
+            status = await conn.execute(
+                """UPDATE destinations SET style = coalesce($1::text, style),
+                       hashtags = coalesce($2::boolean, hashtags),
+                       silent = coalesce($3::boolean, silent)
+                   WHERE id = $4""",
+                style,
+                hashtags,
+                silent,
+                destination_id,
+            )
+        return affected(status) > 0
+
     async def pause(self, destination_id: int, reason: str, *, now: int) -> bool:
         async with self._db.write() as conn:
             status = await conn.execute(

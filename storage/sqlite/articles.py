@@ -57,16 +57,22 @@ async def store_articles(
         if article.item_key in alert_keys:
             article_id = ids[article.item_key]
             story = joined.get(article_id)
+            alerted = await story_alert_keys(conn, story, article_id) if story else []
             outcome.alerts_queued += await _queue_alerts(
                 conn,
                 article_id,
                 article.topics,
                 keyword_chats.get(article.item_key),
                 now,
-                already_alerted=await story_alert_keys(conn, story, article_id) if story else [],
+                already_alerted=alerted,
             )
             outcome.posts_queued += await _queue_posts(
-                conn, ids[article.item_key], feed_id, article.topics, now
+                conn,
+                article_id,
+                feed_id,
+                article.topics,
+                now,
+                story_articles=[int(key.removeprefix("article:")) for key in alerted],
             )
             outcome.alerted_articles += 1
     for article in articles:
@@ -240,10 +246,13 @@ async def _queue_posts(
     feed_id: int,
     topics: Sequence[str],
     now: int,
+    *,
+    story_articles: Sequence[int] = (),
 ) -> int:
     """One outbox row per unpaused destination routed one of the article's topics or its
     source; the key names the destination, so two forum topics of one chat both get it,
-    and each only once."""
+    and each only once. A destination that has a post of the same story (another
+    outlet's article, story_articles) gets none: a story is posted once."""
     cursor = await conn.execute(
         """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
                                          destination_id, not_before, created_at)
@@ -252,8 +261,19 @@ async def _queue_posts(
            WHERE d.paused_at IS NULL AND (
                d.id IN (SELECT destination_id FROM destination_topics
                         WHERE topic_slug IN (SELECT value FROM json_each(?)))
-               OR d.id IN (SELECT destination_id FROM destination_feeds WHERE feed_id = ?))""",
-        (Priority.ALERT, article_id, article_id, now, now, json.dumps(list(topics)), feed_id),
+               OR d.id IN (SELECT destination_id FROM destination_feeds WHERE feed_id = ?))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = d.id
+                             AND o.article_id IN (SELECT value FROM json_each(?)))""",
+        (
+            Priority.ALERT,
+            article_id,
+            article_id,
+            now,
+            now,
+            json.dumps(list(topics)),
+            feed_id,
+            json.dumps(list(story_articles)),
+        ),
     )
     return cursor.rowcount
 

@@ -187,6 +187,23 @@ class SqliteDestinations:
             await _write_topics(conn, destination_id, topics)
         return True
 
+    async def set_options(
+        self,
+        destination_id: int,
+        *,
+        style: str | None = None,
+        hashtags: bool | None = None,
+        silent: bool | None = None,
+    ) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE destinations SET style = coalesce(?, style),
+                       hashtags = coalesce(?, hashtags), silent = coalesce(?, silent)
+                   WHERE id = ?""",
+                (style, hashtags, silent, destination_id),
+            )
+            return cursor.rowcount > 0
+
     async def pause(self, destination_id: int, reason: str, *, now: int) -> bool:
         async with self._db.write() as conn:
             cursor = await conn.execute(

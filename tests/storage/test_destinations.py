@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 from storage.api import Database
-from storage.rows import DestinationSpec
-from tests.storage.support import NOW, add_feed, add_reader, article
+from storage.rows import ArticleInput, DestinationSpec, StoryRule
+from tests.storage.support import DAY, HOUR, NOW, add_feed, add_reader, article
 
 CHANNEL = -1001000000001
 FORUM = -1001000000002
@@ -281,3 +284,64 @@ async def test_sync_config_can_keep_entries_it_could_not_look_up(db: Database) -
     await db.destinations.sync_config([channel()], now=NOW + 1, remove_missing=False)
 
     assert {d.chat_id for d in await db.destinations.list_all()} == {CHANNEL, GROUP}
+
+
+async def test_set_options_changes_only_what_is_given(db: Database) -> None:
+    destination_id, _ = await db.destinations.add(channel(), added_by=None, now=NOW)
+
+    assert await db.destinations.set_options(destination_id, style="text", silent=True)
+    assert await db.destinations.set_options(destination_id + 1, hashtags=True) is False
+
+    row = await db.destinations.get(destination_id)
+    assert row is not None and (row.style, row.hashtags, row.silent) == ("text", False, True)
+    assert await db.destinations.set_options(destination_id, hashtags=True, silent=False)
+    again = await db.destinations.get(destination_id)
+    assert again is not None and (again.style, again.hashtags, again.silent) == (
+        "text",
+        True,
+        False,
+    )
+
+
+def same_signature(signature: bytes, candidates: Sequence[tuple[int, bytes]]) -> int | None:
+    return next((story for story, theirs in candidates if theirs == signature), None)
+
+
+STORIES = StoryRule(match=same_signature, window=6 * HOUR, keep=2 * DAY)
+
+
+def of_story(key: str, story: str) -> ArticleInput:
+    return dataclasses.replace(
+        article(key, topics=("kinh-te",)), story_signature=story.encode(), story_bands=(1, 2)
+    )
+
+
+async def test_a_story_from_several_outlets_is_posted_once(db: Database) -> None:
+    feeds = [await add_feed(db, f"https://bao{i}.example.vn/rss") for i in range(3)]
+    destination_id, _ = await db.destinations.add(channel(), added_by=None, now=NOW)
+    stored = []
+    for feed_id, key, story in zip(feeds, "abc", ["chay rung", "chay rung", "bao lu"], strict=True):
+        outcome = await db.articles.store(
+            feed_id, [of_story(key, story)], now=NOW, alert_keys=frozenset({key}), stories=STORIES
+        )
+        stored.append(outcome.new_ids[0])
+
+    posts = [r.article_id for r in await db.outbox.rows_for_chat(CHANNEL)]
+    assert posts == [stored[0], stored[2]]  # the second outlet's copy of the story is not
+    assert all(r.destination_id == destination_id for r in await db.outbox.pending())
+
+
+async def test_a_correction_edits_readers_alerts_not_destination_posts(db: Database) -> None:
+    feed_id = await add_feed(db, topics=("kinh-te",))
+    await db.destinations.add(channel(), added_by=None, now=NOW)
+    await add_reader(db, 7, topics=["kinh-te"])
+    await store_new(db, feed_id, "a1", topics=("kinh-te",))
+    sent = await db.outbox.claim_due(now=NOW, limit=10)
+    await db.outbox.mark_sent_many([(row.id, 100 + row.id) for row in sent], now=NOW)
+
+    fixed = dataclasses.replace(article("a1", topics=("kinh-te",)), title="tieu de da sua")
+    outcome = await db.articles.store(feed_id, [fixed], now=NOW + HOUR, edits_since=NOW - DAY)
+
+    assert outcome.edits_queued == 1
+    [edit] = await db.outbox.pending()
+    assert (edit.chat_id, edit.destination_id) == (7, None)
