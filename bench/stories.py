@@ -172,7 +172,14 @@ def score(detector: Detector, pairs: list[Pair]) -> tuple[float, float, int, int
     return precision, recall, fp, fn
 
 
-def main() -> None:
+@dataclass(slots=True)
+class StoriesResult:
+    precision: float
+    recall: float
+    targets: list[tuple[str, bool]]
+
+
+def main() -> StoriesResult:
     samples = sample_items()
     written, skipped = labelled_pairs(samples)
     pairs = written + snapshot_pairs(samples, written)
@@ -184,6 +191,17 @@ def main() -> None:
     )
     precision, recall, fp, fn = score(chosen, pairs)
     verdict = "PASS" if precision >= TARGET_PRECISION and recall >= TARGET_RECALL else "FAIL"
+    result = StoriesResult(
+        precision,
+        recall,
+        [
+            (
+                f"story precision >= {TARGET_PRECISION}: {precision:.3f}",
+                precision >= TARGET_PRECISION,
+            ),
+            (f"story recall >= {TARGET_RECALL}: {recall:.3f}", recall >= TARGET_RECALL),
+        ],
+    )
     print(
         "\nchosen: word pairs, Jaccard >= "
         f"{stories.SAME_STORY_SIMILARITY}, dates and title numbers must agree, "
@@ -241,6 +259,7 @@ def main() -> None:
         band = jaccard**rows
         below = sum(math.comb(bands, k) * band**k * (1 - band) ** (bands - k) for k in range(least))
         print(f"  similarity {jaccard}: {1 - below:.4f}")
+    return result
 
 
 if __name__ == "__main__":
