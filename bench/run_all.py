@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import burst, cli_startup, delivery, destinations, poll_cycle, scheduling
+from bench import burst, cli_startup, delivery, destinations, poll_cycle, scheduling, stories
 from bench import search as search_bench
 
 QUICK_FEEDS = 500
@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     posted = destinations.main([]) if not args.quick else None
     if posted is None:
         print("[destinations] skipped with --quick (it needs a real minute)", flush=True)
+    print(flush=True)
+    grouped = stories.main()  # the labelled pairs: the same at any size
     targets = [("cli", name, ok) for name, ok in startup.targets]
     targets += [("poll", name, ok) for name, ok in poll.targets]
     targets += [("scheduling", name, ok) for name, ok in scheduled.targets]
@@ -68,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets += [("delivery", name, ok) for name, ok in delivered.targets]
     targets += [("burst", name, ok) for name, ok in launched.targets]
     targets += [("destinations", name, ok) for name, ok in (posted.targets if posted else [])]
+    targets += [("stories", name, ok) for name, ok in grouped.targets]
     print(f"\nsummary ({time.perf_counter() - started:.0f} s in all):")
     for bench_name, name, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {bench_name}: {name}")

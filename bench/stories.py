@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 import time
 import tomllib
@@ -149,9 +150,13 @@ def simhash_detector(max_distance: int) -> Detector:
 
 
 def chosen(a: Text, b: Text) -> bool:
+    """What the store does: candidates by shared band keys, then the rule."""
     sa = stories.story_signature(a.title, a.lead)
     sb = stories.story_signature(b.title, b.lead)
-    return sa is not None and sb is not None and stories.same_story(sa, sb)
+    if sa is None or sb is None:
+        return False
+    shared = set(stories.story_bands(sa)) & set(stories.story_bands(sb))
+    return len(shared) >= stories.MIN_SHARED_BANDS and stories.same_story(sa, sb)
 
 
 def score(detector: Detector, pairs: list[Pair]) -> tuple[float, float, int, int]:
@@ -167,7 +172,14 @@ def score(detector: Detector, pairs: list[Pair]) -> tuple[float, float, int, int
     return precision, recall, fp, fn
 
 
-def main() -> None:
+@dataclass(slots=True)
+class StoriesResult:
+    precision: float
+    recall: float
+    targets: list[tuple[str, bool]]
+
+
+def main() -> StoriesResult:
     samples = sample_items()
     written, skipped = labelled_pairs(samples)
     pairs = written + snapshot_pairs(samples, written)
@@ -179,9 +191,21 @@ def main() -> None:
     )
     precision, recall, fp, fn = score(chosen, pairs)
     verdict = "PASS" if precision >= TARGET_PRECISION and recall >= TARGET_RECALL else "FAIL"
+    result = StoriesResult(
+        precision,
+        recall,
+        [
+            (
+                f"story precision >= {TARGET_PRECISION}: {precision:.3f}",
+                precision >= TARGET_PRECISION,
+            ),
+            (f"story recall >= {TARGET_RECALL}: {recall:.3f}", recall >= TARGET_RECALL),
+        ],
+    )
     print(
         "\nchosen: word pairs, Jaccard >= "
-        f"{stories.SAME_STORY_SIMILARITY}, dates and title numbers must agree"
+        f"{stories.SAME_STORY_SIMILARITY}, dates and title numbers must agree, "
+        f">= {stories.MIN_SHARED_BANDS} of {stories.BANDS} band keys shared"
     )
     print(
         f"  precision {precision:.3f} (target {TARGET_PRECISION}), recall {recall:.3f} "
@@ -229,10 +253,13 @@ def main() -> None:
     assert sig is not None
     size = len(sig.to_bytes())
     print(f"\none signature and its bands: {per:.0f} µs (in the parse worker), {size} bytes stored")
-    print(f"LSH: {stories.BANDS} bands of {stories.ROWS_PER_BAND}; chance two articles compare:")
-    for s in (0.2, 0.3, 0.4, 0.5, 0.7):
-        chance = 1 - (1 - s**stories.ROWS_PER_BAND) ** stories.BANDS
-        print(f"  similarity {s}: {chance:.3f}")
+    bands, rows, least = stories.BANDS, stories.ROWS_PER_BAND, stories.MIN_SHARED_BANDS
+    print(f"LSH: {bands} bands of {rows}, >= {least} shared; chance two articles are compared:")
+    for jaccard in (0.05, 0.2, 0.3, 0.4, 0.5, 0.7):
+        band = jaccard**rows
+        below = sum(math.comb(bands, k) * band**k * (1 - band) ** (bands - k) for k in range(least))
+        print(f"  similarity {jaccard}: {1 - below:.4f}")
+    return result
 
 
 if __name__ == "__main__":
