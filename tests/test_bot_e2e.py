@@ -25,7 +25,7 @@ from handlers.common import MAX_INPUT_CHARS
 from handlers.start import welcome_text
 from tests.support.bot_world import BOT_USERNAME, TOKEN, BotWorld, open_world
 from tests.support.clock import ManualClock
-from tests.support.rss import Item
+from tests.support.rss import Item, rss
 
 READER = 4242
 DIGEST_READER = 4343
@@ -246,6 +246,34 @@ async def test_more_pages_the_search_its_own_message_shows(world: BotWorld) -> N
     assert world.current(READER, terms.message_id)["text"] == terms.visible_text
     await world.press(READER, terms.message_id, "sp:5")
     assert world.current(READER, terms.message_id)["text"].startswith("Kết quả cho ky han (6–7)")
+
+
+async def test_page_two_holds_what_page_one_was_drawn_from(world: BotWorld) -> None:
+    """Better matches stored between two pages: page 2 repeats nothing of page 1 and
+    skips nothing, and a new search finds the newcomers."""
+    await world.add_feed("/kinh-te", ["kinh-te"], rate_articles(world.clock))
+    await world.poll()
+    first = await world.reply(READER, "/search lai suat")
+    world.clock.advance(hours=7)
+    newcomers = [
+        article(100 + n, world.clock, f"Lãi suất, lãi suất: ngân hàng {n} giảm lãi suất")
+        for n in range(3)
+    ]
+    world.feeds.set_feed("/kinh-te", rss([*newcomers, *rate_articles(world.clock)]))
+    assert (await world.poll()).new_articles == 3
+
+    await world.press(READER, first.message_id, "sp:5")
+
+    second = world.current(READER, first.message_id)
+    assert second["text"].startswith("Kết quả cho lai suat (6–7)")
+    links = [
+        {e["url"] for e in entities if e["type"] == "text_link"}
+        for entities in (first.entities, second.get("entities", []))
+    ]
+    assert len(links[0]) == 5 and len(links[1]) == 2 and not links[0] & links[1]
+    assert links[0] | links[1] == {item.link for item in rate_articles(world.clock)}
+    fresh = await world.reply(READER, "/search lai suat")
+    assert "ngân hàng 0 giảm" in fresh.visible_text
 
 
 async def test_settings_commands(world: BotWorld) -> None:

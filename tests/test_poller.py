@@ -198,7 +198,8 @@ async def test_flood_of_new_ids_alerts_only_the_newest_few(
 
     report = await poller.poll_due()
 
-    assert report.new_articles == 20
+    # Story 1 is the one stored before, under its old guid: known by its link.
+    assert report.new_articles == 19
     alerted = {article for chat, article in await queued(db) if chat == READER}
     assert len(alerted) == 3
     newest = await search(db, "tin so 1")
