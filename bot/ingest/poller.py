@@ -87,6 +87,9 @@ class FeedPollReport:
     url: str
     outcome: str  # "new", "unchanged", "not_modified", "failed" (the feed's fault), "error" (ours)
     new_articles: int = 0
+    # Items new to this feed that joined articles already stored (another feed's, or
+    # this one's under an older guid): no new rows.
+    merged_articles: int = 0
     updated_articles: int = 0
     alerts_queued: int = 0
     edits_queued: int = 0
@@ -421,6 +424,7 @@ class Poller:
             feed.url,
             "new" if outcome.new_ids else "unchanged",
             new_articles=len(outcome.new_ids),
+            merged_articles=len(outcome.merged_ids),
             updated_articles=outcome.updated,
             alerts_queued=outcome.alerts_queued,
             edits_queued=outcome.edits_queued,
