@@ -113,9 +113,10 @@ class ArticleStore(Protocol):
 
     async def known_items(self, feed_id: int, articles: Sequence[ArticleInput]) -> set[str]:
         """The keys of these items that are articles this feed already gave: under the
-        same key, or under another (the same canonical URL; or the same title, published
-        within 12 hours, while the old key is gone from the document: a CMS migration
-        that changed every guid). store() merges such items and alerts no one for them.
+        same key, or under another (the same canonical URL; or, when at least half the
+        document is new by key and link, the same title published within 12 hours
+        while the old key is gone from the document: a CMS migration that changed
+        every guid and link). store() merges such items and alerts no one for them.
         """
 
     async def get_article(self, article_id: int) -> ArticleRow | None: ...

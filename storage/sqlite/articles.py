@@ -192,8 +192,9 @@ async def _matches(
     batch_keys: Set[str],
 ) -> dict[str, _Match]:
     """Items new to this feed that are articles already stored: by canonical URL (any
-    feed's), else by title among this feed's articles (a guid change, see
-    TITLE_MATCH_SECONDS) whose own keys are gone from the document."""
+    feed's); else, when most of the document is new (see _looks_migrated), by title
+    among this feed's articles published within TITLE_MATCH_SECONDS whose own keys
+    are gone from the document."""
     urls = [a.canonical_url for a in fresh if a.canonical_url]
     if not urls:
         by_url: dict[str, _Match] = {}
@@ -211,7 +212,7 @@ async def _matches(
             }
     found = {a.item_key: by_url[a.canonical_url] for a in fresh if a.canonical_url in by_url}
     rest = [a for a in fresh if a.item_key not in found]
-    if not rest:
+    if not _looks_migrated(rest, batch_keys):
         return found
     async with conn.execute(
         """SELECT a.id, a.title, a.published_at, s.item_key
@@ -236,6 +237,13 @@ async def _matches(
                 taken.add(article_id)
                 break
     return found
+
+
+def _looks_migrated(rest: Sequence[ArticleInput], batch_keys: Set[str]) -> bool:
+    """Whether the items new by key and link are at least half the document (and more
+    than one): a CMS that changed every guid and link. One new item whose title an
+    older story had is a new story, and is never matched by its title."""
+    return len(rest) >= 2 and 2 * len(rest) >= len(batch_keys)
 
 
 async def _insert_all(

@@ -137,6 +137,29 @@ async def test_new_guids_and_links_match_this_feeds_titles_of_the_same_hours(
     assert await db.articles.known_items(one, [still_there, twin]) == {"old-1"}
 
 
+async def test_one_new_item_with_an_old_title_is_a_new_story(db: Database) -> None:
+    # A normal poll: one new story among known ones, titled like an older one that has
+    # left the document. Only a document mostly new (a migration) is matched by title.
+    one, _ = await _two_feeds(db)
+    await add_reader(db, 1, topics=["kinh-te"])
+    listed = [article(f"k{i}", url=f"https://vnexpress.net/k{i}") for i in range(4)]
+    await db.articles.store(
+        one, [article("old", title="gia vang tang", url="https://vnexpress.net/old"), *listed],
+        now=NOW,
+    )  # fmt: skip
+    update = article(
+        "new", title="gia vang tang", url="https://vnexpress.net/new", topics=("kinh-te",),
+        published_at=NOW,
+    )  # fmt: skip
+
+    assert await db.articles.known_items(one, [update, *listed]) == {f"k{i}" for i in range(4)}
+    outcome = await db.articles.store(
+        one, [update, *listed], now=NOW + HOUR, alert_keys=frozenset({"new"})
+    )
+    assert len(outcome.new_ids) == 1 and outcome.merged_ids == []
+    assert outcome.alerts_queued == 1
+
+
 async def test_an_item_without_a_link_is_stored_by_its_key(db: Database) -> None:
     one, two = await _two_feeds(db)
     outcome = await db.articles.store(one, [article("miss-c", url="")], now=NOW)
