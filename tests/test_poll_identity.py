@@ -169,15 +169,17 @@ async def test_a_guid_flood_stores_nothing_twice_and_alerts_no_one(
     fetcher: Fetcher,
     clock: ManualClock,
     links_change: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     await add_readers(db, clock)
     await add_feed(db, server, clock, "/kinh-te.rss", "kinh-te")
-    server.set_feed("/kinh-te.rss", rss([old_item(clock, n) for n in range(1, 9)]))
+    server.set_feed("/kinh-te.rss", rss([old_item(clock, n) for n in range(1, 13)]))
     poller = make_poller(db, fetcher, clock)
     await poller.poll_due()
-    published = {n: clock.now - timedelta(hours=n) for n in range(1, 9)}
+    published = {n: clock.now - timedelta(hours=n) for n in range(1, 13)}
 
-    clock.advance(minutes=30)
+    rhythm_before = (await feed_row(db, 1)).recent_items
+    clock.advance(hours=7)  # past the next poll
     migrated = [
         old_item(
             clock,
@@ -186,20 +188,24 @@ async def test_a_guid_flood_stores_nothing_twice_and_alerts_no_one(
             published=published[n],
             **({"link": f"https://vnexpress.net/kinh-te/{n}.html"} if links_change else {}),
         )
-        for n in range(1, 9)
+        for n in range(1, 13)
     ]
-    report = await poller.poll_due()
-    assert report.new_articles == 0  # the old document is still served: nothing new
     server.set_feed("/kinh-te.rss", rss(migrated))
+    caplog.set_level(logging.WARNING, logger="bot.ingest.poller")
     report = await poller.poll_due()
 
-    assert (report.new_articles, report.alerts_queued) == (0, 0)
-    assert await db.articles.count_articles() == 8
+    [polled] = report.feeds
+    assert (polled.outcome, polled.new_articles, polled.alerts_queued) == ("unchanged", 0, 0)
+    assert polled.merged_articles == 12
+    assert await db.articles.count_articles() == 12
     assert await db.outbox.pending() == []
-    assert len(await search(db, "tin cu so")) == 8
+    assert len(await search(db, "tin cu so", limit=20)) == 12
+    # Known before the alerts are chosen: no flood, and the rhythm learns nothing new.
+    assert not [r for r in caplog.records if "new items at once" in r.message]
+    assert (await feed_row(db, 1)).recent_items == rhythm_before
 
     # A real new story after the migration still alerts.
-    clock.advance(minutes=30)
+    clock.advance(hours=7)
     server.set_feed("/kinh-te.rss", rss([story(clock, STORY, "urn:newcms:2000"), *migrated]))
     report = await poller.poll_due()
     assert (report.new_articles, report.alerts_queued) == (1, 2)
