@@ -133,8 +133,12 @@ async def test_one_link_in_two_feeds_is_one_article_and_one_alert_per_reader(
     assert await db.articles.existing_keys(news, ["tmn-999"]) == {"tmn-999"}
 
     # Both feeds keep listing it: nothing more is stored or queued.
-    clock.advance(hours=1)
+    clock.advance(hours=7)  # past both feeds' next poll
+    server.set_feed(
+        "/tin-moi-nhat.rss", rss([story(clock, news_link, "tmn-999"), old_item(clock, 2)], ttl=5)
+    )  # new bytes, so the document is parsed and stored again, not skipped as unchanged
     again = await poller.poll_due()
+    assert len(again.feeds) == 2
     assert (again.new_articles, again.alerts_queued) == (0, 0)
     assert len(await db.outbox.rows_for_chat(BOTH_READER)) == 1
 
