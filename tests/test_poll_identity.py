@@ -156,7 +156,14 @@ async def test_different_links_in_two_feeds_stay_two_articles(
 
     clock.advance(hours=1)
     server.set_feed("/kinh-te.rss", rss([story(clock, STORY, "a")]))
-    server.set_feed("/tin-moi-nhat.rss", rss([story(clock, STORY.replace("123", "124"), "b")]))
+    other = story(
+        clock,
+        STORY.replace("123", "124"),
+        "b",
+        title="Ngân hàng Nhà nước giữ nguyên lãi suất điều hành",
+        description="<p>Lãi suất tái cấp vốn không đổi trong quý này. Thị trường bình ổn.</p>",
+    )
+    server.set_feed("/tin-moi-nhat.rss", rss([other]))
     report = await poller.poll_due()
 
     assert report.new_articles == 2
