@@ -272,6 +272,7 @@ async def store_articles(db: SqliteDatabase, count: int) -> None:
                 (),
                 fold(title),
                 fold(body),
+                f"https://bao.example.vn/{vnsynth.slug(title)}-{n}.html",
             )
         )
     await db.articles.store(feed_id, articles, now=0, alert_keys=frozenset(), keyword_chats={})

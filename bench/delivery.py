@@ -336,6 +336,7 @@ async def _store_articles(db: SqliteDatabase, count: int) -> None:
                 (),
                 fold(title),
                 fold(body),
+                f"https://bao.example.vn/{n}.html",
             )
         )
     await db.articles.store(feed_id, articles, now=0, alert_keys=frozenset(), keyword_chats={})

@@ -56,6 +56,7 @@ def articles(count: int) -> list[ArticleInput]:
                 (TOPIC.slug,),
                 fold(title),
                 fold(body),
+                f"https://bao.example.vn/lai-suat-{n}.html",
             )
         )
     return made

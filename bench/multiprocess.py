@@ -191,6 +191,7 @@ async def queue_alerts(db: Database, feed_id: int, n: int = 1) -> int:
         topics=(TOPIC.slug,),
         search_title="ngan hang nha nuoc dieu chinh lai suat dieu hanh",
         search_body="lai suat tai cap von giam",
+        canonical_url=f"https://bao.example.vn/{key}.html",
     )
     outcome = await db.articles.store(feed_id, [article], now=now, alert_keys=frozenset({key}))
     return outcome.alerts_queued

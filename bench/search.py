@@ -121,6 +121,7 @@ def _article(rng: random.Random, words: vnsynth.ZipfWords, i: int, now: int) -> 
         topics=topics,
         search_title=fold(head),
         search_body=fold(f"{summary}\n{body}"),
+        canonical_url=url,
     )
 
 

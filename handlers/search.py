@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ from telegram import Message
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.delivery.render import render_article_list
-from bot.readers.search import is_short_query, search
+from bot.readers.search import is_short_query, search, search_start
 from bot.readers.search import latest as latest_articles
 from bot.readers.service import MAX_QUERY_CHARS, clip_query, topic_name
 from bot.text.i18n import t
@@ -26,34 +27,42 @@ from handlers.keyboards import SEARCH_PAGE, search_pages
 
 PAGE_SIZE = 5
 LATEST_COUNT = 8
-# The query behind the paging buttons lives in chat_data (callback data holds 64 bytes),
-# keyed by the results message, so each message pages its own search.
+# The search behind the paging buttons lives in chat_data (callback data holds 64 bytes),
+# keyed by the results message, so each message pages its own search: the query, and
+# the newest article when it began, so that later pages hold what page 1 was drawn from.
 QUERY_KEY = "search_queries"
 REMEMBERED_SEARCHES = 20
 
 
-def _remember(chat_data: dict[Any, Any], message_id: int, query: str) -> None:
-    queries: dict[int, str] = chat_data.setdefault(QUERY_KEY, {})
-    queries[message_id] = query
-    while len(queries) > REMEMBERED_SEARCHES:
-        del queries[next(iter(queries))]
+@dataclass(frozen=True, slots=True)
+class _Search:
+    query: str
+    as_of: int
 
 
-def _recall(chat_data: dict[Any, Any] | None, message: object) -> str | None:
+def _remember(chat_data: dict[Any, Any], message_id: int, shown: _Search) -> None:
+    searches: dict[int, _Search] = chat_data.setdefault(QUERY_KEY, {})
+    searches[message_id] = shown
+    while len(searches) > REMEMBERED_SEARCHES:
+        del searches[next(iter(searches))]
+
+
+def _recall(chat_data: dict[Any, Any] | None, message: object) -> _Search | None:
     if chat_data is None or not isinstance(message, Message):
         return None
-    query = chat_data.get(QUERY_KEY, {}).get(message.message_id)
-    return query if isinstance(query, str) else None
+    shown = chat_data.get(QUERY_KEY, {}).get(message.message_id)
+    return shown if isinstance(shown, _Search) else None
 
 
 async def _show_results(
-    request: Request, context: Context, query: str, offset: int
+    request: Request, context: Context, shown: _Search, offset: int
 ) -> Message | None:
     """The results page; returns the message when a new one was sent (not edited)."""
     svc = request.services
     lang = request.lang
+    query = shown.query
     # One extra row tells whether a "more" button is needed.
-    rows = await search(svc.db, query, limit=PAGE_SIZE + 1, offset=offset)
+    rows = await search(svc.db, query, limit=PAGE_SIZE + 1, offset=offset, as_of=shown.as_of)
     if not rows:
         # "Fewer words" is no help after a word of one letter or two.
         key = "search.none_short" if is_short_query(query) else "search.none"
@@ -84,19 +93,20 @@ async def search_for(request: Request, context: Context, text: str) -> None:
     if query is None:
         await reply(request, context, t(request.lang, "limit.too_long", limit=MAX_QUERY_CHARS))
         return
-    sent = await _show_results(request, context, query, 0)
+    shown = _Search(query, await search_start(request.services.db))
+    sent = await _show_results(request, context, shown, 0)
     if sent is not None and context.chat_data is not None:
-        _remember(context.chat_data, sent.message_id, query)
+        _remember(context.chat_data, sent.message_id, shown)
 
 
 @reader_button()
 async def page(request: Request, context: Context) -> str | None:
     assert request.query is not None and request.query.data is not None
     offset_text = request.query.data.removeprefix(SEARCH_PAGE)
-    query = _recall(context.chat_data, request.query.message)
-    if not offset_text.isdigit() or query is None:
+    shown = _recall(context.chat_data, request.query.message)
+    if not offset_text.isdigit() or shown is None:
         return t(request.lang, "search.expired")
-    await _show_results(request, context, query, min(int(offset_text), 1000))
+    await _show_results(request, context, shown, min(int(offset_text), 1000))
     return None
 
 

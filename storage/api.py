@@ -91,6 +91,12 @@ class ArticleStore(Protocol):
     ) -> StoreOutcome:
         """Store a poll's articles, queue their alerts and record the poll, in one transaction.
 
+        An article is stored once whatever feeds bring it: an item whose canonical
+        URL is already stored joins that article (its feed's topics added), and
+        alerts for it reach only readers not yet alerted (the outbox is unique per
+        reader and article). An item this feed already gave under another key (see
+        known_items) is merged silently. Edits are kept from the feed that stored
+        the article first; topics are added, never removed.
         A crash never leaves an article stored with its alerts unqueued, nor
         the feed's validators advanced past articles that were not stored.
 
@@ -105,6 +111,14 @@ class ArticleStore(Protocol):
     async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """Which of these item keys the feed already has."""
 
+    async def known_items(self, feed_id: int, articles: Sequence[ArticleInput]) -> set[str]:
+        """The keys of these items that are articles this feed already gave: under the
+        same key, or under another (the same canonical URL; or, when at least half the
+        document is new by key and link, the same title published within 12 hours
+        while the old key is gone from the document: a CMS migration that changed
+        every guid and link). store() merges such items and alerts no one for them.
+        """
+
     async def get_article(self, article_id: int) -> ArticleRow | None: ...
 
     async def latest_articles(
@@ -112,7 +126,13 @@ class ArticleStore(Protocol):
     ) -> list[ArticleRow]: ...
 
     async def search_articles(
-        self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
+        self,
+        words: Sequence[SearchTerm],
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        prefix: bool = False,
+        as_of: int | None = None,
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles); a
         word with spaces is a phrase, a tuple is alternatives (any one). With prefix, the
@@ -122,8 +142,13 @@ class ArticleStore(Protocol):
 
         Ranked by relevance (a title match counts three times a body match), then
         newest first, then id (a total order, so pages never overlap),
-        among the newest SEARCH_WINDOW matching articles.
+        among the newest SEARCH_WINDOW matching articles. With as_of (a
+        newest_article_id() taken when the search began), only the articles
+        stored by then: later pages neither repeat nor skip one whatever arrives.
         """
+
+    async def newest_article_id(self) -> int:
+        """The highest article id so far (0: none); ids only grow."""
 
     async def count_articles(self) -> int: ...
 
@@ -162,6 +187,11 @@ class FeedStore(Protocol):
 
     async def add_feeds(self, specs: Sequence[FeedSpec], *, now: int) -> list[tuple[int, bool]]:
         """add_feed for each, all in one transaction: all are added, or none."""
+
+    async def move_feed(self, feed_id: int, url: str) -> bool:
+        """The feed now lives at url (it answered a permanent redirect there poll after
+        poll); the old URL is kept as previous_url, and adding or syncing a feed by it
+        finds this feed. False, and nothing changed, when another feed has url."""
 
     async def disable_feed(self, url_or_id: str) -> bool:
         """Stop polling a feed, keeping its articles. Returns False when no such feed."""

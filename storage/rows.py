@@ -41,7 +41,10 @@ SearchTerm = str | tuple[str, ...]
 class ArticleInput:
     """An article as a feed item or a web page gives it, ready to store.
 
-    item_key identifies it within its feed; search_* are accent-folded copies
+    item_key identifies it within its feed; canonical_url (the link folded by
+    bot.ingest.canonical; None without a link) identifies it across feeds, so
+    one article reached through two feeds is stored once. url is the link a
+    reader opens ("" when the item has none). search_* are accent-folded copies
     of its text for the search index.
     """
 
@@ -56,6 +59,7 @@ class ArticleInput:
     topics: tuple[str, ...]
     search_title: str
     search_body: str
+    canonical_url: str | None
     # What its story is recognised by (bot.ingest.stories): an opaque signature and
     # the LSH band keys that find other articles to compare it with. None: no story.
     story_signature: bytes | None = None
@@ -101,6 +105,9 @@ class ArticleRow:
 @dataclass(slots=True)
 class StoreOutcome:
     new_ids: list[int] = field(default_factory=list)
+    # Items new to this feed that were already stored: by canonical URL (from another
+    # feed, or this one under a new guid), or by title (a guid change in this feed).
+    merged_ids: list[int] = field(default_factory=list)
     updated: int = 0
     alerts_queued: int = 0
     alerted_articles: int = 0
@@ -236,6 +243,11 @@ class FeedRow:
     ttl_minutes: int | None = None
     recent_items: tuple[int, ...] = ()
     hourly_items: tuple[float, ...] = ()
+    # A move in progress: the target every redirect of the latest polls was permanent
+    # (301/308) to, and how many polls in a row; and the URL before the last move.
+    redirect_target: str | None = None
+    redirect_polls: int = 0
+    previous_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +276,10 @@ class PollSuccess:
     # The feed's rhythm after this poll (FeedRow's fields); None keeps the stored one.
     recent_items: tuple[int, ...] | None = None
     hourly_items: tuple[float, ...] | None = None
+    # The permanent redirect this poll followed (None: none) and how many polls in a row
+    # have answered it, this one included (FeedRow's fields; always written).
+    redirect_target: str | None = None
+    redirect_polls: int = 0
 
 
 @dataclass(frozen=True, slots=True)

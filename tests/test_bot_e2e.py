@@ -18,14 +18,18 @@ import pytest
 
 from bot.botapi_standin import SentMessage, utf16_len
 from bot.botapi_standin.params import JsonDict
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.poller import Poller, PollerOptions
 from bot.readers.service import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_QUERY_CHARS
 from bot.runtime import logsafe
+from bot.runtime.background import run_housekeeping
 from bot.text.i18n import MENU_COMMANDS, t
 from handlers.common import MAX_INPUT_CHARS
 from handlers.start import welcome_text
+from storage.rows import FeedSpec
 from tests.support.bot_world import BOT_USERNAME, TOKEN, BotWorld, open_world
 from tests.support.clock import ManualClock
-from tests.support.rss import Item
+from tests.support.rss import Item, rss
 
 READER = 4242
 DIGEST_READER = 4343
@@ -246,6 +250,34 @@ async def test_more_pages_the_search_its_own_message_shows(world: BotWorld) -> N
     assert world.current(READER, terms.message_id)["text"] == terms.visible_text
     await world.press(READER, terms.message_id, "sp:5")
     assert world.current(READER, terms.message_id)["text"].startswith("Kết quả cho ky han (6–7)")
+
+
+async def test_page_two_holds_what_page_one_was_drawn_from(world: BotWorld) -> None:
+    """Better matches stored between two pages: page 2 repeats nothing of page 1 and
+    skips nothing, and a new search finds the newcomers."""
+    await world.add_feed("/kinh-te", ["kinh-te"], rate_articles(world.clock))
+    await world.poll()
+    first = await world.reply(READER, "/search lai suat")
+    world.clock.advance(hours=7)
+    newcomers = [
+        article(100 + n, world.clock, f"Lãi suất, lãi suất: ngân hàng {n} giảm lãi suất")
+        for n in range(3)
+    ]
+    world.feeds.set_feed("/kinh-te", rss([*newcomers, *rate_articles(world.clock)]))
+    assert (await world.poll()).new_articles == 3
+
+    await world.press(READER, first.message_id, "sp:5")
+
+    second = world.current(READER, first.message_id)
+    assert second["text"].startswith("Kết quả cho lai suat (6–7)")
+    links = [
+        {e["url"] for e in entities if e["type"] == "text_link"}
+        for entities in (first.entities, second.get("entities", []))
+    ]
+    assert len(links[0]) == 5 and len(links[1]) == 2 and not links[0] & links[1]
+    assert links[0] | links[1] == {item.link for item in rate_articles(world.clock)}
+    fresh = await world.reply(READER, "/search lai suat")
+    assert "ngân hàng 0 giảm" in fresh.visible_text
 
 
 async def test_settings_commands(world: BotWorld) -> None:
@@ -505,3 +537,35 @@ async def test_command_menu_in_both_languages(world: BotWorld) -> None:
         described = {c["command"]: c["description"] for c in menus[language]}
         assert list(described) == list(MENU_COMMANDS)
         assert described["search"] == t(expected, "command.search")
+
+
+async def test_an_admin_is_told_once_when_a_feed_has_moved(tmp_path: Path) -> None:
+    async with (
+        open_world(tmp_path, env={"ADMIN_IDS": str(ADMIN)}) as world,
+        Fetcher(FetchLimits(allow_private=True, total_timeout=5.0)) as fetcher,
+    ):
+        # The world's feeds are on 127.0.0.1, so moves there are allowed for this test.
+        world.poller = Poller(
+            world.db, fetcher, options=PollerOptions(allow_private_moves=True), clock=world.clock
+        )
+        old, new = world.feeds.url("/cu.rss"), world.feeds.url("/moi.rss")
+        world.feeds.set_feed("/moi.rss", rss(rate_articles(world.clock)))
+        feed_id, _ = await world.db.feeds.add_feed(
+            FeedSpec(old, "Báo chuyển nhà", ("kinh-te",)), now=world.clock.ts
+        )
+        world.feeds.redirect("/cu.rss", new, 301)
+        for _ in range(3):
+            await world.poll()
+            world.clock.advance(hours=7)
+
+        for _ in range(2):  # housekeeping runs again and again; the notice goes once
+            await run_housekeeping(world.services, world.clock.now)
+        await world.standin.wait_for(
+            lambda: bool(containing(world.sent_to(ADMIN), "đã chuyển địa chỉ"))
+        )
+        await world.outbox_settled()
+
+        [notice] = containing(world.sent_to(ADMIN), "đã chuyển địa chỉ")
+        assert "Báo chuyển nhà" in notice.visible_text and new in notice.visible_text
+        moved = await world.db.feeds.get_feed(feed_id)
+        assert moved is not None and (moved.url, moved.previous_url) == (new, old)

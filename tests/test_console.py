@@ -125,6 +125,42 @@ async def _finished(task: asyncio.Task[None], timeout: float = WAIT) -> None:  #
         await task
 
 
+async def test_the_demo_run_twice_keeps_each_article_once(settings: Settings) -> None:
+    # Each run serves the sample feed on a new port, so it is a new feed whose items
+    # have the same links: the second run stores nothing again and searches list once.
+    for run in (1, 2):
+        term = Terminal()
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_console(
+                settings,
+                stop,
+                install_handlers=install_handlers,
+                input_lines=term.lines(),
+                output=term.out,
+                demo_update_delay=0.05,
+            )
+        )
+        try:
+            await term.expect("Sẵn sàng")
+            if run == 1:
+                term.type("/start")
+                await term.expect("[1] Thời sự")
+                term.type("1")
+                await term.expect("[1] ✅ Thời sự")
+            term.type("/demo")
+            await term.expect("Đã lưu 6 bài từ nguồn tin mẫu")
+            news = await term.expect("Nguồn tin mẫu vừa có")
+            assert ("vừa có 2 bài mới" in news) == (run == 1)
+            term.type("/search ha noi")
+            await term.expect("Kết quả cho ha noi (1–2)")
+            term.type("/quit")
+            await _finished(task)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_a_reader_chats_subscribes_searches_and_gets_demo_alerts(settings: Settings) -> None:
     term = Terminal()
     stop = asyncio.Event()

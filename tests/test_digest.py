@@ -57,6 +57,7 @@ async def publish(
         (topic,),
         fold(title),
         "tom tat",
+        f"https://bao.example.vn/{key}.html",
     )
     await db.articles.store(
         feed_id,

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from bot.ingest.parse import NotAFeedError, ParsedFeed, _item_key, parse_feed
+from bot.ingest.summary import TITLE_MAX_CHARS
 from bot.ingest.topics import TopicMatcher
 from bot.text.vietnamese import fold
 from storage.rows import ArticleInput
@@ -435,13 +436,57 @@ def test_guid_permalink_serves_as_the_link() -> None:
     assert entry.item_key == "https://bao.example.vn/chi-guid.html"
 
 
-def test_item_without_guid_or_link_is_dropped() -> None:
-    # Nothing a reader could open; parse_feed keeps only items with an http(s) URL.
+def test_item_without_guid_or_link_is_kept_without_a_link() -> None:
+    # RSS requires only a title or a description: the story is news even without a page.
     entries = parse_items(
         item(title="Không có liên kết", link=None),
         item(title="Có liên kết", link="https://bao.example.vn/co.html"),
     )
-    assert [e.title for e in entries] == ["Có liên kết"]
+    assert [(e.title, e.url) for e in entries] == [
+        ("Không có liên kết", ""),
+        ("Có liên kết", "https://bao.example.vn/co.html"),
+    ]
+    assert entries[0].canonical_url is None
+    assert entries[0].item_key.startswith("sha256:")
+    assert entries[1].canonical_url == "https://bao.example.vn/co.html"
+
+
+@pytest.mark.parametrize(
+    "guid",
+    ['<guid isPermaLink="false">https://bao.example.vn/la-link.html</guid>',
+     "<guid>12345</guid>", "<guid>miss-c</guid>", '<guid isPermaLink="true">miss-c</guid>'],
+)  # fmt: skip
+def test_a_guid_that_is_no_permalink_is_an_identifier_never_a_link(guid: str) -> None:
+    entry = only(parse_items(item(title="Tin", link=None, extra=guid)))
+    assert entry.url == ""  # not the guid, and not the guid resolved against the site
+    assert entry.canonical_url is None
+    assert entry.item_key in ("https://bao.example.vn/la-link.html", "12345", "miss-c")
+
+
+def test_an_identifier_guid_keeps_the_items_own_link() -> None:
+    entry = only(parse_items(item(link="https://bao.example.vn/bai.html", guid="12345")))
+    assert (entry.item_key, entry.url) == ("12345", "https://bao.example.vn/bai.html")
+
+
+def test_placeholder_text_is_no_headline() -> None:
+    # VnExpress' CMS once listed an empty item: no title, no link, "No Description".
+    entries = parse_items(
+        item(title=None, link=None, description=" No Description "),
+        item(title="Tin thật"),
+    )
+    assert [e.title for e in entries] == ["Tin thật"]
+
+
+def test_a_huge_title_is_stored_cut() -> None:
+    entry = only(parse_items(item(title="Giá vàng " * 25_000)))
+    assert len(entry.title) <= TITLE_MAX_CHARS
+    assert entry.title.startswith("Giá vàng Giá vàng") and entry.title.endswith("…")
+    assert entry.search_title == fold(entry.title)
+
+
+def test_line_separators_in_a_title_are_spaces() -> None:
+    entry = only(parse_items(item(title="Giá vàng\u2028tăng\u2029mạnh")))
+    assert entry.title == "Giá vàng tăng mạnh"
 
 
 def test_item_key_without_guid_or_url_is_a_content_hash() -> None:
@@ -529,12 +574,19 @@ def test_image_url_is_never_javascript_or_data() -> None:
     assert [e.image_url for e in entries] == ["https://anh.example.vn/that.jpg", None]
 
 
-def test_javascript_links_are_not_article_urls() -> None:
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd"]
+)
+def test_unsafe_links_are_left_out_not_replaced(link: str) -> None:
     entries = parse_items(
-        item(title="Độc", link="javascript:alert(1)"),
+        item(title="Độc", link=link, guid="doc-1"),
         item(title="Lành", link="https://bao.example.vn/lanh.html"),
     )
-    assert [e.url for e in entries] == ["https://bao.example.vn/lanh.html"]
+    assert [(e.title, e.url) for e in entries] == [
+        ("Độc", ""),
+        ("Lành", "https://bao.example.vn/lanh.html"),
+    ]
+    assert entries[0].item_key == "doc-1"
 
 
 def test_tracking_pixels_are_not_lead_images() -> None:
@@ -594,7 +646,7 @@ def test_missing_title_comes_from_the_summary() -> None:
         )
     )
     assert entry.title == "Tòa án TP.HCM đã xét xử vụ án. Bị cáo nhận tội."
-    assert entry.summary == entry.title
+    assert entry.summary == ""  # the alert would only say it twice
 
 
 def test_title_from_a_long_summary_is_short() -> None:
@@ -666,9 +718,10 @@ def test_atom_html_content_and_relative_links() -> None:
     assert entry.published_at == datetime(2026, 9, 24, 1, 0, tzinfo=UTC)
 
 
-def test_atom_relative_links_without_a_base_are_dropped() -> None:
-    feed = parse_feed(ATOM.encode("utf-8"), fetched_at=FETCHED_AT)
-    assert feed.entries == ()
+def test_atom_relative_links_without_a_base_are_left_out() -> None:
+    # A relative link with nothing to resolve it against is no link; the story stays.
+    [entry] = parse_feed(ATOM.encode("utf-8"), fetched_at=FETCHED_AT).entries
+    assert (entry.item_key, entry.url, entry.canonical_url) == ("urn:uuid:bai-1", "", None)
 
 
 # --- topics ----------------------------------------------------------------------------
@@ -719,3 +772,66 @@ def test_topic_matcher_directly() -> None:
     assert TopicMatcher.from_keywords({}).match("lãi suất") == set()
     # Empty keywords never match everything.
     assert all(words for _, words in MATCHER.phrases)
+
+
+# --- JSON Feed ---------------------------------------------------------------------------
+
+JSON_FEED_11 = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "Báo JSON",
+    "home_page_url": "https://json.example.vn/",
+    "items": [
+        {
+            "id": "2001",
+            "url": "https://json.example.vn/gia-vang-2001.html?utm_source=json",
+            "title": "Giá vàng <tăng> mạnh",
+            "content_html": "<p>Sáng nay giá vàng tăng. Người dân đổ xô đi mua.</p>",
+            "image": "https://json.example.vn/anh.jpg",
+            "date_published": "2024-06-25T08:30:00+07:00",
+            "authors": [{"name": "Minh Anh"}],
+        },
+        {"id": 2002, "content_text": "Tin không tiêu đề & không liên kết."},
+        {"id": "2003", "title": "Chỉ có tiêu đề", "summary": "Tóm tắt <thuần> văn bản."},
+    ],
+}
+
+
+@pytest.mark.parametrize("content_type", ["application/feed+json", "application/json", None])
+def test_json_feed_items_are_entries(content_type: str | None) -> None:
+    import json
+
+    headers = {"Content-Type": content_type} if content_type else {}
+    feed = parse_feed(
+        json.dumps(JSON_FEED_11, ensure_ascii=False).encode(), headers=headers,
+        fetched_at=FETCHED_AT,
+    )  # fmt: skip
+
+    assert feed.title == "Báo JSON" and feed.link == "https://json.example.vn/"
+    first, second, third = feed.entries
+    assert first.item_key == "2001"
+    assert first.url == "https://json.example.vn/gia-vang-2001.html"
+    assert first.canonical_url == "https://json.example.vn/gia-vang-2001.html"
+    assert first.title == "Giá vàng <tăng> mạnh"  # plain text, kept as written
+    assert first.summary == "Sáng nay giá vàng tăng. Người dân đổ xô đi mua."
+    assert first.image_url == "https://json.example.vn/anh.jpg"
+    assert first.author == "Minh Anh"
+    assert first.published_at == datetime(2024, 6, 25, 1, 30, tzinfo=UTC)
+    assert (second.item_key, second.url) == ("2002", "")
+    assert second.title == "Tin không tiêu đề & không liên kết."
+    assert third.summary == "Tóm tắt <thuần> văn bản."
+
+
+def test_json_feed_1_0_author_and_a_json_that_is_no_feed() -> None:
+    import json
+
+    old = {
+        "version": "https://jsonfeed.org/version/1",
+        "title": "Cũ",
+        "items": [{"id": "a", "title": "Bài", "author": {"name": "Lan"}}],
+    }
+    [entry] = parse_feed(json.dumps(old).encode(), fetched_at=FETCHED_AT).entries
+    assert entry.author == "Lan"
+    with pytest.raises(NotAFeedError):
+        parse_feed(b'{"error": "not found"}', headers={"Content-Type": "application/json"})
+    with pytest.raises(NotAFeedError):
+        parse_feed(b"{not json", headers={"Content-Type": "application/feed+json"})

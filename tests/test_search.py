@@ -28,6 +28,7 @@ def article(key: str, title: str, body: str, published_at: int) -> ArticleInput:
         topics=(),
         search_title=fold(title),
         search_body=fold(body),
+        canonical_url=f"https://bao.example.vn/{key}.html",
     )
 
 

@@ -103,6 +103,7 @@ async def test_alert_is_rendered_in_the_readers_language_and_sent(
         ("kinh-te",),
         "lai suat giam",
         "tom tat",
+        "https://bao.example.vn/a.html",
     )
     await db.articles.store(
         feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}), keyword_chats={}
@@ -324,6 +325,7 @@ async def test_corrections_edit_the_sent_alert_even_in_quiet_hours(
     article = ArticleInput(
         "k1", "https://bao.example.vn/a.html", "Giá xăng giảm 500 đồng", "Tóm tắt.", "",
         None, None, clock.now, ("kinh-te",), "gia xang giam 500 dong", "tom tat",
+        "https://bao.example.vn/a.html",
     )  # fmt: skip
     await db.articles.store(feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}))
     assert await sender.drain() == 1
@@ -332,7 +334,7 @@ async def test_corrections_edit_the_sent_alert_even_in_quiet_hours(
     for n, title in enumerate(["Giá xăng giảm 600 đồng", "Giá xăng giảm 620 đồng"], start=1):
         fixed = ArticleInput(
             "k1", article.url, title, "Tóm tắt.", "", None, None, clock.now, ("kinh-te",),
-            title, "tom tat",
+            title, "tom tat", article.canonical_url,
         )  # fmt: skip
         outcome = await db.articles.store(
             feed_id, [fixed], now=clock.ts + n, edits_since=clock.ts - 3600
@@ -362,6 +364,7 @@ async def test_a_silent_alert_stays_silent_and_keeps_its_buttons_when_resent_pla
     article = ArticleInput(
         "k1", "https://bao.example.vn/a.html", "Lãi suất giảm", "Tóm tắt.", "", None, None,
         clock.now, ("kinh-te",), "lai suat giam", "tom tat",
+        "https://bao.example.vn/a.html",
     )  # fmt: skip
     await db.articles.store(feed_id, [article], now=clock.ts, alert_keys=frozenset({"k1"}))
     standin.fail_next("sendMessage", status=400, description="Bad Request: can't parse entities: x")

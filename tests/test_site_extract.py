@@ -191,6 +191,38 @@ def test_foreign_canonical_is_ignored_and_title_loses_the_site_name() -> None:
     assert (entry.title, entry.item_key) == ("Khai mạc hội chợ", url)
 
 
+@pytest.mark.parametrize(
+    ("fetched", "declared"),
+    [
+        ("https://m.bao.example.vn/hoi-cho-d12.html", "https://bao.example.vn/hoi-cho-d12.html"),
+        ("https://bao.example.vn/amp/hoi-cho-d12.html", "https://www.bao.example.vn/hoi-cho-d12.html"),
+    ],
+)  # fmt: skip
+def test_the_mobile_or_amp_page_takes_its_sites_canonical(fetched: str, declared: str) -> None:
+    body = page(
+        f"<link rel='canonical' href='{declared}'></head>"
+        "<body><h1>Khai mạc hội chợ</h1><p>Hội chợ mở cửa đến hết Chủ nhật tuần này.</p></body>"
+    )
+
+    entry = extract_article(body, url=fetched, fetched_at=FETCHED)
+
+    assert entry is not None
+    assert (entry.item_key, entry.url) == (declared, declared)
+    assert entry.canonical_url == "https://bao.example.vn/hoi-cho-d12.html"
+
+
+def test_an_og_url_on_the_same_site_is_the_canonical() -> None:
+    body = page(
+        f"<meta property='og:url' content='{BASE}hoi-cho-d12.html?utm_source=fb'>"
+        "</head><body><h1>Khai mạc hội chợ</h1><p>Hội chợ mở cửa đến hết tuần này.</p></body>"
+    )
+
+    entry = extract_article(body, url=BASE + "hoi-cho-d12.html?from=home", fetched_at=FETCHED)
+
+    assert entry is not None
+    assert entry.canonical_url == "https://sohuutritue.example.vn/hoi-cho-d12.html"
+
+
 def test_windows_1258_declared_in_the_page() -> None:
     # windows-1258 writes tone marks as combining characters: "Nô" + U+0323 + "i".
     text = "<meta http-equiv='Content-Type' content='text/html; charset=windows-1258'>Hà Nô\u0323i"

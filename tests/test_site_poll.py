@@ -404,12 +404,18 @@ async def test_link_selector_and_pattern_choose_the_links(
     serve_listing(server, "/tin-tuc", [*stories, odd])
     serve_listing(server, "/muc-khac", [*stories, odd])
 
-    await add_site(db, server, clock, "/tin-tuc", link_selector=".list h3")
-    await add_site(db, server, clock, "/muc-khac", article_pattern=r"/bai-viet/\d+$")
+    by_selector = await add_site(db, server, clock, "/tin-tuc", link_selector=".list h3")
+    by_pattern = await add_site(db, server, clock, "/muc-khac", article_pattern=r"/bai-viet/\d+$")
     report = await poller.poll_due()
 
-    assert sorted(f.new_articles for f in report.feeds) == [1, 4]
+    # The selector takes all four stories, the pattern only the odd one: one article
+    # per page, whichever source stored it first.
+    assert sum(f.new_articles for f in report.feeds) == 4
+    assert await db.articles.count_articles() == 4
     assert server.hits(odd.path) == 2
+    odd_url = server.url(odd.path)
+    assert await db.articles.existing_keys(by_pattern, [odd_url]) == {odd_url}
+    assert await db.articles.existing_keys(by_selector, [odd_url]) == {odd_url}
 
 
 @pytest.fixture

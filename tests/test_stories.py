@@ -109,6 +109,7 @@ async def test_a_story_is_found_again_after_a_restart(tmp_path: Path) -> None:
         return ArticleInput(
             key, f"https://{key}.vn/a.html", text[0], text[1], "", None, None,
             datetime.fromtimestamp(now - 600, UTC), (), fold(text[0]), fold(text[1]),
+            f"https://{key}.vn/a.html",
             story_signature=signature, story_bands=bands,
         )  # fmt: skip
 

@@ -94,6 +94,14 @@ def test_clean_text_drops_lone_surrogates_but_keeps_astral_characters() -> None:
     clean_text("a\ud800b").encode("utf-8")  # no UnicodeEncodeError
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029"])
+def test_line_and_paragraph_separators_become_plain_line_breaks(separator: str) -> None:
+    # JavaScript and some clients end a line at U+2028/U+2029; a title keeps its words apart.
+    assert clean_text(f"Giá vàng{separator}tăng mạnh") == "Giá vàng\ntăng mạnh"
+    assert clean_line(f"Giá vàng{separator}tăng mạnh") == "Giá vàng tăng mạnh"
+    assert clean_paragraphs(f"Đoạn một{separator}{separator}Đoạn hai") == "Đoạn một\n\nĐoạn hai"
+
+
 def test_clean_line_collapses_all_white_space() -> None:
     raw = "  Giá\u00a0vàng \t tăng\n\nmạnh\u2003hôm\u3000nay  "
     assert clean_line(raw) == "Giá vàng tăng mạnh hôm nay"

@@ -1,4 +1,4 @@
-"""Feed health for admins: a notice when a feed is paused for failing."""
+"""Feed health for admins: a notice when a feed is paused for failing, or has moved."""
 
 from __future__ import annotations
 
@@ -32,6 +32,27 @@ async def notify_paused_feeds(
                 kind="reply",
                 priority=Priority.STATUS,
                 dedup_key=f"feed-paused:{feed.id}:{feed.paused_at}",
+                payload={"text": text, "parse_mode": "HTML"},
+                now=now,
+            )
+    return queued
+
+
+async def notify_moved_feeds(
+    db: Database, admin_ids: Iterable[int], *, language: str, now: int
+) -> int:
+    """Queue one notice per admin per move (the poller moved the feed's stored URL after
+    permanent redirects; the dedup key holds the new URL)."""
+    queued = 0
+    moved = [f for f in await db.feeds.list_feeds() if f.enabled and f.previous_url is not None]
+    for feed in moved:
+        text = t(language, "feed.moved_notice", name=feed.name, url=feed.url, old=feed.previous_url)
+        for admin_id in admin_ids:
+            queued += await db.outbox.enqueue(
+                chat_id=admin_id,
+                kind="reply",
+                priority=Priority.STATUS,
+                dedup_key=f"feed-moved:{feed.id}:{feed.url}",
                 payload={"text": text, "parse_mode": "HTML"},
                 now=now,
             )

@@ -674,10 +674,12 @@ class ConsoleSession:
         report = await self._poll_demo(poller)
         if report is None:
             return
+        # A second demo run finds the articles of the first: each is kept once.
+        stored = report.new_articles + report.merged_articles
         self.note(
-            f"Đã lưu {report.new_articles} bài từ nguồn tin mẫu. Lần tải đầu tiên không gửi "
+            f"Đã lưu {stored} bài từ nguồn tin mẫu. Lần tải đầu tiên không gửi "
             "cho ai — nguồn mới không làm phiền người đọc. Thử /search ha noi hoặc /latest.\n"
-            f"(Stored {report.new_articles} sample articles. A feed's first fetch alerts no "
+            f"(Stored {stored} sample articles. A feed's first fetch alerts no "
             "one; try /search ha noi or /latest.)"
         )
         await self._wait_for_reader(chosen, topic_names)

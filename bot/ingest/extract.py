@@ -26,12 +26,12 @@ import regex
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from bot.ingest.canonical import canonical_url, same_site
 from bot.ingest.parse import CONTENT_MAX_CHARS
-from bot.ingest.sites.links import site_of
 from bot.ingest.sites.meta import PageMeta, read_meta
 from bot.ingest.sites.page import decode_html, parse_html
 from bot.ingest.stories import story_fields
-from bot.ingest.summary import make_summary, search_text
+from bot.ingest.summary import cap_title, make_summary, search_text
 from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
 from bot.text.htmltext import HtmlDigest, digest_html, html_to_text
@@ -141,6 +141,7 @@ def extract_article(
         search_body=fold(search_text(summary, content_text)),
         story_signature=signature,
         story_bands=bands,
+        canonical_url=canonical_url(canonical) if canonical else None,
     )
 
 
@@ -150,7 +151,7 @@ def _title(tree: LexborHTMLParser, meta: PageMeta) -> str:
     for candidate in candidates:
         title = _without_site_name(clean_line(candidate or ""), meta.site_name)
         if title:
-            return title
+            return cap_title(title)
     return ""
 
 
@@ -319,7 +320,7 @@ def _canonical(declared: str | None, url: str | None) -> str:
     """
     if url is None:
         return declared or ""
-    if declared and site_of(declared) == site_of(url) and urlsplit(declared).path:
+    if declared and same_site(declared, url) and urlsplit(declared).path:
         return declared
     return url
 

@@ -10,6 +10,7 @@ access tokens in their query string (ARCHITECTURE.md rule 8).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import time
 from collections.abc import AsyncIterator
@@ -32,10 +33,13 @@ from bot.ingest.netguard import (
 )
 
 ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# "Moved for good": the only answers that may, repeated, change a feed's stored URL.
+_PERMANENT_REDIRECTS = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _CHALLENGE_STATUSES = frozenset({403, 429, 503})
 _CHUNK_SIZE = 64 * 1024
@@ -114,6 +118,10 @@ class FetchResult:
     """Decompressed; b"" on 304."""
     headers: dict[str, str] = field(default_factory=dict)
     """Response headers with lower-case names; repeated headers joined by ", "."""
+    moved_to: str | None = None
+    """The final URL when the request was redirected and every redirect was permanent
+    (301/308): where the feed says it now lives. None otherwise (no redirect, or a
+    302/303/307 anywhere on the way)."""
 
     @property
     def not_modified(self) -> bool:
@@ -198,6 +206,7 @@ class Fetcher:
             **_conditional_headers(etag, last_modified),
         }
         budget = self._limits.total_timeout
+        redirected, permanent = False, True
         for _hop in range(self._limits.max_redirects + 1):
             self._check_literal_address(current)
             async with self._host_slot(_host(current)):
@@ -205,8 +214,11 @@ class Fetcher:
                 outcome = await self._request(current, headers, budget)
                 budget -= time.monotonic() - started
             if isinstance(outcome, FetchResult):
+                if redirected and permanent:
+                    return dataclasses.replace(outcome, moved_to=outcome.url)
                 return outcome
-            current = outcome
+            current, hop_permanent = outcome
+            redirected, permanent = True, permanent and hop_permanent
             if budget <= 0:
                 raise FetchError(FetchErrorKind.TIMEOUT, f"timed out fetching {_host(current)}")
         raise FetchError(
@@ -232,8 +244,11 @@ class Fetcher:
         async with slot:
             yield
 
-    async def _request(self, url: URL, headers: dict[str, str], budget: float) -> FetchResult | URL:
-        """One hop: the final result, or the URL to go to next."""
+    async def _request(
+        self, url: URL, headers: dict[str, str], budget: float
+    ) -> FetchResult | tuple[URL, bool]:
+        """One hop: the final result, or the URL to go to next and whether the redirect
+        there was permanent."""
         host = _host(url)
         if budget <= 0:
             raise FetchError(FetchErrorKind.TIMEOUT, f"timed out fetching {host}")
@@ -268,13 +283,15 @@ class Fetcher:
                 FetchErrorKind.CONNECTION, f"{type(exc).__name__} fetching {host}"
             ) from None
 
-    async def _handle(self, url: URL, resp: aiohttp.ClientResponse) -> FetchResult | URL:
+    async def _handle(
+        self, url: URL, resp: aiohttp.ClientResponse
+    ) -> FetchResult | tuple[URL, bool]:
         host = _host(url)
         headers = _lower_headers(resp)
         if headers.get("cf-mitigated", "").lower() == "challenge":
             raise _anti_bot(host, resp.status)
         if resp.status in _REDIRECT_STATUSES:
-            return _redirect_target(url, headers)
+            return _redirect_target(url, headers), resp.status in _PERMANENT_REDIRECTS
         if resp.status == 304:
             return FetchResult(url=str(url), status=304, body=b"", headers=headers)
         if not 200 <= resp.status < 300:

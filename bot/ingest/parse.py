@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from bot.ingest.canonical import canonical_url
+from bot.ingest.jsonfeed import looks_like_json, read_json_feed
 from bot.ingest.stories import story_fields
-from bot.ingest.summary import make_summary, search_text
+from bot.ingest.summary import cap_title, make_summary, search_text
 from bot.ingest.topics import TopicMatcher
 from bot.text.dates import parse_feed_date, sane_published_at
 from bot.text.htmltext import digest_html, html_to_text, safe_http_url
@@ -30,7 +32,7 @@ CONTENT_MAX_CHARS = 50_000
 
 
 class NotAFeedError(ValueError):
-    """The bytes are not RSS or Atom (an HTML page, an error page, garbage)."""
+    """The bytes are not RSS, Atom or JSON Feed (an HTML page, an error page, garbage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +54,12 @@ def parse_feed(
     feed_topics: Sequence[str] = (),
     matcher: TopicMatcher | None = None,
 ) -> ParsedFeed:
-    """Parse and normalize one feed document. Raises NotAFeedError."""
+    """Parse and normalize one feed document (RSS, Atom or JSON Feed). Raises NotAFeedError."""
     fetched_at = fetched_at or datetime.now(UTC)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    # No content-location: feedparser would resolve guids against it, and a
-    # feed moving to a new URL would then change every item key.
-    response_headers.pop("content-location", None)
-    doc = feedparser.parse(
-        body,
-        response_headers=response_headers,
-        sanitize_html=False,  # we reduce HTML to text ourselves; its sanitizer is wasted work
-        resolve_relative_uris=False,
-    )
-    if not doc.get("version") and not doc.entries:
-        reason = doc.get("bozo_exception")
-        raise NotAFeedError(f"not an RSS or Atom feed ({reason})" if reason else "no feed found")
+    feed, raw_entries, recovered = _read(body, response_headers)
     tz = ZoneInfo(default_tz)
-    feed = doc.feed
     base = safe_http_url(feed.get("link"), base_url=base_url) or base_url
-    raw_entries = list(doc.entries)
     guid_counts = Counter(str(e.get("id") or "").strip() for e in raw_entries)
     entries = []
     for raw in raw_entries:
@@ -82,8 +71,31 @@ def parse_feed(
         link=base,
         ttl_minutes=_ttl(feed.get("ttl")),
         entries=tuple(_unique(entries)),
-        recovered_error=str(doc.get("bozo_exception")) if doc.get("bozo") else None,
+        recovered_error=recovered,
     )
+
+
+def _read(body: bytes, headers: dict[str, str]) -> tuple[Any, list[Any], str | None]:
+    """The feed's own fields, its raw entries and feedparser's complaint, if any."""
+    if looks_like_json(body, headers):
+        json_feed = read_json_feed(body)
+        if json_feed is None:
+            raise NotAFeedError("not a feed (JSON, but not a JSON Feed)")
+        return json_feed.feed, json_feed.entries, None
+    # No content-location: feedparser would resolve guids against it, and a
+    # feed moving to a new URL would then change every item key.
+    headers.pop("content-location", None)
+    doc = feedparser.parse(
+        body,
+        response_headers=headers,
+        sanitize_html=False,  # we reduce HTML to text ourselves; its sanitizer is wasted work
+        resolve_relative_uris=False,
+    )
+    if not doc.get("version") and not doc.entries:
+        reason = doc.get("bozo_exception")
+        raise NotAFeedError(f"not an RSS or Atom feed ({reason})" if reason else "no feed found")
+    recovered = str(doc.get("bozo_exception")) if doc.get("bozo") else None
+    return doc.feed, list(doc.entries), recovered
 
 
 def _entry(
@@ -99,13 +111,18 @@ def _entry(
     content_html = _content_html(raw)
     lead = digest_html(description, base_url=base)
     full = digest_html(content_html, base_url=base) if content_html else lead
-    title = _title(raw) or make_summary(lead.text, max_chars=120)
-    url = safe_http_url(str(raw.get("link") or ""), base_url=base)
-    if not url:
-        url = safe_http_url(str(raw.get("id") or ""), base_url=base)
-    if not title or not url:
-        return None  # nothing a reader could recognise or open
-    summary = make_summary(lead.text or full.text)
+    text = "" if _is_placeholder(lead.text or full.text) else lead.text or full.text
+    summary = make_summary(text)
+    title = _title(raw)
+    if not title:
+        # RSS asks only for a title or a description: without a title, the start of
+        # the text; a summary that would only repeat it is left out.
+        title = make_summary(text, max_chars=120)
+        summary = "" if summary == title else summary
+    title = cap_title(title)
+    if not title:
+        return None  # nothing a reader could recognise
+    url = _link(raw, base) or ""  # no link: kept, and sent without one
     content_text = (full.text if len(full.text) >= len(lead.text) else lead.text)[
         :CONTENT_MAX_CHARS
     ]
@@ -134,7 +151,30 @@ def _entry(
         search_body=fold(search_text(summary, content_text)),
         story_signature=signature,
         story_bands=bands,
+        canonical_url=canonical_url(url) if url else None,
     )
+
+
+# What CMSs write into an empty description; as a headline it would tell a reader nothing.
+_PLACEHOLDERS = frozenset({"no description", "no title", "untitled", "không có mô tả", "null"})
+
+
+def _is_placeholder(text: str) -> bool:
+    return text.strip().casefold() in _PLACEHOLDERS
+
+
+def _link(raw: Any, base: str | None) -> str | None:
+    """The item's link: its <link>, or a permalink guid, never an identifier made one.
+
+    feedparser copies a guid into `link` when the item has no <link> and the
+    guid is not marked isPermaLink="false"; such a guid is a link only when it
+    is an absolute http(s) URL ("12345" resolved against the site would be a
+    made-up address). javascript:, data: and file: links are none at all.
+    """
+    link = str(raw.get("link") or "")
+    if raw.get("guidislink") and link == str(raw.get("id") or ""):
+        return safe_http_url(link)
+    return safe_http_url(link, base_url=base)
 
 
 def _title(raw: Any) -> str:
@@ -153,8 +193,9 @@ def _content_html(raw: Any) -> str:
 def _item_key(raw: Any, guid_counts: Counter[str], url: str, title: str, summary: str) -> str:
     """The guid when it identifies one item in this document, else the link, else a hash.
 
-    Some CMSs give every item the same guid (or the channel URL); trusting that
-    would merge distinct stories into one.
+    A guid is an identifier whatever it looks like (isPermaLink="false", "12345",
+    "miss-c"). Some CMSs give every item the same guid (or the channel URL);
+    trusting that would merge distinct stories into one.
     """
     guid = clean_line(str(raw.get("id") or ""))
     if guid and guid_counts[guid] == 1:

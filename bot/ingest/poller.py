@@ -46,6 +46,7 @@ from bot.ingest.freshness import (
     should_pause,
 )
 from bot.ingest.keyword_alerts import KeywordIndex
+from bot.ingest.netguard import is_private_url
 from bot.ingest.parse import NotAFeedError, ParsedFeed, parse_feed
 from bot.ingest.sites.crawl import SiteCrawlError, SiteOptions, SiteReader
 from bot.ingest.stories import story_rule
@@ -72,6 +73,12 @@ class PollerOptions:
     edit_window: timedelta = timedelta(hours=48)
     policy: PollPolicy = field(default_factory=PollPolicy)
     site: SiteOptions = field(default_factory=SiteOptions)
+    # A feed that answers a permanent redirect (301/308) to one target this many polls
+    # in a row has moved: its stored URL becomes the target. 302/307 never move it.
+    move_after_polls: int = 3
+    # Never to loopback or a private network, unless this is set (tests and demos
+    # whose feeds live on 127.0.0.1).
+    allow_private_moves: bool = False
 
 
 @dataclass(slots=True)
@@ -80,12 +87,16 @@ class FeedPollReport:
     url: str
     outcome: str  # "new", "unchanged", "not_modified", "failed" (the feed's fault), "error" (ours)
     new_articles: int = 0
+    # Items new to this feed that joined articles already stored (another feed's, or
+    # this one's under an older guid): no new rows.
+    merged_articles: int = 0
     updated_articles: int = 0
     alerts_queued: int = 0
     edits_queued: int = 0
     error_kind: str | None = None
     error: str | None = None
     paused: bool = False
+    moved_to: str | None = None  # the feed's new URL, when this poll moved it
 
 
 @dataclass(slots=True)
@@ -380,6 +391,7 @@ class Poller:
             now=now,
         )
         next_at = now + timedelta(seconds=delay)
+        redirect_target, redirect_polls = _redirect(feed, fetched)
         outcome = await self._db.articles.store(
             feed.id,
             parsed.entries,
@@ -394,6 +406,8 @@ class Poller:
                 next_poll_at=_ts(next_at),
                 recent_items=rhythm.recent,
                 hourly_items=rhythm.hours,
+                redirect_target=redirect_target,
+                redirect_polls=redirect_polls,
             ),
             site_links=site_links,
             stories=self._stories,
@@ -410,17 +424,24 @@ class Poller:
             feed.url,
             "new" if outcome.new_ids else "unchanged",
             new_articles=len(outcome.new_ids),
+            merged_articles=len(outcome.merged_ids),
             updated_articles=outcome.updated,
             alerts_queued=outcome.alerts_queued,
             edits_queued=outcome.edits_queued,
+            moved_to=await self._follow_move(feed, redirect_target, redirect_polls),
         )
 
     async def _alerted(
         self, feed: FeedRow, entries: Sequence[ArticleInput], now: datetime
     ) -> list[ArticleInput]:
         """The entries to alert: new, not too old, at most the newest few. They are also
-        what the feed's rhythm learns from (a re-published archive teaches it nothing)."""
-        known = await self._db.articles.existing_keys(feed.id, [e.item_key for e in entries])
+        what the feed's rhythm learns from (a re-published archive teaches it nothing).
+
+        New means new to this feed: an item it gave before under another guid (a CMS
+        migration changed them all) is known by its link or title, and alerts no one;
+        one that another feed brought first is alerted to the readers it has not
+        reached (storage keeps one alert per reader and article)."""
+        known = await self._db.articles.known_items(feed.id, entries)
         oldest = now - self._options.max_alert_age
         fresh = [e for e in entries if e.item_key not in known and e.published_at >= oldest]
         limit = self._options.max_alerts_per_poll
@@ -452,6 +473,7 @@ class Poller:
             now=now,
         )
         next_at = now + timedelta(seconds=delay)
+        redirect_target, redirect_polls = _redirect(feed, fetched)
         await self._db.feeds.record_poll_success(
             feed.id,
             PollSuccess(
@@ -460,10 +482,33 @@ class Poller:
                 body_hash=body_hash,
                 ttl_minutes=None,
                 next_poll_at=_ts(next_at),
+                redirect_target=redirect_target,
+                redirect_polls=redirect_polls,
             ),
             now=_ts(now),
         )
-        return FeedPollReport(feed.id, feed.url, outcome)
+        moved_to = await self._follow_move(feed, redirect_target, redirect_polls)
+        return FeedPollReport(feed.id, feed.url, outcome, moved_to=moved_to)
+
+    async def _follow_move(self, feed: FeedRow, target: str | None, polls: int) -> str | None:
+        """Move the feed to the target it has been permanently redirected to for
+        move_after_polls polls in a row (polls, this one included); the new URL, or
+        None when it stays."""
+        if target is None or polls < self._options.move_after_polls:
+            return None
+        if is_private_url(target) and not self._options.allow_private_moves:
+            log.warning("feed %s: not moved to a private address (%s)", feed.id, _origin(target))
+            return None
+        if not await self._db.feeds.move_feed(feed.id, target):
+            log.warning("feed %s: moved to %s, which another feed has", feed.id, _origin(target))
+            return None
+        log.warning(
+            "feed %s moved: %d polls in a row answered a permanent redirect, to %s",
+            feed.id,
+            polls,
+            _origin(target),
+        )
+        return target
 
     async def _fail(
         self, feed: FeedRow, kind: str, detail: str, retry_after: float | None, now: datetime
@@ -586,6 +631,20 @@ def _ts(moment: datetime) -> int:
 
 def _when(ts: int | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _redirect(feed: FeedRow, fetched: FetchResult) -> tuple[str | None, int]:
+    """The permanent redirect this poll followed and how many polls in a row answered
+    it (this one included); (None, 0) when it followed none, or a temporary one."""
+    target = fetched.moved_to
+    if target is None or target == feed.url:
+        return None, 0
+    return target, feed.redirect_polls + 1 if target == feed.redirect_target else 1
+
+
+def _origin(url: str) -> str:
+    """A URL as logs may show it: scheme, host and path; a query may hold a token."""
+    return url.split("?", 1)[0]
 
 
 def _rhythm(feed: FeedRow) -> Rhythm:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import regex
 
 SUMMARY_MAX_CHARS = 400
+# A stored title is never longer than an alert shows (bot.delivery.render cuts at 512
+# UTF-16 units): a feed's 200,000-character "title" is a bug, not a headline.
+TITLE_MAX_CHARS = 512
 
 # Titles, degrees and place shorthands written with a trailing dot.
 _ABBREVIATIONS = frozenset(
@@ -86,6 +89,11 @@ def make_summary(lead: str, *, max_chars: int = SUMMARY_MAX_CHARS) -> str:
     if summary:
         return summary
     return cut_at_word(first, max_chars)
+
+
+def cap_title(title: str) -> str:
+    """A title within TITLE_MAX_CHARS, cut at a word boundary with "…" when longer."""
+    return cut_at_word(title, TITLE_MAX_CHARS)
 
 
 def cut_at_word(text: str, max_chars: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bot.readers.places import place_spellings, spelled_out
@@ -47,19 +48,29 @@ def _words(text: str) -> list[str]:
     return [w[:MAX_WORD_CHARS] for w in fold_words(text[:2000]) if w.strip("_")]
 
 
-async def search(db: Database, query: str, *, limit: int = 10, offset: int = 0) -> list[ArticleRow]:
+async def search(
+    db: Database, query: str, *, limit: int = 10, offset: int = 0, as_of: int | None = None
+) -> list[ArticleRow]:
     """The best matches for a reader's query; an empty list when nothing matches.
 
     Whole words first; only when they find nothing is the last word taken as the
     start of a word ("kinh t" finds "kinh tế"), so "ha" never widens to "hanh".
+    as_of (search_start() when the first page was shown) keeps later pages to the
+    articles stored by then.
     """
     words = query_terms(query)
-    whole = await db.articles.search_articles(words, limit=limit, offset=offset)
+    found = functools.partial(db.articles.search_articles, words, as_of=as_of)
+    whole = await found(limit=limit, offset=offset)
     if whole or not words or not isinstance(words[-1], str):
         return whole
-    if offset > 0 and await db.articles.search_articles(words, limit=1):
+    if offset > 0 and await found(limit=1):
         return []  # past the end of a whole-word result
-    return await db.articles.search_articles(words, limit=limit, offset=offset, prefix=True)
+    return await found(limit=limit, offset=offset, prefix=True)
+
+
+async def search_start(db: Database) -> int:
+    """What a search's pages are fixed to: the newest article when it began."""
+    return await db.articles.newest_article_id()
 
 
 @dataclass(frozen=True, slots=True)

@@ -313,12 +313,14 @@ async def run_weekly_backup(services: BotServices, now: datetime) -> Path | None
 async def run_housekeeping(services: BotServices, now: datetime) -> None:
     try:
         run = await digest.queue_due_digests(services.db, now=now)
-        notices = await health.notify_paused_feeds(
-            services.db,
-            services.settings.admin_ids,
-            language=services.settings.default_language,
-            now=int(now.timestamp()),
-        )
+        notices = 0
+        for notify in (health.notify_paused_feeds, health.notify_moved_feeds):
+            notices += await notify(
+                services.db,
+                services.settings.admin_ids,
+                language=services.settings.default_language,
+                now=int(now.timestamp()),
+            )
         if run.queued or notices:
             services.outbox_ready.set()
     except Exception:

@@ -39,9 +39,12 @@ _BLOCKS = (
 _BREAK = "\ue000"
 # A tag of Telegram HTML. The bot escapes every "<" of its text, so any "<" is a tag.
 _TELEGRAM_TAG = re.compile(r"<[^>]+>")
+# Click and campaign identifiers: Facebook, Google, Microsoft, Mailchimp, Instagram,
+# Yandex, TikTok, X, and Zalo's (zarsrc, gidzl), which Vietnamese shares carry most.
 _TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "_ga", "yclid"}
-)
+    {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid",
+     "_ga", "_gl", "yclid", "ttclid", "twclid", "zarsrc", "gidzl"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +156,14 @@ def safe_http_url(url: str | None, *, base_url: str | None = None) -> str | None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
     # Rebuild the query only when something was removed: re-encoding can alter
     # signed image URLs that must stay byte-exact.
     query = parts.query if len(kept) == len(pairs) else urlencode(kept)
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, query, parts.fragment))
 
 
-def _is_tracking(param: str) -> bool:
+def is_tracking_param(param: str) -> bool:
+    """Whether a query parameter only tells the publisher where a click came from."""
     name = param.lower()
     return name.startswith("utm_") or name in _TRACKING_PARAMS

@@ -15,6 +15,7 @@ _UNWANTED = re.compile(
     "\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
     "\ud800-\udfff]"
 )
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n"})
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -24,7 +25,9 @@ def clean_text(text: str) -> str:
 
     Newlines survive; every other kind of white space becomes one plain space.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # U+2028/U+2029 end a line in JavaScript and in some renderers, never in Telegram;
+    # they become the plain line break they stand for (two words stay two words).
+    text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
     text = _UNWANTED.sub("", unicodedata.normalize("NFC", text))
     return text
 

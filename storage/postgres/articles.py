@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -26,7 +27,12 @@ from storage.rows import (
 )
 from storage.storygroup import with_sources
 
-_Fingerprint = tuple[str, str, str, str, str | None, str | None, list[str]]
+_Fingerprint = tuple[str, str, str, str, str | None, str | None]
+
+# Two items of one feed with the same title published this close are one story
+# whose guid (and link) changed: a CMS migration. A daily column keeps its title
+# but comes a day apart. (SQLite's TITLE_MATCH_SECONDS.)
+TITLE_MATCH_SECONDS = 12 * 3600
 
 
 async def store_articles(
@@ -40,109 +46,228 @@ async def store_articles(
     stories: StoryRule | None = None,
     edits_since: int | None = None,
 ) -> StoreOutcome:
-    """Insert new articles, refresh edited ones, and queue alerts for new ones.
+    """Insert new articles, merge ones already stored, refresh edited ones, and queue
+    alerts for new ones: the rules of `storage.sqlite.articles.store_articles`.
 
     Runs inside the caller's transaction, so the articles and the alerts they
-    cause commit together or not at all. Only articles whose key is in
-    alert_keys queue alerts, and none to a reader already alerted to the
-    article's story. An edited article (same key) is updated; when its title
-    or lead changed, its alerts sent since edits_since are queued to be edited.
+    cause commit together or not at all. Two processes storing one new URL at
+    once: the second's insert yields to the first (ON CONFLICT DO NOTHING) and
+    its item is merged into the first's article.
     """
     outcome = StoreOutcome()
     if not articles:
         return outcome
-    existing = await _existing(conn, feed_id, [a.item_key for a in articles])
-    fresh = [a for a in articles if a.item_key not in existing]
-    ids = await _insert_all(conn, feed_id, fresh, now)
-    outcome.new_ids.extend(ids[a.item_key] for a in fresh)
-    joined = await assign_stories(conn, fresh, ids, stories, now=now) if stories else {}
+    known = await _sources(conn, feed_id, [a.item_key for a in articles])
+    fresh = [a for a in articles if a.item_key not in known]
+    batch_keys = {a.item_key for a in articles}
+    matched = await _matches(conn, feed_id, fresh, batch_keys)
+    inserted: list[ArticleInput] = []
+    first_with_url: dict[str, ArticleInput] = {}
+    repeats: list[tuple[ArticleInput, ArticleInput]] = []
+    for a in fresh:
+        if a.item_key in matched:
+            continue
+        first = first_with_url.get(a.canonical_url or "")
+        if first is not None:
+            repeats.append((a, first))  # one document, one link, two guids
+            continue
+        if a.canonical_url:
+            first_with_url[a.canonical_url] = a
+        inserted.append(a)
+    ids = await _insert_all(conn, feed_id, inserted, now)
+    lost = [a for a in inserted if a.item_key not in ids]
+    if lost:  # another process stored these URLs meanwhile
+        matched.update(await _matches(conn, feed_id, lost, batch_keys))
+        inserted = [a for a in inserted if a.item_key in ids]
+    for a, first in repeats:
+        if first.item_key in ids:
+            matched[a.item_key] = _Match(ids[first.item_key], this_feed=True)
+        elif first.item_key in matched:
+            matched[a.item_key] = matched[first.item_key]
+    merged = [a for a in fresh if a.item_key in matched]
+    await _add_sources(
+        conn, feed_id, [(a.item_key, matched[a.item_key].article_id) for a in merged]
+    )
+    await _write_topics(
+        conn, [(matched[a.item_key].article_id, t) for a in merged for t in a.topics]
+    )
+    outcome.new_ids.extend(ids[a.item_key] for a in inserted)
+    outcome.merged_ids.extend(matched[a.item_key].article_id for a in merged)
+    joined = await assign_stories(conn, inserted, ids, stories, now=now) if stories else {}
     outcome.joined_stories = len(joined)
-    for article in fresh:
-        if article.item_key in alert_keys:
-            article_id = ids[article.item_key]
-            story = joined.get(article_id)
-            alerted = await story_alert_keys(conn, story, article_id) if story else []
-            outcome.alerts_queued += await _queue_alerts(
-                conn,
-                article_id,
-                article.topics,
-                keyword_chats.get(article.item_key),
-                now,
-                already_alerted=alerted,
-            )
-            outcome.posts_queued += await _queue_posts(
-                conn,
-                article_id,
-                feed_id,
-                article.topics,
-                now,
-                story_articles=[int(key.removeprefix("article:")) for key in alerted],
-            )
-            outcome.alerted_articles += 1
-    for article in articles:
-        known = existing.get(article.item_key)
-        if known is not None and known[1] != _fingerprint(article):
-            await _update(conn, known[0], article, now)
+    for a in fresh:
+        if a.item_key not in alert_keys:
+            continue
+        match = matched.get(a.item_key)
+        if match is not None and match.this_feed:
+            continue  # this feed's article under a new guid: its readers had it
+        article_id = match.article_id if match is not None else ids.get(a.item_key)
+        if article_id is None:
+            continue
+        story = joined.get(article_id) if match is None else await _story_of(conn, article_id)
+        alerted = await story_alert_keys(conn, story, article_id) if story else []
+        outcome.alerts_queued += await _queue_alerts(
+            conn,
+            article_id,
+            a.topics,
+            keyword_chats.get(a.item_key),
+            now,
+            already_alerted=alerted,
+        )
+        outcome.posts_queued += await _queue_posts(
+            conn,
+            article_id,
+            feed_id,
+            a.topics,
+            now,
+            story_articles=[int(key.removeprefix("article:")) for key in alerted],
+        )
+        outcome.alerted_articles += 1
+    for a in articles:
+        stored = known.get(a.item_key)
+        if stored is None:
+            continue
+        if stored.owned and stored.fingerprint != _fingerprint(a):
+            await _update(conn, stored.article_id, a, now)
             outcome.updated += 1
-            if edits_since is not None and known[1][1:3] != (article.title, article.summary):
+            if edits_since is not None and stored.fingerprint[1:3] != (a.title, a.summary):
                 outcome.edits_queued += await queue_edits(
-                    conn, known[0], sent_since=edits_since, now=now
+                    conn, stored.article_id, sent_since=edits_since, now=now
                 )
+        elif not set(a.topics) <= stored.topics:
+            await _write_topics(conn, [(stored.article_id, t) for t in a.topics])
+            outcome.updated += 1
     return outcome
 
 
+async def _story_of(conn: Conn, article_id: int) -> int:
+    """The story of an article already stored: the one it joined, or its own."""
+    story = await conn.fetchval(
+        "SELECT coalesce(story_id, id) FROM articles WHERE id = $1", article_id
+    )
+    return int(story) if story is not None else article_id
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    article_id: int
+    owned: bool  # stored first by this feed: its edits are the ones kept
+    fingerprint: _Fingerprint
+    topics: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    article_id: int
+    this_feed: bool  # the article already came from this feed (under another key)
+
+
 def _fingerprint(a: ArticleInput) -> _Fingerprint:
-    return (a.url, a.title, a.summary, a.content_text, a.author, a.image_url, sorted(a.topics))
+    return (a.url, a.title, a.summary, a.content_text, a.author, a.image_url)
 
 
-async def _existing(
-    conn: Conn, feed_id: int, keys: list[str]
-) -> dict[str, tuple[int, _Fingerprint]]:
+async def _sources(conn: Conn | Pool, feed_id: int, keys: Sequence[str]) -> dict[str, _Stored]:
+    """The articles this feed already gave under these keys."""
     rows = await conn.fetch(
-        """SELECT a.id, a.item_key, a.url, a.title, a.summary, a.content_text, a.author,
-                  a.image_url,
-                  ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id
-                        ORDER BY topic_slug COLLATE "C") AS topics
-           FROM articles a
-           WHERE a.feed_id = $1 AND a.item_key = ANY($2::text[])""",
+        """SELECT a.id, s.item_key, a.feed_id = s.feed_id AS owned, a.url, a.title, a.summary,
+                  a.content_text, a.author, a.image_url,
+                  ARRAY(SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id)
+                      AS topics
+           FROM article_sources s JOIN articles a ON a.id = s.article_id
+           WHERE s.feed_id = $1 AND s.item_key = ANY($2::text[])""",
         feed_id,
-        keys,
+        list(keys),
     )
     return {
-        r["item_key"]: (
+        r["item_key"]: _Stored(
             int(r["id"]),
-            (
-                r["url"],
-                r["title"],
-                r["summary"],
-                r["content_text"],
-                r["author"],
-                r["image_url"],
-                sorted(r["topics"]),
-            ),
+            bool(r["owned"]),
+            (r["url"], r["title"], r["summary"], r["content_text"], r["author"], r["image_url"]),
+            frozenset(r["topics"]),
         )
         for r in rows
     }
 
 
+async def _matches(
+    conn: Conn | Pool, feed_id: int, fresh: Sequence[ArticleInput], batch_keys: Set[str]
+) -> dict[str, _Match]:
+    """Items new to this feed that are articles already stored: by canonical URL (any
+    feed's); else, when most of the document is new (see _looks_migrated), by title
+    among this feed's articles published within TITLE_MATCH_SECONDS whose own keys
+    are gone from the document."""
+    urls = [a.canonical_url for a in fresh if a.canonical_url]
+    rows = (
+        await conn.fetch(
+            """SELECT a.id, a.canonical_url,
+                      EXISTS (SELECT 1 FROM article_sources s
+                              WHERE s.article_id = a.id AND s.feed_id = $1) AS this_feed
+               FROM articles a WHERE a.canonical_url = ANY($2::text[])""",
+            feed_id,
+            urls,
+        )
+        if urls
+        else []
+    )
+    by_url = {r["canonical_url"]: _Match(int(r["id"]), bool(r["this_feed"])) for r in rows}
+    found = {a.item_key: by_url[a.canonical_url] for a in fresh if a.canonical_url in by_url}
+    rest = [a for a in fresh if a.item_key not in found]
+    if not _looks_migrated(rest, batch_keys):
+        return found
+    candidates = await conn.fetch(
+        """SELECT a.id, a.title, a.published_at, s.item_key
+           FROM article_sources s JOIN articles a ON a.id = s.article_id
+           WHERE s.feed_id = $1 AND a.title = ANY($2::text[])""",
+        feed_id,
+        [a.title for a in rest],
+    )
+    gone = [r for r in candidates if r["item_key"] not in batch_keys]
+    present = {int(r["id"]) for r in candidates if r["item_key"] in batch_keys}
+    taken: set[int] = set()
+    for a in rest:
+        published = int(a.published_at.timestamp())
+        for r in gone:
+            article_id = int(r["id"])
+            if (
+                r["title"] == a.title
+                and abs(int(r["published_at"]) - published) <= TITLE_MATCH_SECONDS
+                and article_id not in present | taken
+            ):
+                found[a.item_key] = _Match(article_id, this_feed=True)
+                taken.add(article_id)
+                break
+    return found
+
+
+def _looks_migrated(rest: Sequence[ArticleInput], batch_keys: Set[str]) -> bool:
+    """Whether the items new by key and link are at least half the document (and more
+    than one): a CMS that changed every guid and link. One new item whose title an
+    older story had is a new story, and is never matched by its title."""
+    return len(rest) >= 2 and 2 * len(rest) >= len(batch_keys)
+
+
 async def _insert_all(
     conn: Conn, feed_id: int, articles: Sequence[ArticleInput], now: int
 ) -> dict[str, int]:
-    """Insert a feed's new articles with their topics and search vectors: two
-    statements for the whole batch, ids given in the batch's order. Returns item_key → id."""
+    """Insert a feed's new articles with their sources, topics and search vectors: three
+    statements for the whole batch, ids given in the batch's order. Returns item_key → id;
+    an article whose canonical URL another process stored meanwhile is left out."""
     if not articles:
         return {}
     rows = await conn.fetch(
         """INSERT INTO articles (feed_id, item_key, url, title, summary, content_text, author,
-                                 image_url, published_at, fetched_at, updated_at, search)
+                                 image_url, published_at, canonical_url, fetched_at, updated_at,
+                                 search)
            SELECT $1, x.item_key, x.url, x.title, x.summary, x.content_text, x.author,
-                  x.image_url, x.published_at, $2, $2,
+                  x.image_url, x.published_at, x.canonical_url, $2, $2,
                   newsbot_search_vector(x.search_title, x.search_body)
            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::bigint[], $11::text[], $12::text[])
+                       $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[])
                 WITH ORDINALITY AS x(item_key, url, title, summary, content_text, author,
-                                     image_url, published_at, search_title, search_body, n)
+                                     image_url, published_at, search_title, search_body,
+                                     canonical_url, n)
            ORDER BY x.n
+           ON CONFLICT DO NOTHING
            RETURNING id, item_key""",
         feed_id,
         now,
@@ -156,10 +281,25 @@ async def _insert_all(
         [int(a.published_at.timestamp()) for a in articles],
         [index_text(a.search_title) for a in articles],
         [index_text(a.search_body) for a in articles],
+        [a.canonical_url for a in articles],
     )
     ids = {r["item_key"]: int(r["id"]) for r in rows}
-    await _write_topics(conn, [(ids[a.item_key], t) for a in articles for t in a.topics])
+    stored = [a for a in articles if a.item_key in ids]
+    await _add_sources(conn, feed_id, [(a.item_key, ids[a.item_key]) for a in stored])
+    await _write_topics(conn, [(ids[a.item_key], t) for a in stored for t in a.topics])
     return ids
+
+
+async def _add_sources(conn: Conn, feed_id: int, keyed: Sequence[tuple[str, int]]) -> None:
+    if not keyed:
+        return
+    await conn.execute(
+        """INSERT INTO article_sources (feed_id, item_key, article_id)
+           SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING""",
+        feed_id,
+        [key for key, _ in keyed],
+        [article_id for _, article_id in keyed],
+    )
 
 
 async def _write_topics(conn: Conn, pairs: Sequence[tuple[int, str]]) -> None:
@@ -174,7 +314,8 @@ async def _write_topics(conn: Conn, pairs: Sequence[tuple[int, str]]) -> None:
 
 
 async def _update(conn: Conn, article_id: int, a: ArticleInput, now: int) -> None:
-    # published_at is kept: an edit must not move an old story back to the top.
+    # published_at is kept: an edit must not move an old story back to the top. Topics
+    # are added, never removed: another feed of the article may have given them.
     await conn.execute(
         """UPDATE articles SET url = $1, title = $2, summary = $3, content_text = $4,
                author = $5, image_url = $6, updated_at = $7,
@@ -191,7 +332,6 @@ async def _update(conn: Conn, article_id: int, a: ArticleInput, now: int) -> Non
         index_text(a.search_body),
         article_id,
     )
-    await conn.execute("DELETE FROM article_topics WHERE article_id = $1", article_id)
     await _write_topics(conn, [(article_id, t) for t in a.topics])
 
 
@@ -351,11 +491,21 @@ class PostgresArticles:
     async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """Which of these item keys the feed already has."""
         rows = await self._db.fetch(
-            "SELECT item_key FROM articles WHERE feed_id = $1 AND item_key = ANY($2::text[])",
+            """SELECT item_key FROM article_sources
+               WHERE feed_id = $1 AND item_key = ANY($2::text[])""",
             feed_id,
             list(keys),
         )
         return {r[0] for r in rows}
+
+    async def known_items(self, feed_id: int, articles: Sequence[ArticleInput]) -> set[str]:
+        """The keys of these items that are articles this feed already gave: by key, or
+        under another key (the same canonical URL, or title, as store() matches them)."""
+        keys = [a.item_key for a in articles]
+        known = set(await _sources(self._db, feed_id, keys))
+        fresh = [a for a in articles if a.item_key not in known]
+        matched = await _matches(self._db, feed_id, fresh, set(keys))
+        return known | {key for key, match in matched.items() if match.this_feed}
 
     async def get_article(self, article_id: int) -> ArticleRow | None:
         row = await self._db.fetchrow(
@@ -388,12 +538,19 @@ class PostgresArticles:
         return [article_row(r) for r in rows]
 
     async def search_articles(
-        self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
+        self,
+        words: Sequence[SearchTerm],
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        prefix: bool = False,
+        as_of: int | None = None,
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles).
 
         Ranked by ts_rank (a title match counts three times a body match), then
-        newest first, among the newest SEARCH_WINDOW matching articles.
+        newest first, among the newest SEARCH_WINDOW matching articles; with
+        as_of, only articles whose id is at most as_of.
         """
         flat = query_groups(words)
         if flat is None or limit == 0:
@@ -414,7 +571,7 @@ class PostgresArticles:
                 ), q AS (
                     SELECT newsbot_match_all(a.q) AS q FROM alternatives a
                 ), hit AS (
-                    SELECT id FROM newsbot_matches((SELECT q FROM q), $2) AS id
+                    SELECT id FROM newsbot_matches((SELECT q FROM q), $2, $7::bigint) AS id
                 ), ranked AS (
                     SELECT a.id, a.published_at,
                            ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q))
@@ -436,6 +593,7 @@ class PostgresArticles:
             max(offset, 0),
             prefix and isinstance(words[-1], str),
             groups,
+            as_of,
         )
         return await self._with_sources([article_row(r) for r in rows])
 
@@ -451,6 +609,9 @@ class PostgresArticles:
             sorted({r.story_id or r.id for r in rows}),
         )
         return with_sources(rows, members)
+
+    async def newest_article_id(self) -> int:
+        return int(await self._db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
 
     async def count_articles(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM articles"))

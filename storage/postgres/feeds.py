@@ -15,7 +15,7 @@ _FEED_COLUMNS = """
     f.first_polled_at, f.last_polled_at, f.last_success_at, f.next_poll_at, f.failures,
     f.last_error_kind, f.last_error, f.paused_at, f.articles_total,
     f.article_pattern, f.link_selector, f.site_links, f.ttl_minutes, f.recent_items,
-    f.hourly_items,
+    f.hourly_items, f.redirect_target, f.redirect_polls, f.previous_url,
     ARRAY(SELECT topic_slug FROM feed_topics t WHERE t.feed_id = f.id) AS topics
 """
 
@@ -48,6 +48,9 @@ def _feed_row(row: asyncpg.Record) -> FeedRow:
         ttl_minutes=row["ttl_minutes"],
         recent_items=tuple(sorted(int(t) for t in row["recent_items"] or [] if t is not None)),
         hourly_items=tuple(float(h) for h in hourly) if len(hourly) == 24 else (),
+        redirect_target=row["redirect_target"],
+        redirect_polls=row["redirect_polls"],
+        previous_url=row["previous_url"],
     )
 
 
@@ -124,7 +127,8 @@ async def record_poll_success(
                last_error = NULL, paused_at = NULL, claimed_by = NULL, claim_expires_at = NULL,
                articles_total = articles_total + $7,
                recent_items = coalesce($8::bigint[], recent_items),
-               hourly_items = coalesce($9::double precision[], hourly_items)
+               hourly_items = coalesce($9::double precision[], hourly_items),
+               redirect_target = $11, redirect_polls = $12
            WHERE id = $10""",
         result.etag,
         result.last_modified,
@@ -136,6 +140,8 @@ async def record_poll_success(
         _ints(result.recent_items),
         _floats(result.hourly_items),
         feed_id,
+        result.redirect_target,
+        result.redirect_polls,
     )
 
 
@@ -144,7 +150,13 @@ async def _insert_feed(conn: Conn, spec: FeedSpec, *, origin: str, now: int) -> 
     looked up first, so restarts spend no ids; a feed another process adds at the
     same moment is found, not added twice."""
     for _ in range(2):
-        known = await conn.fetchval("SELECT id FROM feeds WHERE url = $1", spec.url)
+        # Found by its URL, or by the one it had before it moved (feeds.toml, an OPML
+        # file or an operator may still name that one).
+        known = await conn.fetchval(
+            "SELECT id FROM feeds WHERE url = $1 OR previous_url = $1 "
+            "ORDER BY url = $1 DESC LIMIT 1",
+            spec.url,
+        )
         if known is not None:
             return int(known), False
         added = await conn.fetchval(
@@ -251,6 +263,20 @@ class PostgresFeeds:
         """add_feed for each, all in one transaction: all are added, or none."""
         async with self._db.write() as conn:
             return [await _add_feed(conn, spec, now) for spec in specs]
+
+    async def move_feed(self, feed_id: int, url: str) -> bool:
+        """The feed now lives at url; its old URL is kept as previous_url. False (and
+        nothing changed) when another feed already has url."""
+        async with self._db.write() as conn:
+            status = await conn.execute(
+                """UPDATE feeds SET previous_url = url, url = $1, redirect_target = NULL,
+                       redirect_polls = 0
+                   WHERE id = $2 AND url <> $1
+                     AND NOT EXISTS (SELECT 1 FROM feeds other WHERE other.url = $1)""",
+                url,
+                feed_id,
+            )
+            return affected(status) > 0
 
     async def disable_feed(self, url_or_id: str) -> bool:
         """Stop polling a feed, keeping its articles. Returns False when no such feed."""

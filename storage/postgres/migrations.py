@@ -356,4 +356,73 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN claim_expires_at BIGINT;
     CREATE INDEX feeds_claimed ON feeds (claimed_by) WHERE claimed_by IS NOT NULL;
     """,
+    # Twin of SQLite's step 11: articles identified by canonical URL across feeds, the
+    # (feed, item key) pairs they came under, and feeds' permanent redirects.
+    """
+    ALTER TABLE articles ADD COLUMN canonical_url TEXT;
+    UPDATE articles SET canonical_url = url
+        WHERE url <> '' AND id IN (SELECT min(id) FROM articles WHERE url <> '' GROUP BY url);
+    CREATE UNIQUE INDEX articles_by_canonical_url ON articles (canonical_url);
+
+    CREATE TABLE article_sources (
+        feed_id     BIGINT NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        item_key    TEXT NOT NULL,
+        article_id  BIGINT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        PRIMARY KEY (feed_id, item_key)
+    );
+    CREATE INDEX article_sources_by_article ON article_sources (article_id, feed_id);
+    INSERT INTO article_sources (feed_id, item_key, article_id)
+        SELECT feed_id, item_key, id FROM articles;
+
+    ALTER TABLE feeds ADD COLUMN redirect_target TEXT;
+    ALTER TABLE feeds ADD COLUMN redirect_polls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN previous_url TEXT;
+
+    -- newsbot_matches (step 6) among the articles stored up to as_of (NULL: all): a
+    -- reader's later pages of a search leave out what arrived after the first. The
+    -- two-argument form is this one with no bound.
+    CREATE FUNCTION newsbot_matches(q tsquery, n BIGINT, as_of BIGINT) RETURNS SETOF BIGINT
+        LANGUAGE plpgsql STABLE PARALLEL SAFE
+        AS $$
+        DECLARE
+            newest BIGINT;
+            oldest BIGINT;
+            span BIGINT := greatest(n, 1) * 20;
+            seen BIGINT;
+            found BIGINT[];
+        BEGIN
+            SELECT max(id), min(id) INTO newest, oldest FROM articles
+                WHERE as_of IS NULL OR id <= as_of;
+            IF newest IS NULL OR n <= 0 THEN
+                RETURN;
+            END IF;
+            LOOP
+                IF newest - span < oldest THEN
+                    RETURN QUERY EXECUTE
+                        'SELECT a.id FROM articles a WHERE a.search @@ $1 AND a.id <= $3 '
+                        'ORDER BY a.id DESC LIMIT $2'
+                        USING q, n, newest;
+                    RETURN;
+                END IF;
+                EXECUTE
+                    'SELECT array_agg(id) FROM (SELECT a.id FROM articles a '
+                    'WHERE a.search @@ $1 AND a.id > $3 AND a.id <= $4 '
+                    'ORDER BY a.id DESC LIMIT $2) AS m'
+                    INTO found USING q, n, newest - span, newest;
+                seen := coalesce(cardinality(found), 0);
+                IF seen >= n THEN
+                    RETURN QUERY SELECT unnest(found);
+                    RETURN;
+                END IF;
+                -- Wide enough for n at the density seen, a quarter to spare.
+                span := CASE WHEN seen = 0 THEN span * 16
+                             ELSE greatest(span * 2, span * n * 5 / (seen * 4)) END;
+            END LOOP;
+        END
+        $$;
+
+    CREATE OR REPLACE FUNCTION newsbot_matches(q tsquery, n BIGINT) RETURNS SETOF BIGINT
+        LANGUAGE sql STABLE PARALLEL SAFE
+        AS $$ SELECT newsbot_matches(q, n, NULL) $$;
+    """,
 ]

@@ -125,16 +125,17 @@ async def _insert_articles(conn: Conn, table: Table, rows: Sequence[TransferRow]
     await conn.execute(
         """INSERT INTO articles (id, feed_id, item_key, url, title, summary, content_text,
                                  author, image_url, published_at, fetched_at, updated_at, story_id,
-                                 search)
+                                 canonical_url, search)
            SELECT x.id, x.feed_id, x.item_key, x.url, x.title, x.summary, x.content_text,
                   x.author, x.image_url, x.published_at, x.fetched_at, x.updated_at, x.story_id,
-                  newsbot_search_vector(x.search_title, x.search_body)
+                  x.canonical_url, newsbot_search_vector(x.search_title, x.search_body)
            FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
                        $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
-                       $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[])
+                       $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[],
+                       $16::text[])
                 AS x(id, feed_id, item_key, url, title, summary, content_text, author,
-                     image_url, published_at, fetched_at, updated_at, story_id, search_title,
-                     search_body)""",
+                     image_url, published_at, fetched_at, updated_at, story_id, canonical_url,
+                     search_title, search_body)""",
         *columns,
         [index_text(str(row[width] or "")) for row in rows],
         [index_text(str(row[width + 1] or "")) for row in rows],
@@ -143,5 +144,5 @@ async def _insert_articles(conn: Conn, table: Table, rows: Sequence[TransferRow]
 
 _ARTICLE_COLUMNS = (
     "id", "feed_id", "item_key", "url", "title", "summary", "content_text", "author",
-    "image_url", "published_at", "fetched_at", "updated_at", "story_id",
+    "image_url", "published_at", "fetched_at", "updated_at", "story_id", "canonical_url",
 )  # fmt: skip

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -18,7 +19,7 @@ from storage.rows import (
     StoreOutcome,
     StoryRule,
 )
-from storage.sqlite.connection import Connection, count_per_period
+from storage.sqlite.connection import Connection, Reader, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
 from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
 from storage.storygroup import with_sources
@@ -35,129 +36,249 @@ async def store_articles(
     stories: StoryRule | None = None,
     edits_since: int | None = None,
 ) -> StoreOutcome:
-    """Insert new articles, refresh edited ones, and queue alerts for new ones.
+    """Insert new articles, merge ones already stored, refresh edited ones, and queue
+    alerts for new ones.
 
     Runs inside the caller's write transaction, so the articles and the alerts
-    they cause commit together or not at all. Only articles whose key is in
-    alert_keys queue alerts (the poller decides: not on a feed's first poll,
-    not for a flood), and none to a reader already alerted to the article's
-    story. An edited article (same key) is updated; when its title or lead
-    changed, its alerts sent since edits_since are queued to be edited.
+    they cause commit together or not at all. An item new to this feed is
+    merged into the article stored under its canonical URL (from another feed,
+    or this one under an older guid) or, in this feed, under its title
+    (see _matches); it then belongs to this feed's topics too. Only items
+    whose key is in alert_keys queue alerts (the poller decides: not on a
+    feed's first poll, not for a flood), none to a reader already alerted to
+    the article's story, and none for an item merged into an article this feed
+    already had. An edited article (same key) is updated by the feed that
+    stored it first; when its title or lead changed, its alerts sent since
+    edits_since are queued to be edited.
     """
     outcome = StoreOutcome()
     if not articles:
         return outcome
-    existing = await _existing(conn, feed_id, [a.item_key for a in articles])
-    fresh = [a for a in articles if a.item_key not in existing]
-    ids = await _insert_all(conn, feed_id, fresh, now)
-    outcome.new_ids.extend(ids[a.item_key] for a in fresh)
-    joined = await assign_stories(conn, fresh, ids, stories, now=now) if stories else {}
+    known = await _sources(conn, feed_id, [a.item_key for a in articles])
+    fresh = [a for a in articles if a.item_key not in known]
+    batch_keys = {a.item_key for a in articles}
+    matched = await _matches(conn, feed_id, fresh, batch_keys)
+    inserted: list[ArticleInput] = []
+    first_with_url: dict[str, ArticleInput] = {}
+    repeats: list[tuple[ArticleInput, ArticleInput]] = []
+    for a in fresh:
+        if a.item_key in matched:
+            continue
+        first = first_with_url.get(a.canonical_url or "")
+        if first is not None:
+            repeats.append((a, first))  # one document, one link, two guids
+            continue
+        if a.canonical_url:
+            first_with_url[a.canonical_url] = a
+        inserted.append(a)
+    ids = await _insert_all(conn, feed_id, inserted, now)
+    for a, first in repeats:
+        matched[a.item_key] = _Match(ids[first.item_key], this_feed=True)
+    merged = [a for a in fresh if a.item_key in matched]
+    await _add_sources(
+        conn, feed_id, [(a.item_key, matched[a.item_key].article_id) for a in merged]
+    )
+    await _add_topics(conn, [(matched[a.item_key].article_id, t) for a in merged for t in a.topics])
+    outcome.new_ids.extend(ids[a.item_key] for a in inserted)
+    outcome.merged_ids.extend(matched[a.item_key].article_id for a in merged)
+    joined = await assign_stories(conn, inserted, ids, stories, now=now) if stories else {}
     outcome.joined_stories = len(joined)
-    for article in fresh:
-        if article.item_key in alert_keys:
-            article_id = ids[article.item_key]
-            story = joined.get(article_id)
-            alerted = await story_alert_keys(conn, story, article_id) if story else []
-            outcome.alerts_queued += await _queue_alerts(
-                conn,
-                article_id,
-                article.topics,
-                keyword_chats.get(article.item_key),
-                now,
-                already_alerted=alerted,
-            )
-            outcome.posts_queued += await _queue_posts(
-                conn,
-                article_id,
-                feed_id,
-                article.topics,
-                now,
-                story_articles=[int(key.removeprefix("article:")) for key in alerted],
-            )
-            outcome.alerted_articles += 1
-    for article in articles:
-        known = existing.get(article.item_key)
-        if known is not None and known[1] != _fingerprint(article):
-            await _update(conn, known[0], article, now)
+    for a in fresh:
+        if a.item_key not in alert_keys:
+            continue
+        match = matched.get(a.item_key)
+        if match is not None and match.this_feed:
+            continue  # this feed's article under a new guid: its readers had it
+        article_id = match.article_id if match is not None else ids[a.item_key]
+        story = joined.get(article_id) if match is None else await _story_of(conn, article_id)
+        alerted = await story_alert_keys(conn, story, article_id) if story else []
+        outcome.alerts_queued += await _queue_alerts(
+            conn,
+            article_id,
+            a.topics,
+            keyword_chats.get(a.item_key),
+            now,
+            already_alerted=alerted,
+        )
+        outcome.posts_queued += await _queue_posts(
+            conn,
+            article_id,
+            feed_id,
+            a.topics,
+            now,
+            story_articles=[int(key.removeprefix("article:")) for key in alerted],
+        )
+        outcome.alerted_articles += 1
+    for a in articles:
+        stored = known.get(a.item_key)
+        if stored is None:
+            continue
+        if stored.owned and stored.fingerprint != _fingerprint(a):
+            await _update(conn, stored.article_id, a, now)
             outcome.updated += 1
-            if edits_since is not None and json.loads(known[1])[1:3] != [
-                article.title,
-                article.summary,
+            if edits_since is not None and json.loads(stored.fingerprint)[1:3] != [
+                a.title,
+                a.summary,
             ]:
                 outcome.edits_queued += await queue_edits(
-                    conn, known[0], sent_since=edits_since, now=now
+                    conn, stored.article_id, sent_since=edits_since, now=now
                 )
+        elif not set(a.topics) <= stored.topics:
+            await _add_topics(conn, [(stored.article_id, t) for t in a.topics])
+            outcome.updated += 1
     return outcome
+
+
+async def _story_of(conn: aiosqlite.Connection, article_id: int) -> int:
+    """The story of an article already stored: the one it joined, or its own."""
+    async with conn.execute(
+        "SELECT coalesce(story_id, id) FROM articles WHERE id = ?", (article_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else article_id
+
+
+# Two items of one feed with the same title published this close are one story
+# whose guid (and link) changed: a CMS migration. A daily column keeps its title
+# but comes a day apart.
+TITLE_MATCH_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    article_id: int
+    owned: bool  # stored first by this feed: its edits are the ones kept
+    fingerprint: str
+    topics: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    article_id: int
+    this_feed: bool  # the article already came from this feed (under another key)
 
 
 def _fingerprint(a: ArticleInput) -> str:
     return json.dumps(
-        [a.url, a.title, a.summary, a.content_text, a.author, a.image_url, sorted(a.topics)],
-        ensure_ascii=False,
+        [a.url, a.title, a.summary, a.content_text, a.author, a.image_url], ensure_ascii=False
     )
 
 
-async def _existing(
-    conn: aiosqlite.Connection, feed_id: int, keys: list[str]
-) -> dict[str, tuple[int, str]]:
+async def _sources(
+    conn: aiosqlite.Connection | Reader, feed_id: int, keys: Sequence[str]
+) -> dict[str, _Stored]:
+    """The articles this feed already gave under these keys."""
     async with conn.execute(
-        """SELECT a.id, a.item_key, a.url, a.title, a.summary, a.content_text, a.author,
-                  a.image_url,
-                  (SELECT json_group_array(topic_slug) FROM
-                     (SELECT topic_slug FROM article_topics t WHERE t.article_id = a.id
-                      ORDER BY topic_slug)) AS topics
-           FROM articles a
-           WHERE a.feed_id = ? AND a.item_key IN (SELECT value FROM json_each(?))""",
-        (feed_id, json.dumps(keys, ensure_ascii=False)),
+        """SELECT a.id, s.item_key, a.feed_id = s.feed_id AS owned, a.url, a.title, a.summary,
+                  a.content_text, a.author, a.image_url,
+                  (SELECT json_group_array(topic_slug) FROM article_topics t
+                   WHERE t.article_id = a.id) AS topics
+           FROM article_sources s JOIN articles a ON a.id = s.article_id
+           WHERE s.feed_id = ? AND s.item_key IN (SELECT value FROM json_each(?))""",
+        (feed_id, json.dumps(list(keys), ensure_ascii=False)),
     ) as cursor:
         rows = await cursor.fetchall()
     return {
-        r["item_key"]: (
-            r["id"],
+        r["item_key"]: _Stored(
+            int(r["id"]),
+            bool(r["owned"]),
             json.dumps(
-                [
-                    r["url"],
-                    r["title"],
-                    r["summary"],
-                    r["content_text"],
-                    r["author"],
-                    r["image_url"],
-                    json.loads(r["topics"]),
-                ],
+                [r["url"], r["title"], r["summary"], r["content_text"], r["author"],
+                 r["image_url"]],
                 ensure_ascii=False,
             ),
+            frozenset(json.loads(r["topics"])),
         )
         for r in rows
-    }
+    }  # fmt: skip
+
+
+async def _matches(
+    conn: aiosqlite.Connection | Reader,
+    feed_id: int,
+    fresh: Sequence[ArticleInput],
+    batch_keys: Set[str],
+) -> dict[str, _Match]:
+    """Items new to this feed that are articles already stored: by canonical URL (any
+    feed's); else, when most of the document is new (see _looks_migrated), by title
+    among this feed's articles published within TITLE_MATCH_SECONDS whose own keys
+    are gone from the document."""
+    urls = [a.canonical_url for a in fresh if a.canonical_url]
+    if not urls:
+        by_url: dict[str, _Match] = {}
+    else:
+        async with conn.execute(
+            """SELECT a.id, a.canonical_url,
+                      EXISTS (SELECT 1 FROM article_sources s
+                              WHERE s.article_id = a.id AND s.feed_id = ?) AS this_feed
+               FROM articles a WHERE a.canonical_url IN (SELECT value FROM json_each(?))""",
+            (feed_id, json.dumps(urls, ensure_ascii=False)),
+        ) as cursor:
+            by_url = {
+                r["canonical_url"]: _Match(int(r["id"]), bool(r["this_feed"]))
+                for r in await cursor.fetchall()
+            }
+    found = {a.item_key: by_url[a.canonical_url] for a in fresh if a.canonical_url in by_url}
+    rest = [a for a in fresh if a.item_key not in found]
+    if not _looks_migrated(rest, batch_keys):
+        return found
+    async with conn.execute(
+        """SELECT a.id, a.title, a.published_at, s.item_key
+           FROM article_sources s JOIN articles a ON a.id = s.article_id
+           WHERE s.feed_id = ? AND a.title IN (SELECT value FROM json_each(?))""",
+        (feed_id, json.dumps([a.title for a in rest], ensure_ascii=False)),
+    ) as cursor:
+        candidates = await cursor.fetchall()
+    gone = [r for r in candidates if r["item_key"] not in batch_keys]
+    present = {int(r["id"]) for r in candidates if r["item_key"] in batch_keys}
+    taken: set[int] = set()
+    for a in rest:
+        published = int(a.published_at.timestamp())
+        for r in gone:
+            article_id = int(r["id"])
+            if (
+                r["title"] == a.title
+                and abs(int(r["published_at"]) - published) <= TITLE_MATCH_SECONDS
+                and article_id not in present | taken
+            ):
+                found[a.item_key] = _Match(article_id, this_feed=True)
+                taken.add(article_id)
+                break
+    return found
+
+
+def _looks_migrated(rest: Sequence[ArticleInput], batch_keys: Set[str]) -> bool:
+    """Whether the items new by key and link are at least half the document (and more
+    than one): a CMS that changed every guid and link. One new item whose title an
+    older story had is a new story, and is never matched by its title."""
+    return len(rest) >= 2 and 2 * len(rest) >= len(batch_keys)
 
 
 async def _insert_all(
     conn: aiosqlite.Connection, feed_id: int, articles: Sequence[ArticleInput], now: int
 ) -> dict[str, int]:
-    """Insert a feed's new articles with their topics and index rows: three statements
-    for the whole batch rather than three per article. Returns item_key → id."""
+    """Insert a feed's new articles with their sources, topics and index rows: four
+    statements for the whole batch rather than four per article. Returns item_key → id."""
     if not articles:
         return {}
     rows = [
         [a.item_key, a.url, a.title, a.summary, a.content_text, a.author, a.image_url,
-         int(a.published_at.timestamp())]
+         int(a.published_at.timestamp()), a.canonical_url]
         for a in articles
     ]  # fmt: skip
     cursor = await conn.execute(
         """INSERT INTO articles (feed_id, item_key, url, title, summary, content_text, author,
-                                 image_url, published_at, fetched_at, updated_at)
+                                 image_url, published_at, canonical_url, fetched_at, updated_at)
            SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-                  value ->> 5, value ->> 6, value ->> 7, ?, ?
+                  value ->> 5, value ->> 6, value ->> 7, value ->> 8, ?, ?
            FROM json_each(?) ORDER BY key
            RETURNING id, item_key""",
         (feed_id, now, now, json.dumps(rows, ensure_ascii=False)),
     )
     ids = {r["item_key"]: int(r["id"]) for r in await cursor.fetchall()}
     await cursor.close()
-    await conn.executemany(
-        "INSERT OR IGNORE INTO article_topics (article_id, topic_slug) VALUES (?, ?)",
-        [(ids[a.item_key], topic) for a in articles for topic in a.topics],
-    )
+    await _add_sources(conn, feed_id, [(a.item_key, ids[a.item_key]) for a in articles])
+    await _add_topics(conn, [(ids[a.item_key], topic) for a in articles for topic in a.topics])
     await conn.executemany(
         "INSERT INTO article_search (rowid, title, body) VALUES (?, ?, ?)",
         [(ids[a.item_key], a.search_title, a.search_body) for a in articles],
@@ -165,25 +286,31 @@ async def _insert_all(
     return ids
 
 
+async def _add_sources(
+    conn: aiosqlite.Connection, feed_id: int, keyed: Sequence[tuple[str, int]]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO article_sources (feed_id, item_key, article_id) VALUES (?, ?, ?)",
+        [(feed_id, key, article_id) for key, article_id in keyed],
+    )
+
+
+async def _add_topics(conn: aiosqlite.Connection, pairs: Sequence[tuple[int, str]]) -> None:
+    await conn.executemany(
+        "INSERT OR IGNORE INTO article_topics (article_id, topic_slug) VALUES (?, ?)", pairs
+    )
+
+
 async def _update(conn: aiosqlite.Connection, article_id: int, a: ArticleInput, now: int) -> None:
-    # published_at is kept: an edit must not move an old story back to the top.
+    # published_at is kept: an edit must not move an old story back to the top. Topics
+    # are added, never removed: another feed of the article may have given them.
     await conn.execute(
         """UPDATE articles SET url = ?, title = ?, summary = ?, content_text = ?, author = ?,
                image_url = ?, updated_at = ? WHERE id = ?""",
         (a.url, a.title, a.summary, a.content_text, a.author, a.image_url, now, article_id),
     )
-    await conn.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
+    await _add_topics(conn, [(article_id, t) for t in a.topics])
     await conn.execute("DELETE FROM article_search WHERE rowid = ?", (article_id,))
-    await _write_topics_and_index(conn, article_id, a)
-
-
-async def _write_topics_and_index(
-    conn: aiosqlite.Connection, article_id: int, a: ArticleInput
-) -> None:
-    await conn.executemany(
-        "INSERT OR IGNORE INTO article_topics (article_id, topic_slug) VALUES (?, ?)",
-        [(article_id, t) for t in a.topics],
-    )
     await conn.execute(
         "INSERT INTO article_search (rowid, title, body) VALUES (?, ?, ?)",
         (article_id, a.search_title, a.search_body),
@@ -390,11 +517,20 @@ class SqliteArticles:
     async def existing_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """Which of these item keys the feed already has."""
         async with self._db.reader.execute(
-            """SELECT item_key FROM articles
+            """SELECT item_key FROM article_sources
                WHERE feed_id = ? AND item_key IN (SELECT value FROM json_each(?))""",
             (feed_id, json.dumps(list(keys), ensure_ascii=False)),
         ) as cursor:
             return {r[0] for r in await cursor.fetchall()}
+
+    async def known_items(self, feed_id: int, articles: Sequence[ArticleInput]) -> set[str]:
+        """The keys of these items that are articles this feed already gave: by key, or
+        under another key (the same canonical URL, or title, as store() matches them)."""
+        keys = [a.item_key for a in articles]
+        known = set(await _sources(self._db.reader, feed_id, keys))
+        fresh = [a for a in articles if a.item_key not in known]
+        matched = await _matches(self._db.reader, feed_id, fresh, set(keys))
+        return known | {key for key, match in matched.items() if match.this_feed}
 
     async def get_article(self, article_id: int) -> ArticleRow | None:
         async with self._db.reader.execute(
@@ -425,18 +561,26 @@ class SqliteArticles:
             return [article_row(r) for r in await cursor.fetchall()]
 
     async def search_articles(
-        self, words: Sequence[SearchTerm], *, limit: int = 10, offset: int = 0, prefix: bool = False
+        self,
+        words: Sequence[SearchTerm],
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        prefix: bool = False,
+        as_of: int | None = None,
     ) -> list[ArticleRow]:
         """Articles containing every one of these folded words (none: no articles),
         one per story (its best match, also_in naming the other outlets).
 
         Ranked by bm25 (title counts three times the body), then newest first,
-        among the newest SEARCH_WINDOW matching articles.
+        among the newest SEARCH_WINDOW matching articles; with as_of, only
+        articles whose id is at most as_of.
         """
         match = match_all(words, prefix=prefix)
         if not match:
             return []
         window = max(SEARCH_WINDOW, offset + limit)
+        newest = as_of if as_of is not None else -1
         sql = (
             f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
             "  SELECT id, score, published FROM ("
@@ -446,9 +590,11 @@ class SqliteArticles:
             "      SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
             "             x.published_at AS published, coalesce(x.story_id, x.id) AS story"
             "      FROM article_search s JOIN articles x ON x.id = s.rowid"
-            "      WHERE article_search MATCH ? AND s.rowid >= coalesce(("
+            "      WHERE article_search MATCH ? AND (? < 0 OR s.rowid <= ?)"
+            "        AND s.rowid >= coalesce(("
             "          SELECT min(rowid) FROM (SELECT rowid FROM article_search"
-            "          WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)))"
+            "          WHERE article_search MATCH ? AND (? < 0 OR rowid <= ?)"
+            "          ORDER BY rowid DESC LIMIT ?)), 0)))"
             "  WHERE nth = 1"
             # Rank, then newest, then the id: a total order, so page 2 never repeats
             # an article of page 1 or skips one when scores tie.
@@ -456,7 +602,8 @@ class SqliteArticles:
             ") hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id "
             "ORDER BY hit.score, hit.published DESC, hit.id DESC"
         )
-        async with self._db.reader.execute(sql, (match, match, window, limit, offset)) as cursor:
+        params = (match, newest, newest, match, newest, newest, window, limit, offset)
+        async with self._db.reader.execute(sql, params) as cursor:
             rows = [article_row(r) for r in await cursor.fetchall()]
         return await self._with_sources(rows)
 
@@ -474,6 +621,11 @@ class SqliteArticles:
             (stories, stories),
         ) as cursor:
             return with_sources(rows, await cursor.fetchall())
+
+    async def newest_article_id(self) -> int:
+        async with self._db.reader.execute("SELECT coalesce(max(id), 0) FROM articles") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def count_articles(self) -> int:
         async with self._db.reader.execute("SELECT count(*) FROM articles") as cursor:

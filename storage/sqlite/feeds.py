@@ -23,7 +23,7 @@ _FEED_COLUMNS = """
     f.first_polled_at, f.last_polled_at, f.last_success_at, f.next_poll_at, f.failures,
     f.last_error_kind, f.last_error, f.paused_at, f.articles_total,
     f.article_pattern, f.link_selector, f.site_links, f.ttl_minutes, f.recent_items,
-    f.hourly_items,
+    f.hourly_items, f.redirect_target, f.redirect_polls, f.previous_url,
     (SELECT group_concat(topic_slug, ' ') FROM feed_topics t WHERE t.feed_id = f.id) AS topics
 """
 
@@ -56,6 +56,9 @@ def _feed_row(row: sqlite3.Row) -> FeedRow:
         ttl_minutes=row["ttl_minutes"],
         recent_items=tuple(sorted(int(t) for t in _numbers(row["recent_items"]))),
         hourly_items=_hourly_items(row["hourly_items"]),
+        redirect_target=row["redirect_target"],
+        redirect_polls=row["redirect_polls"],
+        previous_url=row["previous_url"],
     )
 
 
@@ -95,7 +98,7 @@ def _json_numbers(values: Sequence[float] | None) -> str | None:
 
 
 async def _add_feed(conn: aiosqlite.Connection, spec: FeedSpec, now: int) -> tuple[int, bool]:
-    cursor = await conn.execute("SELECT id FROM feeds WHERE url = ?", (spec.url,))
+    cursor = await conn.execute(_BY_URL, (spec.url,) * 3)
     existing = await cursor.fetchone()
     await cursor.close()
     if existing is not None:
@@ -164,7 +167,8 @@ async def record_poll_success(
                last_success_at = ?, next_poll_at = ?, failures = 0, last_error_kind = NULL,
                last_error = NULL, paused_at = NULL, claimed_by = NULL, claim_expires_at = NULL,
                articles_total = articles_total + ?,
-               recent_items = coalesce(?, recent_items), hourly_items = coalesce(?, hourly_items)
+               recent_items = coalesce(?, recent_items), hourly_items = coalesce(?, hourly_items),
+               redirect_target = ?, redirect_polls = ?
            WHERE id = ?""",
         (
             result.etag,
@@ -178,9 +182,16 @@ async def record_poll_success(
             new_articles,
             _json_numbers(result.recent_items),
             _json_numbers(result.hourly_items),
+            result.redirect_target,
+            result.redirect_polls,
             feed_id,
         ),
     )
+
+
+# A feed is found by its URL, or by the one it had before it moved (feeds.toml, an
+# OPML file or an operator may still name that one).
+_BY_URL = "SELECT id FROM feeds WHERE url = ? OR previous_url = ? ORDER BY url = ? DESC LIMIT 1"
 
 
 class SqliteFeeds:
@@ -243,7 +254,7 @@ class SqliteFeeds:
         added = 0
         async with self._db.write() as conn:
             for spec in feeds:
-                cursor = await conn.execute("SELECT id FROM feeds WHERE url = ?", (spec.url,))
+                cursor = await conn.execute(_BY_URL, (spec.url,) * 3)
                 row = await cursor.fetchone()
                 await cursor.close()
                 if row is None:
@@ -281,6 +292,19 @@ class SqliteFeeds:
         """add_feed for each, all in one transaction: all are added, or none."""
         async with self._db.write() as conn:
             return [await _add_feed(conn, spec, now) for spec in specs]
+
+    async def move_feed(self, feed_id: int, url: str) -> bool:
+        """The feed now lives at url; its old URL is kept as previous_url. False (and
+        nothing changed) when another feed already has url."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE feeds SET previous_url = url, url = ?, redirect_target = NULL,
+                       redirect_polls = 0
+                   WHERE id = ? AND url <> ?
+                     AND NOT EXISTS (SELECT 1 FROM feeds other WHERE other.url = ?)""",
+                (url, feed_id, url, url),
+            )
+            return cursor.rowcount > 0
 
     async def disable_feed(self, url_or_id: str) -> bool:
         """Stop polling a feed, keeping its articles. Returns False when no such feed."""

@@ -290,4 +290,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN claim_expires_at INTEGER;
     CREATE INDEX feeds_claimed ON feeds (claimed_by) WHERE claimed_by IS NOT NULL;
     """,
+    # 11: an article is one row whatever feeds bring it. Its identity across feeds is
+    # its canonical URL; article_sources links it to every (feed, item key) it came
+    # under. Existing rows keep their stored URL as identity, the oldest of each URL
+    # taking it; later copies stay as they are, each known by its own feed and key,
+    # so none is ever alerted again. And a feed that moved (301/308 to one target,
+    # poll after poll): the target and how many polls in a row answered it.
+    """
+    ALTER TABLE articles ADD COLUMN canonical_url TEXT;
+    UPDATE articles SET canonical_url = url
+        WHERE url <> '' AND id IN (SELECT min(id) FROM articles WHERE url <> '' GROUP BY url);
+    CREATE UNIQUE INDEX articles_by_canonical_url ON articles (canonical_url);
+
+    CREATE TABLE article_sources (
+        feed_id     INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        item_key    TEXT NOT NULL,
+        article_id  INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        PRIMARY KEY (feed_id, item_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_sources_by_article ON article_sources (article_id, feed_id);
+    INSERT INTO article_sources (feed_id, item_key, article_id)
+        SELECT feed_id, item_key, id FROM articles;
+
+    ALTER TABLE feeds ADD COLUMN redirect_target TEXT;
+    ALTER TABLE feeds ADD COLUMN redirect_polls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN previous_url TEXT;  -- the URL before the last move
+    """,
 ]

@@ -22,12 +22,14 @@ def article(
     topics: tuple[str, ...] = (),
     author: str | None = None,
     image_url: str | None = None,
+    url: str | None = None,
 ) -> ArticleInput:
     """An article whose text is already folded (plain ASCII), so search_* equal the text."""
     title = title if title is not None else f"tieu de {key}"
+    url = url if url is not None else f"https://bao.example.vn/{key}.html"
     return ArticleInput(
         item_key=key,
-        url=f"https://bao.example.vn/{key}.html",
+        url=url,
         title=title,
         summary=body[:200],
         content_text=body,
@@ -37,6 +39,7 @@ def article(
         topics=topics,
         search_title=title,
         search_body=body,
+        canonical_url=url or None,
     )
 
 

@@ -216,9 +216,11 @@ async def test_a_second_store_of_the_same_articles_queues_nothing_twice(db: Data
 async def test_the_same_key_in_two_feeds_is_two_articles(db: Database) -> None:
     one = await add_feed(db, "https://mot.example.vn/rss")
     two = await add_feed(db, "https://hai.example.vn/rss")
-    await db.articles.store(one, [article("a1")], now=NOW)
+    await db.articles.store(one, [article("a1", url="https://mot.example.vn/a1.html")], now=NOW)
 
-    outcome = await db.articles.store(two, [article("a1")], now=NOW)
+    outcome = await db.articles.store(
+        two, [article("a1", url="https://hai.example.vn/a1.html")], now=NOW
+    )
 
     assert len(outcome.new_ids) == 1
     assert await db.articles.count_articles() == 2

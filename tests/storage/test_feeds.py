@@ -400,3 +400,60 @@ async def test_add_feeds_adds_nothing_when_one_fails(db: Database) -> None:
     with pytest.raises(Exception):  # noqa: B017 - each backend's own integrity error
         await db.feeds.add_feeds([good, bad], now=NOW)
     assert await db.feeds.list_feeds() == []
+
+
+# --- moves ---------------------------------------------------------------------------------
+
+MOVED = "https://bao-moi.example.vn/rss"
+
+
+async def test_a_poll_records_the_permanent_redirect_it_followed(db: Database) -> None:
+    feed_id = await add_feed(db, RSS)
+
+    await db.feeds.record_poll_success(
+        feed_id, replace(success(), redirect_target=MOVED, redirect_polls=2), now=NOW
+    )
+    row = await db.feeds.get_feed(feed_id)
+    assert row is not None and (row.redirect_target, row.redirect_polls) == (MOVED, 2)
+
+    await db.feeds.record_poll_success(feed_id, success(), now=NOW + HOUR)
+    row = await db.feeds.get_feed(feed_id)
+    assert row is not None and (row.redirect_target, row.redirect_polls) == (None, 0)
+
+
+async def test_a_moved_feed_keeps_its_old_url_and_is_found_by_it(db: Database) -> None:
+    feed_id = await add_feed(db, RSS, topics=("kinh-te",))
+    await db.feeds.record_poll_success(
+        feed_id, replace(success(), redirect_target=MOVED, redirect_polls=3), now=NOW
+    )
+
+    assert await db.feeds.move_feed(feed_id, MOVED) is True
+
+    row = await db.feeds.get_feed(feed_id)
+    assert row is not None
+    assert (row.url, row.previous_url, row.redirect_target, row.redirect_polls) == (
+        MOVED,
+        RSS,
+        None,
+        0,
+    )
+    # feeds.toml, an OPML file or an operator naming the old URL reach the same feed.
+    assert await db.feeds.sync_config_feeds([FeedSpec(RSS, "Báo", ("kinh-te",))], now=NOW) == 0
+    assert await db.feeds.add_feed(FeedSpec(RSS, "Báo", ("kinh-te",)), now=NOW) == (
+        feed_id,
+        False,
+    )
+    assert [f.id for f in await db.feeds.list_feeds()] == [feed_id]
+    assert await db.feeds.move_feed(feed_id, MOVED) is False  # already there
+
+
+async def test_a_feed_never_moves_onto_another_feeds_url(db: Database) -> None:
+    feed_id = await add_feed(db, RSS)
+    other = await add_feed(db, MOVED)
+
+    assert await db.feeds.move_feed(feed_id, MOVED) is False
+
+    row = await db.feeds.get_feed(feed_id)
+    assert row is not None and (row.url, row.previous_url) == (RSS, None)
+    other_row = await db.feeds.get_feed(other)
+    assert other_row is not None and other_row.url == MOVED

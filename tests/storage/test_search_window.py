@@ -35,7 +35,24 @@ async def _build(db: Database) -> None:
             at = NOW - (ARTICLES - i) * 60
             url = f"https://bao.example.vn/{i}.html"
             rows.append(
-                (i, feed_id, url, url, title, body, body, None, None, at, at, at, None, title, body)
+                (
+                    i,
+                    feed_id,
+                    url,
+                    url,
+                    title,
+                    body,
+                    body,
+                    None,
+                    None,
+                    at,
+                    at,
+                    at,
+                    None,
+                    url,
+                    title,
+                    body,
+                )
             )
         await db.transfer.insert(_TABLE, rows)
     await db.transfer.finish()

@@ -34,6 +34,7 @@ def vn_article(key: str, title: str, body: str = "", *, published_at: int = NOW)
         topics=(),
         search_title=fold(title),
         search_body=fold(body),
+        canonical_url=f"https://bao.example.vn/{key}.html",
     )
 
 
