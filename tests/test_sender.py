@@ -349,3 +349,26 @@ async def test_corrections_edit_the_sent_alert_even_in_quiet_hours(
     assert current is not None and "620 đồng" in current["text"]
     statuses = [r.status for r in await db.outbox.rows_for_chat(READER)]
     assert statuses == ["sent", "sent", "sent"]
+
+
+async def test_text_and_buttons_arrive_exactly_as_queued(
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    # The characters a form or a JSON body must escape, and text that is not ASCII.
+    text = 'Giá "vàng" 5+5=10 & 100% \\ tăng\nxuống dòng 🇻🇳 <b>đậm</b> a=b&c=d'
+    buttons = {"inline_keyboard": [[{"text": "Xem 👀 & đọc", "callback_data": "a=1&b=2"}]]}
+    await reader(db, clock)
+    await db.outbox.enqueue(
+        chat_id=READER,
+        kind="broadcast",
+        priority=40,
+        dedup_key="m1",
+        payload={"text": text, "parse_mode": None, "reply_markup": buttons},
+        now=clock.ts,
+    )
+
+    assert await sender.drain() == 1
+
+    [message] = standin.messages_to(READER)
+    assert message.text == text
+    assert message.reply_markup == buttons
