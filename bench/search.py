@@ -135,7 +135,7 @@ class Corpus:
             url = f"{vnsynth.SITE}/{vnsynth.slug(title)}-{5_000_000 + i}.html"
             articles.append(
                 (i + 1, self.feed_id, url, url, title, summary[:1].upper() + summary[1:], text,
-                 None, None, published, published, published,
+                 None, None, published, published, published, None,
                  " ".join(folded[w] for w in head), " ".join(folded[w] for w in body))
             )  # fmt: skip
             for slug in sorted(set(rng.sample(TOPICS, rng.randint(1, 2)))):
