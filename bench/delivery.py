@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from bench.procstat import self_peak_rss_mb
+from bench.procstat import proc_cpu_seconds, self_cpu_seconds, self_peak_rss_mb
 from bot.botapi_standin import BotApiStandIn
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Sender
@@ -156,7 +157,7 @@ async def fanout_limited(readers: int, report: Report) -> None:
     )
     async with (
         article_world(readers) as (db, poller, _, clock),
-        standin_elsewhere(flood_limits=True) as (url, conn),
+        standin_elsewhere(flood_limits=True) as (url, conn, _),
     ):
         polled = await poller.poll_due()
         async with bot_for(url, TelegramRateLimiter()) as bot:
@@ -191,7 +192,10 @@ def _standin_process(conn: Connection, flood_limits: bool) -> None:
 
 
 @asynccontextmanager
-async def standin_elsewhere(*, flood_limits: bool = False) -> AsyncIterator[tuple[str, Connection]]:
+async def standin_elsewhere(
+    *, flood_limits: bool = False
+) -> AsyncIterator[tuple[str, Connection, int]]:
+    """The stand-in in a process of its own: its URL, its control pipe, its pid."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
     process = multiprocessing.get_context("spawn").Process(
         target=_standin_process, args=(child, flood_limits)
@@ -199,7 +203,8 @@ async def standin_elsewhere(*, flood_limits: bool = False) -> AsyncIterator[tupl
     process.start()
     try:
         port = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
-        yield f"http://127.0.0.1:{port}/bot", parent
+        assert process.pid is not None
+        yield f"http://127.0.0.1:{port}/bot", parent, process.pid
     finally:
         process.join(timeout=30)
         if process.is_alive():
@@ -227,23 +232,35 @@ def _fanout_process(readers: int, conn: Connection) -> None:
 
 
 async def _fanout(readers: int) -> tuple[str, float, float]:
-    async with article_world(readers) as (db, poller, _, clock), standin_elsewhere() as (url, conn):
+    async with (
+        article_world(readers) as (db, poller, _, clock),
+        standin_elsewhere() as (url, conn, standin_pid),
+    ):
         rate = TelegramRateLimiter(per_second=1_000_000, chat_interval=0.0)
         async with bot_for(url, rate) as bot:
             sender = Sender(db, bot, clock=clock, concurrency=CONCURRENCY)
+            bot_cpu, standin_cpu = self_cpu_seconds(), proc_cpu_seconds(standin_pid)
             started = time.perf_counter()
             polled = await poller.poll_due()
             queued_at = time.perf_counter()
             await drain(sender, db)
             elapsed = time.perf_counter() - started
+            bot_cpu = self_cpu_seconds() - bot_cpu
+            standin_cpu = proc_cpu_seconds(standin_pid) - standin_cpu
         conn.send("count")
         delivered, _ = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     rate_per_s = delivered / elapsed
     peak = self_peak_rss_mb()
+    per_1000 = 1000 / max(delivered, 1)
+    cores = os.cpu_count() or 1
+    ceiling = cores * max(delivered, 1) / max(bot_cpu + standin_cpu, 1e-9)
     line = (
         f"  poll + queue {polled.alerts_queued:,} rows: {queued_at - started:.2f} s; "
         f"{delivered:,} delivered in {elapsed:.1f} s in all = {rate_per_s:,.0f} messages/s; "
-        f"bot process peak RSS {peak:.0f} MB"
+        f"bot process peak RSS {peak:.0f} MB\n"
+        f"  CPU per 1,000 messages: bot {bot_cpu * per_1000:.3f} s (all its threads), "
+        f"stand-in {standin_cpu * per_1000:.3f} s; on {cores} cores of their own the two "
+        f"could send at most {ceiling:,.0f} messages/s; machine load {os.getloadavg()[0]:.1f}"
     )
     return line, rate_per_s, peak
 

@@ -375,3 +375,26 @@ async def test_a_silent_alert_stays_silent_and_keeps_its_buttons_when_resent_pla
     assert message.parse_mode is None  # the plain-text resend
     assert message.params.get("disable_notification") is True
     assert [data[:6] for data in message.button_data()] == ["al:ut:", "al:rel"]
+
+
+async def test_text_and_buttons_arrive_exactly_as_queued(
+    db: SqliteDatabase, standin: BotApiStandIn, sender: Sender, clock: ManualClock
+) -> None:
+    # The characters a form or a JSON body must escape, and text that is not ASCII.
+    text = 'Giá "vàng" 5+5=10 & 100% \\ tăng\nxuống dòng 🇻🇳 <b>đậm</b> a=b&c=d'
+    buttons = {"inline_keyboard": [[{"text": "Xem 👀 & đọc", "callback_data": "a=1&b=2"}]]}
+    await reader(db, clock)
+    await db.outbox.enqueue(
+        chat_id=READER,
+        kind="broadcast",
+        priority=40,
+        dedup_key="m1",
+        payload={"text": text, "parse_mode": None, "reply_markup": buttons},
+        now=clock.ts,
+    )
+
+    assert await sender.drain() == 1
+
+    [message] = standin.messages_to(READER)
+    assert message.text == text
+    assert message.reply_markup == buttons

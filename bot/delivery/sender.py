@@ -131,36 +131,56 @@ class _Batch:
 
 
 class _SentLog:
-    """Marks delivered rows sent, many per transaction.
+    """Marks delivered rows sent, many per transaction (a group commit).
 
-    Each worker waits until its row is written before it takes another, so at
-    most `concurrency` delivered rows are ever unwritten: the same bound on
-    repeats after a crash as writing one row at a time, for a fraction of the
-    transactions.
+    One write at a time: rows delivered while a write is under way wait for
+    the next one, which takes them all. Each worker waits until its row is
+    written before it takes another, so at most `concurrency` delivered rows
+    are ever unwritten: the same bound on repeats after a crash as writing one
+    row at a time, for a fraction of the transactions.
     """
 
     def __init__(self, db: Database, now: Callable[[], int]) -> None:
         self._db = db
         self._now = now
         self._pending: list[tuple[int, int | None]] = []
-        self._written: asyncio.Future[None] | None = None
+        self._next: asyncio.Future[None] | None = None  # done when _pending is written
+        self._writer: asyncio.Task[None] | None = None
 
     async def record(self, row_id: int, message_id: int | None) -> None:
+        loop = asyncio.get_running_loop()
         self._pending.append((row_id, message_id))
-        if self._written is None:
-            self._written = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().create_task(self._flush(self._written))
-        await asyncio.shield(self._written)
+        if self._next is None:
+            self._next = loop.create_future()
+        written = self._next
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_all())
+        await asyncio.shield(written)
 
-    async def _flush(self, written: asyncio.Future[None]) -> None:
-        await asyncio.sleep(0)  # let the other workers' deliveries join this write
-        batch, self._pending, self._written = self._pending, [], None
+    async def _write_all(self) -> None:
         try:
-            await self._db.outbox.mark_sent_many(batch, now=self._now())
-        except BaseException as exc:
-            written.set_exception(exc)
-            raise
-        written.set_result(None)
+            while self._pending:
+                await asyncio.sleep(0)  # let the other workers' deliveries join this write
+                batch, written = self._pending, self._next
+                self._pending, self._next = [], None
+                assert written is not None
+                try:
+                    await self._db.outbox.mark_sent_many(batch, now=self._now())
+                except Exception as exc:
+                    # Those rows stay 'sending' (re-sent after a restart); the
+                    # workers waiting for them see why.
+                    written.set_exception(exc)
+                except BaseException:
+                    written.cancel()
+                    raise
+                else:
+                    written.set_result(None)
+        finally:
+            self._writer = None
+            if self._next is not None and self._pending and not self._next.done():
+                # Stopped before writing them: their workers must not wait forever.
+                self._next.cancel()
+                self._pending, self._next = [], None
 
 
 class Sender:
