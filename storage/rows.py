@@ -59,7 +59,8 @@ class ArticleInput:
     topics: tuple[str, ...]
     search_title: str
     search_body: str
-    canonical_url: str | None
+    # None: no link, or a caller that has none to give (then only item_key identifies it).
+    canonical_url: str | None = None
     # What its story is recognised by (bot.ingest.stories): an opaque signature and
     # the LSH band keys that find other articles to compare it with. None: no story.
     story_signature: bytes | None = None
