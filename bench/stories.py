@@ -97,6 +97,7 @@ def set_detector(
     shingles: str = "words 2",
     dates: bool = True,
     numbers: bool = True,
+    titles: bool = True,
     estimate: bool = False,
 ) -> Detector:
     """Jaccard similarity of the shingle sets (with estimate: its 64-value MinHash
@@ -116,6 +117,9 @@ def set_detector(
             frozenset(stories._hash32(g) for g in grams),
             stories.named_dates(folded) if dates else frozenset(),
             frozenset(re.findall(r"\d+(?:[.,]\d+)*", fold(t.title))) if numbers else frozenset(),
+            frozenset(stories._hash32(g) for g in stories.word_shingles(fold(t.title)))
+            if titles
+            else frozenset(),
         )
 
     def detect(a: Text, b: Text) -> bool:
@@ -123,6 +127,8 @@ def set_detector(
         if sa.dates and sb.dates and not sa.dates & sb.dates:
             return False
         if not (sa.title_numbers <= sb.title_numbers or sb.title_numbers <= sa.title_numbers):
+            return False
+        if sa.title_shingles and sb.title_shingles and not sa.title_shingles & sb.title_shingles:
             return False
         if estimate:
             ma, mb = stories.minhash(sa.shingles), stories.minhash(sb.shingles)
@@ -204,7 +210,7 @@ def main() -> StoriesResult:
     )
     print(
         "\nchosen: word pairs, Jaccard >= "
-        f"{stories.SAME_STORY_SIMILARITY}, dates and title numbers must agree, "
+        f"{stories.SAME_STORY_SIMILARITY}, titles share a pair, dates and title numbers agree, "
         f">= {stories.MIN_SHARED_BANDS} of {stories.BANDS} band keys shared"
     )
     print(
@@ -232,7 +238,11 @@ def main() -> StoriesResult:
     variants += [
         ("word pairs, >= 0.4, no date rule", set_detector(0.4, dates=False)),
         ("word pairs, >= 0.4, no title-number rule", set_detector(0.4, numbers=False)),
-        ("word pairs, >= 0.4, neither rule", set_detector(0.4, dates=False, numbers=False)),
+        ("word pairs, >= 0.4, no title-pair rule", set_detector(0.4, titles=False)),
+        (
+            "word pairs, >= 0.4, none of the three rules",
+            set_detector(0.4, dates=False, numbers=False, titles=False),
+        ),
     ]
     variants += [
         (f"words + pairs, Jaccard >= {t}", set_detector(t, shingles="words 1+2"))

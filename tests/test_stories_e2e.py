@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.botapi_standin import BotApiStandIn
+from bot.runtime.feeds_config import DestinationConfig
 from tests.support.bot_world import BotWorld, open_world
 from tests.support.rss import Item, rss
 
@@ -232,3 +234,107 @@ async def test_an_alert_the_reader_deleted_is_not_resent_when_corrected(world: B
     assert len(alerts(world)) == 1
     rows = await world.db.outbox.rows_for_chat(READER)
     assert [r.status for r in rows if r.edits_message_id == message_id] == ["failed"]
+
+
+# ---- destinations ---------------------------------------------------------------------
+
+CHANNEL = -1001000000777
+
+
+def channel_setup(api: BotApiStandIn) -> None:
+    api.set_chat(CHANNEL, "channel", title="Báo Thử Thời sự")
+    api.set_username(CHANNEL, "baothu_thoisu")
+
+
+@pytest.fixture
+async def channel_world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+    config = DestinationConfig(
+        chat="@baothu_thoisu",
+        thread_id=None,
+        name="",
+        topics=("thoi-su",),
+        sources=(),
+        hashtags=False,
+        silent=True,
+    )
+    async with open_world(
+        tmp_path, env={"ADMIN_IDS": "501"}, destinations=(config,), prepare=channel_setup
+    ) as running_world:
+        yield running_world
+
+
+def pictured(story: Item, n: int) -> Item:
+    picture = f'<img src="https://img.example.vn/chay-{n}.jpg">'
+    return Item(
+        title=story.title,
+        link=story.link,
+        guid=story.guid,
+        description=picture + story.description,
+        published=story.published,
+    )
+
+
+async def test_a_channel_gets_one_post_per_story_and_its_caption_corrected(
+    channel_world: BotWorld,
+) -> None:
+    world = channel_world
+    await outlets_polled_once(world)
+    stories = [
+        pictured(item(world, outlet, n, title, lead, 20 - n), n)
+        for n, (outlet, (title, lead)) in enumerate(zip(OUTLETS, FIRE, strict=True), start=1)
+    ]
+    for outlet, story in zip(OUTLETS, stories, strict=True):
+        world.set_items(outlet, [story, older(world, outlet)])
+    await world.poll()
+    await world.outbox_settled()
+
+    [post] = [m for m in world.sent_to(CHANNEL) if m.method in ("sendMessage", "sendPhoto")]
+    assert post.method == "sendPhoto"
+
+    world.clock.advance(hours=3)
+    for outlet, story in zip(OUTLETS, stories, strict=True):
+        fixed = Item(
+            title=story.title + " (cập nhật)",
+            link=story.link,
+            guid=story.guid,
+            description=story.description,
+            published=story.published,
+        )
+        world.set_items(outlet, [fixed, older(world, outlet)])
+    report = await world.poll()
+    await world.outbox_settled()
+
+    assert report.edits_queued == 1  # only the article that was posted has a post to edit
+    edits = [m for m in world.sent_to(CHANNEL) if m.edited]
+    assert [m.method for m in edits] == ["editMessageCaption"]
+    assert "(cập nhật)" in world.current(CHANNEL, post.message_id)["caption"]
+
+
+async def test_a_post_whose_photo_was_refused_gets_its_text_corrected(
+    channel_world: BotWorld,
+) -> None:
+    world = channel_world
+    world.standin.refuse_photo("https://img.example.vn/chay-1.jpg")
+    await outlets_polled_once(world)
+    title, lead = FIRE[0]
+    story = pictured(item(world, OUTLETS[0], 1, title, lead, 5), 1)
+    world.set_items(OUTLETS[0], [story, older(world, OUTLETS[0])])
+    await world.poll()
+    await world.outbox_settled()
+    [post] = [m for m in world.sent_to(CHANNEL) if m.method in ("sendMessage", "sendPhoto")]
+    assert post.method == "sendMessage"  # the photo was refused: the text went instead
+
+    world.clock.advance(hours=1)
+    fixed = Item(
+        title=title + " (cập nhật)",
+        link=story.link,
+        guid=story.guid,
+        description=story.description,
+        published=story.published,
+    )
+    world.set_items(OUTLETS[0], [fixed, older(world, OUTLETS[0])])
+    await world.poll()
+    await world.outbox_settled()
+
+    assert [m.method for m in world.sent_to(CHANNEL) if m.edited] == ["editMessageText"]
+    assert "(cập nhật)" in world.current(CHANNEL, post.message_id)["text"]

@@ -645,6 +645,9 @@ class Sender:
         return wait if wait > POST_HOLD else 0.0
 
     async def _send_post(self, row: OutboxRow, destination: DestinationRow, post: Post) -> None:
+        if row.edits_message_id is not None:
+            await self._edit_post(row, post)
+            return
         preview = (
             LinkPreviewOptions(url=post.preview_url, prefer_large_media=True)
             if post.preview_url
@@ -691,6 +694,53 @@ class Sender:
             return
         self.outage.end()
         await self._sent_log.record(row.id, sent)
+
+    async def _edit_post(self, row: OutboxRow, post: Post) -> None:
+        """A correction of a destination's post: its caption when it went as a photo, its
+        text otherwise (and when the photo was refused, the text post that went instead)."""
+        assert row.edits_message_id is not None
+        try:
+            if post.photo_url is not None:
+                await self._bot.edit_message_caption(
+                    chat_id=post.chat_id,
+                    message_id=row.edits_message_id,
+                    caption=post.text,
+                    parse_mode=post.parse_mode,
+                    rate_limit_args=row.priority,
+                )
+            else:
+                await self._bot.edit_message_text(
+                    post.text,
+                    chat_id=post.chat_id,
+                    message_id=row.edits_message_id,
+                    parse_mode=post.parse_mode,
+                    link_preview_options=LinkPreviewOptions(
+                        url=post.preview_url, prefer_large_media=True
+                    )
+                    if post.preview_url
+                    else LinkPreviewOptions(is_disabled=True),
+                    rate_limit_args=row.priority,
+                )
+        except RetryAfter as exc:
+            later = self._now() + int(retry_after_seconds(exc)) + 1
+            await self._db.outbox.retry_later(row.id, "flood limit", not_before=later)
+            return
+        except BadRequest as exc:
+            reason = str(exc).lower()
+            if post.photo_url is not None and "no caption" in reason:
+                await self._edit_post(row, post.as_text())
+            elif "not modified" in reason:
+                await self._sent_log.record(row.id, row.edits_message_id)
+            else:
+                # Deleted, too old to edit, rights gone: the post stays as it is.
+                await self._db.outbox.mark_failed(
+                    row.id, f"edit: {exc}"[:200], kind=FailureKind.REJECTED, now=self._now()
+                )
+            return
+        except TelegramError as exc:
+            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
+            return
+        await self._sent_log.record(row.id, row.edits_message_id)
 
     async def _post_refused(
         self, row: OutboxRow, destination: DestinationRow, post: Post, exc: BadRequest

@@ -6,9 +6,10 @@ compares small sets of integers.
 
 The text is the accent-folded title and lead (bot.text.vietnamese.fold) as
 word pairs, each hashed to 32 bits. Two articles are one story when the
-Jaccard similarity of those sets reaches SAME_STORY_SIMILARITY and neither the
-dates they name ("Giá vàng hôm nay 24/9" and "… 25/9" share nearly every word)
-nor the numbers in their titles contradict each other. A title and lead hold
+Jaccard similarity of those sets reaches SAME_STORY_SIMILARITY, their titles
+share a word pair, and neither the dates they name ("Giá vàng hôm nay 24/9" and
+"… 25/9" share nearly every word) nor the numbers in their titles contradict
+each other. A title and lead hold
 ~50 pairs, so the set itself (~200 bytes) is stored and compared exactly; a
 MinHash of it (64 universal hash functions) gives the LSH band keys (BANDS of
 ROWS_PER_BAND values) that find candidates across processes and restarts.
@@ -62,27 +63,35 @@ _MARKS_SEPARATOR = b"|"
 
 @dataclass(frozen=True, slots=True)
 class StorySignature:
-    """What an article's story is recognised by: its hashed word pairs, the dates
-    it names and the numbers in its title."""
+    """What an article's story is recognised by: the hashed word pairs of its title and
+    lead, those of its title alone, the dates it names and the numbers in its title."""
 
     shingles: frozenset[int]
     dates: frozenset[str]
     title_numbers: frozenset[str] = frozenset()
+    title_shingles: frozenset[int] = frozenset()
 
     def to_bytes(self) -> bytes:
-        values = struct.pack(f"<H{len(self.shingles)}I", len(self.shingles), *sorted(self.shingles))
+        values = b"".join(
+            struct.pack(f"<H{len(group)}I", len(group), *sorted(group))
+            for group in (self.shingles, self.title_shingles)
+        )
         marks = [",".join(sorted(self.dates)), ",".join(sorted(self.title_numbers))]
         return values + _MARKS_SEPARATOR.join(m.encode() for m in marks)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StorySignature:
-        (count,) = struct.unpack_from("<H", data)
-        shingles = struct.unpack_from(f"<{count}I", data, 2)
-        dates, _, numbers = data[2 + 4 * count :].decode().partition(_MARKS_SEPARATOR.decode())
+        groups, offset = [], 0
+        for _ in range(2):
+            (count,) = struct.unpack_from("<H", data, offset)
+            groups.append(frozenset(struct.unpack_from(f"<{count}I", data, offset + 2)))
+            offset += 2 + 4 * count
+        dates, _, numbers = data[offset:].decode().partition(_MARKS_SEPARATOR.decode())
         return cls(
-            frozenset(shingles),
+            groups[0],
             frozenset(d for d in dates.split(",") if d),
             frozenset(n for n in numbers.split(",") if n),
+            groups[1],
         )
 
 
@@ -94,8 +103,12 @@ def story_signature(title: str, lead: str) -> StorySignature | None:
     if not shingles:
         return None
     hashed = sorted({_hash32(s) for s in shingles})[:MAX_SHINGLES]
+    in_title = sorted({_hash32(s) for s in word_shingles(folded_title)})[:MAX_SHINGLES]
     return StorySignature(
-        frozenset(hashed), named_dates(folded), frozenset(_NUMBER.findall(folded_title))
+        frozenset(hashed),
+        named_dates(folded),
+        frozenset(_NUMBER.findall(folded_title)),
+        frozenset(in_title),
     )
 
 
@@ -147,6 +160,10 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
     if not (a.title_numbers <= b.title_numbers or b.title_numbers <= a.title_numbers):
         # "kỳ hạn 6 tháng" and "kỳ hạn 12 tháng" are two articles; an update adding
         # a figure ("…, đã cứu 54 người") keeps the first one's numbers.
+        return False
+    if a.title_shingles and b.title_shingles and not a.title_shingles & b.title_shingles:
+        # Two headlines without a word pair in common are two articles, however alike
+        # their leads (a boilerplate lead, a market report's stock sentence).
         return False
     return similarity(a, b) >= SAME_STORY_SIMILARITY
 

@@ -88,13 +88,15 @@ async def story_alert_keys(conn: Conn, story_id: int, article_id: int) -> list[s
 
 
 async def queue_edits(conn: Conn, article_id: int, *, sent_since: int, now: int) -> int:
-    """After a correction of the article's title or lead: one edit per alert of it sent
-    since sent_since (older messages stay as they are). Returns how many were queued."""
+    """After a correction of the article's title or lead: one edit per alert or
+    destination post of it sent since sent_since (older messages stay as they are).
+    Returns how many were queued."""
     status = await conn.execute(
-        """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id, not_before,
-                               created_at, keyword, edits_message_id)
+        """INSERT INTO outbox (chat_id, kind, priority, dedup_key, article_id,
+                               destination_id, not_before, created_at, keyword, edits_message_id)
            SELECT chat_id, 'alert', $1, 'edit:' || id::text || ':' || $2::bigint::text,
-                  article_id, $2::bigint, $2::bigint, keyword, telegram_message_id
+                  article_id, destination_id, $2::bigint, $2::bigint, keyword,
+                  telegram_message_id
            FROM outbox
            WHERE article_id = $3 AND kind = 'alert' AND status = 'sent'
              AND edits_message_id IS NULL AND telegram_message_id IS NOT NULL

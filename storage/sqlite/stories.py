@@ -72,13 +72,15 @@ async def story_alert_keys(conn: aiosqlite.Connection, story_id: int, article_id
 async def queue_edits(
     conn: aiosqlite.Connection, article_id: int, *, sent_since: int, now: int
 ) -> int:
-    """After a correction of the article's title or lead: one edit per alert of it sent
-    since sent_since (older messages stay as they are). Returns how many were queued."""
+    """After a correction of the article's title or lead: one edit per alert or
+    destination post of it sent since sent_since (older messages stay as they are).
+    Returns how many were queued."""
     cursor = await conn.execute(
         """INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, article_id,
-                                         not_before, created_at, keyword, edits_message_id)
-           SELECT chat_id, 'alert', ?, 'edit:' || id || ':' || ?, article_id, ?, ?, keyword,
-                  telegram_message_id
+                                         destination_id, not_before, created_at, keyword,
+                                         edits_message_id)
+           SELECT chat_id, 'alert', ?, 'edit:' || id || ':' || ?, article_id, destination_id,
+                  ?, ?, keyword, telegram_message_id
            FROM outbox
            WHERE article_id = ? AND kind = 'alert' AND status = 'sent'
              AND edits_message_id IS NULL AND telegram_message_id IS NOT NULL
