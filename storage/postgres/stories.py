@@ -100,7 +100,6 @@ async def queue_edits(conn: Conn, article_id: int, *, sent_since: int, now: int)
            FROM outbox
            WHERE article_id = $3 AND kind = 'alert' AND status = 'sent'
              AND edits_message_id IS NULL AND telegram_message_id IS NOT NULL
-             AND destination_id IS NULL  -- readers' alerts: destination posts stay as posted
              AND finished_at >= $4
            ORDER BY id
            ON CONFLICT (chat_id, dedup_key) DO NOTHING""",

@@ -84,7 +84,6 @@ async def queue_edits(
            FROM outbox
            WHERE article_id = ? AND kind = 'alert' AND status = 'sent'
              AND edits_message_id IS NULL AND telegram_message_id IS NOT NULL
-             AND destination_id IS NULL  -- readers' alerts: destination posts stay as posted
              AND finished_at >= ?""",
         (Priority.ALERT, now, now, now, article_id, sent_since),
     )

@@ -331,9 +331,9 @@ async def test_a_story_from_several_outlets_is_posted_once(db: Database) -> None
     assert all(r.destination_id == destination_id for r in await db.outbox.pending())
 
 
-async def test_a_correction_edits_readers_alerts_not_destination_posts(db: Database) -> None:
+async def test_a_correction_edits_readers_alerts_and_destination_posts(db: Database) -> None:
     feed_id = await add_feed(db, topics=("kinh-te",))
-    await db.destinations.add(channel(), added_by=None, now=NOW)
+    destination_id, _ = await db.destinations.add(channel(), added_by=None, now=NOW)
     await add_reader(db, 7, topics=["kinh-te"])
     await store_new(db, feed_id, "a1", topics=("kinh-te",))
     sent = await db.outbox.claim_due(now=NOW, limit=10)
@@ -342,6 +342,8 @@ async def test_a_correction_edits_readers_alerts_not_destination_posts(db: Datab
     fixed = dataclasses.replace(article("a1", topics=("kinh-te",)), title="tieu de da sua")
     outcome = await db.articles.store(feed_id, [fixed], now=NOW + HOUR, edits_since=NOW - DAY)
 
-    assert outcome.edits_queued == 1
-    [edit] = await db.outbox.pending()
-    assert (edit.chat_id, edit.destination_id) == (7, None)
+    assert outcome.edits_queued == 2
+    edits = {(r.chat_id, r.destination_id, r.edits_message_id) for r in await db.outbox.pending()}
+    assert edits == {(7, None, 100 + r.id) for r in sent if r.chat_id == 7} | {
+        (CHANNEL, destination_id, 100 + r.id) for r in sent if r.chat_id == CHANNEL
+    }
