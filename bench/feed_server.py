@@ -43,7 +43,7 @@ class _State:
         return cached
 
 
-def _etag(feed: int, version: int) -> str:
+def etag(feed: int, version: int) -> str:
     return f'"f{feed}-v{version}"'
 
 
@@ -62,9 +62,9 @@ def _app(state: _State) -> web.Application:
             state.served["404"] += 1
             return web.Response(status=404, text="no such feed")
         version = state.version(index)
-        etag = _etag(index, version)
-        headers = {"ETag": etag, "Cache-Control": "max-age=300"}
-        if _matches(request.headers.get("If-None-Match"), etag):
+        tag = etag(index, version)
+        headers = {"ETag": tag, "Cache-Control": "max-age=300"}
+        if _matches(request.headers.get("If-None-Match"), tag):
             state.served["304"] += 1
             return web.Response(status=304, headers=headers)
         state.served["200"] += 1

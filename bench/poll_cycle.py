@@ -43,6 +43,7 @@ from bot.ingest.poller import CycleReport, Poller, PollerOptions, parse_pool
 from bot.ingest.topics import TopicMatcher
 from bot.runtime.feeds_config import FeedsConfigError, load_feeds_config
 from bot.text.vietnamese import fold_words
+from storage.api import Database
 from storage.rows import FeedSpec, TopicRow
 from storage.sqlite import SqliteDatabase
 
@@ -156,7 +157,7 @@ async def _server_call(port: int, method: str, path: str) -> str:
 
 
 async def _register(
-    db: SqliteDatabase,
+    db: Database,
     base: str,
     n_feeds: int,
     topics: Sequence[TopicRow],

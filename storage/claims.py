@@ -16,3 +16,11 @@ OUTBOX_CLAIM_FILTER = """NOT EXISTS (
         SELECT 1 FROM outbox s WHERE s.chat_id = o.chat_id AND s.status = 'sent'
           AND s.finished_at >= :now - CASE WHEN o.chat_id < 0 THEN 60 ELSE 1 END
           AND s.claimed_by <> :holder)"""
+
+
+def claim_window(limit: int) -> int:
+    """How many due rows, in order, a claim of `limit` looks at. The chat filter runs on
+    these only, so a claim costs the same on any backlog; rows past the window wait
+    for a later claim. (A window full of one busy chat another process holds leaves
+    this claim empty for that chat's interval; that process sends them meanwhile.)"""
+    return max(limit * 8, 64)

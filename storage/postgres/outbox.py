@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storage.claims import OUTBOX_CLAIM_FILTER
+from storage.claims import OUTBOX_CLAIM_FILTER, claim_window
 from storage.postgres.connection import Pool, affected, count_per_period, sql_limit
 from storage.rowmap import OUTBOX_COLUMNS, outbox_row
 from storage.rows import CLAIM_TTL, LOCAL_HOLDER, FailureKind, OutboxRow
@@ -82,19 +82,24 @@ class PostgresOutbox:
                                 FOR UPDATE SKIP LOCKED)""",
                 now,
             )
+            # The chat filter looks only at the first rows in order (CLAIM_WINDOW): on a
+            # backlog of 100,000 it must not run for every pending row.
             rows = await conn.fetch(
                 f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1,
                         claimed_by = $3, claim_expires_at = $4
-                    WHERE id IN (SELECT o.id FROM outbox o
-                                 WHERE o.status = 'pending' AND o.not_before <= $1
-                                   AND {_FILTER}
-                                 ORDER BY o.priority, o.not_before, o.id LIMIT $2
-                                 FOR UPDATE SKIP LOCKED)
+                    WHERE id IN (SELECT o.id
+                                 FROM (SELECT id, chat_id, priority, not_before FROM outbox
+                                       WHERE status = 'pending' AND not_before <= $1
+                                       ORDER BY priority, not_before, id LIMIT $5
+                                       FOR UPDATE SKIP LOCKED) o
+                                 WHERE {_FILTER}
+                                 ORDER BY o.priority, o.not_before, o.id LIMIT $2)
                     RETURNING {OUTBOX_COLUMNS}""",  # noqa: S608 - constant SQL
                 now,
                 sql_limit(limit),
                 holder,
                 now + ttl,
+                claim_window(limit),
             )
         claimed = [outbox_row(r) for r in rows]
         claimed.sort(key=lambda r: (r.priority, r.id))

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storage.claims import OUTBOX_CLAIM_FILTER
+from storage.claims import OUTBOX_CLAIM_FILTER, claim_window
 from storage.rowmap import OUTBOX_COLUMNS, outbox_row
 from storage.rows import CLAIM_TTL, LOCAL_HOLDER, FailureKind, OutboxRow
 from storage.sqlite.connection import Connection, count_per_period
@@ -74,12 +74,20 @@ class SqliteOutbox:
             cursor = await conn.execute(
                 f"""UPDATE outbox SET status = 'sending', attempts = attempts + 1,
                        claimed_by = :holder, claim_expires_at = :until
-                   WHERE id IN (SELECT o.id FROM outbox o
-                                WHERE o.status = 'pending' AND o.not_before <= :now
-                                  AND {OUTBOX_CLAIM_FILTER}
+                   WHERE id IN (SELECT o.id
+                                FROM (SELECT id, chat_id, priority, not_before FROM outbox
+                                      WHERE status = 'pending' AND not_before <= :now
+                                      ORDER BY priority, not_before, id LIMIT :window) o
+                                WHERE {OUTBOX_CLAIM_FILTER}
                                 ORDER BY o.priority, o.not_before, o.id LIMIT :limit)
                    RETURNING {OUTBOX_COLUMNS}""",  # noqa: S608 - constant SQL
-                {"now": now, "limit": limit, "holder": holder, "until": now + ttl},
+                {
+                    "now": now,
+                    "limit": limit,
+                    "holder": holder,
+                    "until": now + ttl,
+                    "window": claim_window(limit),
+                },
             )
             rows = [outbox_row(r) for r in await cursor.fetchall()]
             await cursor.close()
