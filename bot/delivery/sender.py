@@ -351,7 +351,8 @@ class Sender:
         return window
 
     async def _renew_claims(self) -> None:
-        """While a drain runs: our claims outlive the rows' wait for the rate budget."""
+        """While a drain runs: our claims outlive the rows' wait for the rate budget,
+        and a process here that died meanwhile has its rows queued again at once."""
         while True:
             await asyncio.sleep(self._claim_ttl / 3)
             try:
@@ -361,6 +362,10 @@ class Sender:
             except Exception:
                 # Claims we fail to renew expire: another process may send those rows too.
                 log.exception("renewing outbox claims failed")
+            try:
+                await self.release_dead_holders()
+            except Exception:
+                log.exception("looking for a stopped process's messages failed")
 
     async def _batch(self, rows: Sequence[OutboxRow]) -> _Batch:
         """What a batch of rows needs from the database, read once for all of them."""
