@@ -346,6 +346,8 @@ class FanOut:
     flood_429: int
     conflict_409: int
     duplicates: int
+    lost: int
+    retried: int  # rows sent on a second try (a send that timed out, a claim that expired)
 
     @property
     def rate(self) -> float:
@@ -375,6 +377,7 @@ async def fan_out(
                     cpu_after = cpu(bots)
                     standin_after = proc_cpu_seconds(standin.pid)
                     postgres_after = postgres_cpu(cluster)
+                    retried = await retried_rows(url)
             figures = await standin.ask("report", False)
         finally:
             await db.close()
@@ -388,6 +391,8 @@ async def fan_out(
         flood_429=figures["flood_429"],
         conflict_409=figures["conflict_409"],
         duplicates=sum(1 for n in figures["per_chat"].values() if n > 1),
+        lost=readers - len(figures["per_chat"]),
+        retried=retried,
     )
 
 
@@ -398,7 +403,7 @@ def describe(run: FanOut) -> str:
         f"{run.seconds:.1f} s = {run.rate:,.0f}/s; bot CPU {sum(run.bot_cpu):.1f} s ({each}) = "
         f"{run.cpu_per_1000:.2f} s per 1,000; stand-in {run.standin_cpu:.1f} s, "
         f"PostgreSQL {run.postgres_cpu:.1f} s; 429: {run.flood_429}, 409: {run.conflict_409}, "
-        f"duplicates: {run.duplicates}"
+        f"duplicates: {run.duplicates} (rows sent on a later try: {run.retried})"
     )
 
 
@@ -419,10 +424,11 @@ async def unlimited(
             ratio <= 1.15,
         )
     for run in runs:
+        # At least once: a send that timed out is tried again (it may have arrived).
         report.target(
-            f"{run.processes} process(es): every reader once (sent {run.sent:,}, "
-            f"duplicates {run.duplicates})",
-            run.sent == readers and run.duplicates == 0,
+            f"{run.processes} process(es): every reader, twice only after a retry "
+            f"(lost {run.lost}, duplicates {run.duplicates}, retried rows {run.retried})",
+            run.lost == 0 and run.duplicates <= run.retried,
         )
 
 
@@ -509,6 +515,15 @@ async def failover(
                   roles_after < 10)  # fmt: skip
 
 
+async def retried_rows(url: str) -> int:
+    """Rows sent on a later try than their first (plain SQL: a question for the bench)."""
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE attempts > 1"))
+    finally:
+        await conn.close()
+
+
 async def victims_rows(url: str, victim: BotProcess) -> set[int]:
     """Chats of the rows the struck process held in flight at that moment (read with
     plain SQL: nothing in the bot needs this question, so the store has no method)."""
@@ -526,10 +541,15 @@ async def run(args: argparse.Namespace) -> Report:
     cluster = PostgresCluster.start()
     standin = StandIn()
     try:
-        await unlimited(cluster, standin, counts, args.readers, report)
-        await limited(cluster, standin, counts, args.limited_readers, report)
-        await failover(cluster, standin, args.kill_readers, report, how="kill -9")
-        await failover(cluster, standin, args.kill_readers, report, how="SIGSTOP")
+        parts = set(args.parts.split(","))
+        if "unlimited" in parts:
+            await unlimited(cluster, standin, counts, args.readers, report)
+        if "limited" in parts:
+            await limited(cluster, standin, counts, args.limited_readers, report)
+        if "kill" in parts:
+            await failover(cluster, standin, args.kill_readers, report, how="kill -9")
+        if "stop" in parts:
+            await failover(cluster, standin, args.kill_readers, report, how="SIGSTOP")
     finally:
         standin.close()
         cluster.stop()
@@ -542,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limited-readers", type=int, default=3_000, help="at 30/s")
     parser.add_argument("--kill-readers", type=int, default=10_000, help="failover runs")
     parser.add_argument("--processes", default="1,2,4", help="process counts, comma-separated")
+    parser.add_argument(
+        "--parts", default="unlimited,limited,kill,stop", help="which runs, comma-separated"
+    )
     return parser
 
 

@@ -19,8 +19,19 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import burst, cli_startup, delivery, destinations, poll_cycle, scheduling, stories
+from bench import (
+    burst,
+    cli_startup,
+    delivery,
+    destinations,
+    multiprocess,
+    poll_cycle,
+    poll_processes,
+    scheduling,
+    stories,
+)
 from bench import search as search_bench
+from tests.support.postgres import missing_reason
 
 QUICK_FEEDS = 500
 QUICK_ARTICLES = 10_000
@@ -29,6 +40,7 @@ QUICK_DELIVERY = [
     "--search-readers", "1000",
 ]  # fmt: skip
 QUICK_BURST = ["--readers", "300", "--spread", "1"]
+QUICK_PROCESSES = ["--readers", "1000", "--limited-readers", "300", "--kill-readers", "1000"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("[destinations] skipped with --quick (it needs a real minute)", flush=True)
     print(flush=True)
     grouped = stories.main()  # the labelled pairs: the same at any size
-    targets = [("cli", name, ok) for name, ok in startup.targets]
+    targets: list[tuple[str, str, bool]] = []
+    no_postgres = missing_reason()
+    if no_postgres is None:
+        print(flush=True)
+        shared = multiprocess.main(QUICK_PROCESSES if args.quick else [])
+        targets += [("processes", name, ok) for name, ok in shared.targets]
+        print(flush=True)
+        polled = poll_processes.main(["--feeds", str(QUICK_FEEDS)] if args.quick else [])
+        targets += [("poll processes", name, ok) for name, ok in polled]
+    else:
+        print(f"\n(several processes on PostgreSQL: not run, {no_postgres})", flush=True)
+    targets += [("cli", name, ok) for name, ok in startup.targets]
     targets += [("poll", name, ok) for name, ok in poll.targets]
     targets += [("scheduling", name, ok) for name, ok in scheduled.targets]
     targets += [("search", name, ok) for name, ok in found.targets]

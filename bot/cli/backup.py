@@ -64,7 +64,7 @@ async def restore_command(settings: Settings, source: str) -> int:
         if holder is not None:
             raise OperatorError(
                 f"a bot is running on {settings.db_path} (lease held by {holder}); "
-                "stop it first (the lease of a bot that was killed runs out within 30 s)"
+                "stop it first (the lease of a bot that was killed runs out within 6 s)"
             )
     try:
         result = await restore(source, settings.db_path, now=now)
