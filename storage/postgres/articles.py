@@ -10,10 +10,10 @@ import asyncpg
 from storage.postgres.connection import Conn, Pool, affected, count_per_period, sql_limit
 from storage.postgres.feeds import record_poll_success, save_site_links
 from storage.postgres.search import (
-    RANK_WEIGHTS,
     SEARCH_WINDOW,
     index_text,
     query_groups,
+    title_queries,
 )
 from storage.postgres.stories import assign_stories, queue_edits, story_alert_keys
 from storage.rows import (
@@ -546,16 +546,19 @@ class PostgresArticles:
         prefix: bool = False,
         as_of: int | None = None,
     ) -> list[ArticleRow]:
-        """Articles containing every one of these folded words (none: no articles).
+        """Articles containing every one of these folded words (none: no articles),
+        one per story (its best match, also_in naming the other outlets).
 
-        Ranked by ts_rank (a title match counts three times a body match), then
-        newest first, among the newest SEARCH_WINDOW matching articles; with
-        as_of, only articles whose id is at most as_of.
+        Among the newest SEARCH_WINDOW matches (with as_of, of those whose id is at
+        most as_of), those with more of the terms in their title (weight A) first,
+        then newest first, then id, as on SQLite. Counting terms in the title costs
+        a lookup per term in each candidate's vector; ts_rank scored every lexeme.
         """
         flat = query_groups(words)
         if flat is None or limit == 0:
             return []
         terms, groups = flat
+        started = prefix and isinstance(words[-1], str)
         window = max(SEARCH_WINDOW, offset + limit)
         rows = await self._db.fetch(
             f"""WITH alternatives AS (
@@ -569,31 +572,38 @@ class PostgresArticles:
                     FROM unnest($1::text[], $6::int[]) WITH ORDINALITY AS t(w, g, n)
                     GROUP BY t.g
                 ), q AS (
-                    SELECT newsbot_match_all(a.q) AS q FROM alternatives a
+                    SELECT newsbot_match_all(a.q) AS q,
+                           (SELECT array_agg(to_tsquery('simple', x))
+                            FROM unnest($8::text[]) AS x) AS titled
+                    FROM alternatives a
                 ), hit AS (
                     SELECT id FROM newsbot_matches((SELECT q FROM q), $2, $7::bigint) AS id
-                ), ranked AS (
+                ), scored AS (
                     SELECT a.id, a.published_at,
-                           ts_rank('{RANK_WEIGHTS}'::real[], a.search, (SELECT q FROM q))
-                               AS score,
+                           (SELECT count(*) FROM unnest((SELECT titled FROM q)) AS w(q)
+                            WHERE a.search @@ w.q) AS score,
                            coalesce(a.story_id, a.id) AS story
                     FROM hit JOIN articles a ON a.id = hit.id
                 ), best AS (
                     -- One row per story: its best-ranked article.
-                    SELECT DISTINCT ON (story) id, score, published_at FROM ranked
+                    SELECT DISTINCT ON (story) id, score, published_at FROM scored
                     ORDER BY story, score DESC, published_at DESC, id DESC
+                ), ranked AS (
+                    SELECT id, score, published_at FROM best
+                    ORDER BY score DESC, published_at DESC, id DESC
+                    LIMIT $3 OFFSET $4
                 )
-                SELECT {ARTICLE_COLUMNS}, best.score
-                FROM best JOIN articles a ON a.id = best.id JOIN feeds f ON f.id = a.feed_id
-                ORDER BY best.score DESC, a.published_at DESC, a.id DESC
-                LIMIT $3 OFFSET $4""",  # noqa: S608 - constant SQL
+                SELECT {ARTICLE_COLUMNS}
+                FROM ranked JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id
+                ORDER BY ranked.score DESC, ranked.published_at DESC, ranked.id DESC""",  # noqa: S608 - constant SQL
             terms,
             window,
             sql_limit(limit),
             max(offset, 0),
-            prefix and isinstance(words[-1], str),
+            started,
             groups,
             as_of,
+            title_queries(terms, groups, prefix=started),
         )
         return await self._with_sources([article_row(r) for r in rows])
 

@@ -1,4 +1,4 @@
-"""Search on PostgreSQL: folded words in a tsvector, matched whole, ranked by ts_rank.
+"""Search on PostgreSQL: folded words in a tsvector, matched whole, title matches first.
 
 The bar is the SQLite backend's. The caller folds (`bot.text.vietnamese.fold`:
 no marks, đ → d, lower case) both the text it stores (`ArticleInput.search_*`)
@@ -13,9 +13,9 @@ inside syllables (`ha` finding `hanh`, `thanh`) and rank by letters in common;
 readers expect whole words, every word they typed, best title matches first.
 A tsvector under the `simple` configuration (no stemming, no stop words:
 syllables are not English words) holds each folded syllable as one lexeme with
-its position, a GIN index answers "all these words" at once, `ts_rank` ranks
-with the title weighted (A) above the body (B), and positions answer phrases
-(`<->`) for keyword alerts in digests.
+its position, a GIN index answers "all these words" at once, the title's words
+carry weight A (the body's B) so a title match can be told from a body match,
+and positions answer phrases (`<->`) for keyword alerts in digests.
 
 **Words, as FTS5 saw them.** FTS5's tokenizer splits on anything that is not
 a letter or digit; PostgreSQL's parser would instead keep `vnexpress.net`,
@@ -32,9 +32,12 @@ tsquery syntax.
 
 **Ranking.** `newsbot_matches` finds the newest SEARCH_WINDOW matches, each
 query planned for the words at hand (a word in nearly every article is read
-newest first, a rare one through the GIN index); those are ranked by
-`ts_rank` with the title weighted, then newest first (`published_at DESC,
-id DESC`), so pages of equal matches never repeat or skip one.
+newest first, a rare one through the GIN index); those with more of the terms
+in their title (`'w':A`, `title_queries`) come first, then the newest
+(`published_at DESC, id DESC`), so pages of equal matches never repeat or skip
+one. The SQLite backend ranks the same way. Not `ts_rank`: it scored every
+lexeme of the thousand vectors in the window, ~5 ms a query at a million
+articles, where asking each vector for a few words with weight A is a lookup each.
 
 **At a million articles** (bench/search.py) two things cost most. A word in
 a few percent of the articles has tens of thousands of matches, and reading
@@ -54,12 +57,9 @@ from collections.abc import Sequence
 
 from storage.rows import SearchTerm
 
-# Ranking scores every match; as on SQLite, only the newest SEARCH_WINDOW matches
-# are ranked, which keeps broad queries ("cua" is in nearly every article) cheap.
+# As on SQLite, only the newest SEARCH_WINDOW matches are ranked, which keeps broad
+# queries ("cua" is in nearly every article) cheap.
 SEARCH_WINDOW = 1000
-
-# ts_rank's weights for {D, C, B, A}: the title (A) counts three times the body (B).
-RANK_WEIGHTS = "{0.1, 0.2, 0.333, 1.0}"
 
 # PostgreSQL leaves a word longer than this out of a tsvector; a query word that
 # long can match nothing.
@@ -115,3 +115,18 @@ def phrase_term(words: Sequence[str]) -> str | None:
     """The words as one phrase for `phraseto_tsquery`, or None when it can match nothing."""
     terms = query_terms(words)
     return " ".join(terms) if terms else None
+
+
+def title_queries(terms: Sequence[str], groups: Sequence[int], *, prefix: bool) -> list[str]:
+    """tsquery text per term (query_groups' phrases and groups) matching it in the title
+    alone (weight A): "ha noi" is 'ha':A <-> 'noi':A, alternatives are ORed; with
+    prefix, a last word of one token may start a title's word. The phrases are letters
+    and digits one space apart, so quoting them needs no escapes."""
+    by_group: dict[int, list[str]] = {}
+    for n, (term, group) in enumerate(zip(terms, groups, strict=True)):
+        parts = term.split()
+        if prefix and n == len(terms) - 1 and len(parts) == 1:
+            by_group.setdefault(group, []).append(f"'{parts[0]}':*A")
+        else:
+            by_group.setdefault(group, []).append(" <-> ".join(f"'{p}':A" for p in parts))
+    return [" | ".join(f"({q})" for q in alternatives) for alternatives in by_group.values()]

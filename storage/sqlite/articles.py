@@ -21,6 +21,7 @@ from storage.rows import (
 )
 from storage.sqlite.connection import Connection, Reader, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
+from storage.sqlite.ranking import title_terms
 from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
 from storage.storygroup import with_sources
 
@@ -432,11 +433,14 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
     )
 
 
-# Ranking scores every match. Folded Vietnamese syllables are so common ("cua"
-# is in nearly every article) that scoring all matches of a broad query costs
-# ~100 ms at 100,000 articles; scoring the newest SEARCH_WINDOW matches keeps
-# p99 under 10 ms and changes nothing for queries with fewer matches.
+# Only the newest SEARCH_WINDOW matches are ranked: folded Vietnamese syllables are
+# so common ("cua" is in nearly every article) that ranking every match of a broad
+# query would cost more the more articles there are.
 SEARCH_WINDOW = 1000
+# Counting title words through the index reads about one entry per id per term from
+# the oldest match on; title by title costs about this many such entries per match
+# (bench/search.py's corpus: ~0.06 us an index entry, ~7 us a title).
+INDEX_OVER_TITLES = 100
 
 
 def match_all(words: Sequence[SearchTerm], *, prefix: bool = False) -> str:
@@ -444,6 +448,13 @@ def match_all(words: Sequence[SearchTerm], *, prefix: bool = False) -> str:
     syntax a reader typed (AND, NOT, *, -, :, parentheses) is only ever a word;
     alternatives are joined with OR; with prefix, a last plain word may be the start
     of a word."""
+    quoted = match_terms(words, prefix=prefix)
+    # FTS5 reads no implicit AND next to a parenthesised group: spell it out there.
+    return (" AND " if any(q.startswith("(") for q in quoted) else " ").join(quoted)
+
+
+def match_terms(words: Sequence[SearchTerm], *, prefix: bool = False) -> list[str]:
+    """match_all's terms, each an FTS5 expression of its own."""
     quoted = []
     for term in words:
         # A word of no letters or digits is an empty phrase: implicitly ANDed, FTS5
@@ -453,8 +464,7 @@ def match_all(words: Sequence[SearchTerm], *, prefix: bool = False) -> str:
             quoted.append(_alternatives(kept) if isinstance(term, tuple) else _quoted(kept[0]))
     if prefix and quoted and isinstance(words[-1], str) and _WORD.search(words[-1]):
         quoted[-1] += "*"
-    # FTS5 reads no implicit AND next to a parenthesised group: spell it out there.
-    return (" AND " if any(q.startswith("(") for q in quoted) else " ").join(quoted)
+    return quoted
 
 
 _WORD = re.compile(r"[^\W_]")
@@ -572,37 +582,69 @@ class SqliteArticles:
         """Articles containing every one of these folded words (none: no articles),
         one per story (its best match, also_in naming the other outlets).
 
-        Ranked by bm25 (title counts three times the body), then newest first,
-        among the newest SEARCH_WINDOW matching articles; with as_of, only
-        articles whose id is at most as_of.
+        Among the newest SEARCH_WINDOW matches (with as_of, of those whose id is at
+        most as_of), those with more of the terms in their title first, then newest
+        first, then id: a total order, so pages never overlap.
+
+        Not bm25: FTS5 counts each word's documents over its whole doclist at every
+        query, ~40 ms for a word like "cua" at 1,000,000 articles, more for each
+        further common word (bench/search.py). Here the matches are looked for once,
+        newest first, stopping at the window. Then each match's terms in its title
+        are counted the cheaper way: through the index, each term's title entries
+        from the oldest match on, when the matches are dense (a broad query); else
+        title by title with `titled_words`, a function of the reader connection (a
+        narrow query, whose oldest match may be years back).
         """
-        match = match_all(words, prefix=prefix)
-        if not match:
+        terms = match_terms(words, prefix=prefix)
+        if not terms:
             return []
+        match = match_all(words, prefix=prefix)
         window = max(SEARCH_WINDOW, offset + limit)
         newest = as_of if as_of is not None else -1
+        in_title = " UNION ALL ".join(
+            "SELECT rowid AS id FROM article_search WHERE article_search MATCH ?"
+            " AND rowid >= (SELECT title_from FROM span) AND rowid <= (SELECT top FROM span)"
+            for _ in terms
+        )
         sql = (
-            f"SELECT {ARTICLE_COLUMNS} FROM ("  # noqa: S608 - constant SQL
-            "  SELECT id, score, published FROM ("
+            # MATERIALIZED: each FTS5 query runs once, not once per match.
+            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM article_search"  # noqa: S608
+            "    WHERE article_search MATCH ? AND (? < 0 OR rowid <= ?)"
+            "    ORDER BY rowid DESC LIMIT ?),"
+            # Dense matches: their titles through the index (a few doclist pages from
+            # the oldest match on); sparse ones: title by title.
+            " span AS MATERIALIZED (SELECT"
+            "    (max(id) - min(id)) * ? <= count(*) * ? AS dense,"
+            "    CASE WHEN (max(id) - min(id)) * ? <= count(*) * ? THEN min(id)"
+            "         ELSE 9223372036854775807 END AS title_from, max(id) AS top FROM hit),"
+            f" titled AS MATERIALIZED (SELECT id, count(*) AS n FROM ({in_title}) GROUP BY id),"
+            " scored AS (SELECT hit.id, x.published_at AS published,"
+            "    coalesce(x.story_id, x.id) AS story,"
+            "    CASE WHEN (SELECT dense FROM span) THEN coalesce(titled.n, 0)"
+            "         ELSE (SELECT titled_words(t.title, ?) FROM article_search t"
+            "               WHERE t.rowid = hit.id) END AS score"
+            "    FROM hit JOIN articles x ON x.id = hit.id"
+            "    LEFT JOIN titled ON titled.id = hit.id),"
             # One row per story: its best-ranked article.
-            "    SELECT id, score, published, row_number() OVER ("
-            "        PARTITION BY story ORDER BY score, published DESC, id DESC) AS nth FROM ("
-            "      SELECT s.rowid AS id, bm25(article_search, 3.0, 1.0) AS score,"
-            "             x.published_at AS published, coalesce(x.story_id, x.id) AS story"
-            "      FROM article_search s JOIN articles x ON x.id = s.rowid"
-            "      WHERE article_search MATCH ? AND (? < 0 OR s.rowid <= ?)"
-            "        AND s.rowid >= coalesce(("
-            "          SELECT min(rowid) FROM (SELECT rowid FROM article_search"
-            "          WHERE article_search MATCH ? AND (? < 0 OR rowid <= ?)"
-            "          ORDER BY rowid DESC LIMIT ?)), 0)))"
-            "  WHERE nth = 1"
+            " best AS (SELECT id, score, published, row_number() OVER ("
+            "    PARTITION BY story ORDER BY score DESC, published DESC, id DESC) AS nth"
+            "    FROM scored),"
             # Rank, then newest, then the id: a total order, so page 2 never repeats
             # an article of page 1 or skips one when scores tie.
-            "  ORDER BY score, published DESC, id DESC LIMIT ? OFFSET ?"
-            ") hit JOIN articles a ON a.id = hit.id JOIN feeds f ON f.id = a.feed_id "
-            "ORDER BY hit.score, hit.published DESC, hit.id DESC"
+            " ranked AS (SELECT id, score, published FROM best WHERE nth = 1"
+            "    ORDER BY score DESC, published DESC, id DESC LIMIT ? OFFSET ?)"
+            f" SELECT {ARTICLE_COLUMNS} FROM ranked"
+            " JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id"
+            " ORDER BY ranked.score DESC, ranked.published DESC, ranked.id DESC"
         )
-        params = (match, newest, newest, match, newest, newest, window, limit, offset)
+        n = len(terms)
+        params = (
+            match, newest, newest, window,
+            n, INDEX_OVER_TITLES, n, INDEX_OVER_TITLES,
+            *(f"title : ({term})" for term in terms),
+            title_terms(words, prefix=prefix),
+            limit, offset,
+        )  # fmt: skip
         async with self._db.reader.execute(sql, params) as cursor:
             rows = [article_row(r) for r in await cursor.fetchall()]
         return await self._with_sources(rows)
