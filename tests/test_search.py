@@ -153,3 +153,26 @@ async def test_an_unfinished_last_word_is_taken_as_its_start(db: SqliteDatabase)
     assert [a.item_key for a in await search(db, "kinh tế")] == ["kt"]
     # A whole word that finds something is never widened: "ha" is Hà, not Hành.
     assert [a.item_key for a in await search(db, "ha")] == ["ha"]
+
+
+async def test_a_lone_letter_is_never_widened_but_two_letters_or_more_words_are(
+    db: SqliteDatabase,
+) -> None:
+    feed_id, _ = await db.feeds.add_feed(FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=NOW)
+    await db.articles.store(
+        feed_id,
+        [
+            article("ca-phe", "Cà phê Tây Nguyên được mùa", "Giá cà phê tăng.", NOW - 10),
+            article("hanh", "Hành trình xe buýt", "Xe buýt điện.", NOW - 20),
+            article("kt", "Kinh tế phục hồi", "Tăng trưởng quý ba.", NOW - 30),
+        ],
+        now=NOW,
+    )
+    # "C++" is the word "c": no article has it, and "c" as a start would be every c…
+    assert await search(db, "C++") == []
+    assert await search(db, "c", offset=10) == []
+    # Two letters are a start worth widening: "trình" in a title first, "trưởng" after.
+    assert [a.item_key for a in await search(db, "tr")] == ["hanh", "kt"]
+    # One letter after whole words still finishes the last one.
+    assert [a.item_key for a in await search(db, "xe b")] == ["hanh"]
+    assert [a.item_key for a in await search(db, "ca p")] == ["ca-phe"]

@@ -13,6 +13,10 @@ from storage.rows import ArticleRow, SearchTerm, TopicRow
 
 MAX_QUERY_WORDS = 12
 MAX_WORD_CHARS = 48
+# A lone word this short is never widened to a prefix: FTS5 would merge the doclist
+# of every word starting with it ("C++" → c*: seconds at 1,000,000 articles, the
+# reader connection held all along), and "c" would not say what the reader wants.
+MIN_LONE_PREFIX = 2
 
 
 def query_words(query: str) -> list[str]:
@@ -54,18 +58,27 @@ async def search(
     """The best matches for a reader's query; an empty list when nothing matches.
 
     Whole words first; only when they find nothing is the last word taken as the
-    start of a word ("kinh t" finds "kinh tế"), so "ha" never widens to "hanh".
+    start of a word ("kinh t" finds "kinh tế"), so "ha" never widens to "hanh"; a
+    lone one-letter word ("C++" is "c") is never widened.
     as_of (search_start() when the first page was shown) keeps later pages to the
     articles stored by then.
     """
     words = query_terms(query)
     found = functools.partial(db.articles.search_articles, words, as_of=as_of)
     whole = await found(limit=limit, offset=offset)
-    if whole or not words or not isinstance(words[-1], str):
+    if whole or not _may_widen(words):
         return whole
     if offset > 0 and await found(limit=1):
         return []  # past the end of a whole-word result
     return await found(limit=limit, offset=offset, prefix=True)
+
+
+def _may_widen(words: list[SearchTerm]) -> bool:
+    """Whether the last word may be taken as a prefix: a plain word (not a place's
+    spellings) of at least MIN_LONE_PREFIX letters, or any word after other words."""
+    if not words or not isinstance(words[-1], str):
+        return False
+    return len(words) > 1 or len(words[-1]) >= MIN_LONE_PREFIX
 
 
 async def search_start(db: Database) -> int:
