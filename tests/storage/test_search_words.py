@@ -126,6 +126,27 @@ async def test_search_ranks_title_over_body_then_newest_first(db: Database) -> N
     assert await keys(db, "tin sang") == ["body-newest", "elsewhere", "title-new", "title-old"]
 
 
+async def test_more_of_the_words_in_the_title_rank_first_then_newest(db: Database) -> None:
+    await store(
+        db,
+        vn_article("both", "Giá vàng bạc hôm nay", "Thị trường", published_at=NOW - 3 * DAY),
+        vn_article("one", "Giá vàng tăng", "Bạc đứng yên", published_at=NOW - 2 * DAY),
+        vn_article("one-newer", "Bạc giảm", "Vàng đứng yên", published_at=NOW - DAY),
+        vn_article("none", "Thị trường sáng nay", "Vàng và bạc", published_at=NOW),
+        vn_article("place", "Hà Nội: giá vàng", "Tin sáng", published_at=NOW - 4 * DAY),
+        vn_article("place-body", "Giá vàng", "Ở Hà Nội", published_at=NOW - DAY),
+        vn_article("start-in-body", "Giá xăng", "Vàng", published_at=NOW),
+    )
+
+    assert await keys(db, "vàng bạc") == ["both", "one-newer", "one", "none"]
+    # A place's spellings are one word: "hanoi" in the title counts once, as "ha noi".
+    hits = await db.articles.search_articles(query_terms("hanoi vang"))
+    assert [a.item_key for a in hits] == ["place", "place-body"]
+    # A start of a word counts in the title as the whole word would.
+    started = await db.articles.search_articles(query_words("gia va"), prefix=True)
+    assert [a.item_key for a in started] == ["place-body", "one", "both", "place", "start-in-body"]
+
+
 async def test_search_pages_never_repeat_or_skip(db: Database) -> None:
     await store(
         db,
