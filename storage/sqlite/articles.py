@@ -437,10 +437,16 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
 # so common ("cua" is in nearly every article) that ranking every match of a broad
 # query would cost more the more articles there are.
 SEARCH_WINDOW = 1000
-# Counting title words through the index reads about one entry per id per term from
-# the oldest match on; title by title costs about this many such entries per match
-# (bench/search.py's corpus: ~0.06 us an index entry, ~7 us a title).
-INDEX_OVER_TITLES = 100
+# Counting a term in the titles through the index costs ~0.8 µs an entry (each title
+# holding it from the oldest match on, grouped by id); reading and marking a match's
+# title ~7 µs
+# (bench/search.py's corpus, 2 busy cores). The index is used while it reads fewer
+# than this many entries per match, estimated from the newest TITLE_SAMPLE ids.
+INDEX_OVER_TITLES = 10
+TITLE_SAMPLE = 1000
+# Terms counted in titles: a reader's query has at most 12 words
+# (bot.readers.search), each term costs a few FTS5 queries.
+TITLE_TERMS = 16
 
 
 def match_all(words: Sequence[SearchTerm], *, prefix: bool = False) -> str:
@@ -464,7 +470,7 @@ def match_terms(words: Sequence[SearchTerm], *, prefix: bool = False) -> list[st
             quoted.append(_alternatives(kept) if isinstance(term, tuple) else _quoted(kept[0]))
     if prefix and quoted and isinstance(words[-1], str) and _WORD.search(words[-1]):
         quoted[-1] += "*"
-    return quoted
+    return list(dict.fromkeys(quoted))
 
 
 _WORD = re.compile(r"[^\W_]")
@@ -601,30 +607,43 @@ class SqliteArticles:
         match = match_all(words, prefix=prefix)
         window = max(SEARCH_WINDOW, offset + limit)
         newest = as_of if as_of is not None else -1
+        # A term's title entries from `since` up to the newest match.
         in_title = " UNION ALL ".join(
             "SELECT rowid AS id FROM article_search WHERE article_search MATCH ?"
-            " AND rowid >= (SELECT title_from FROM span) AND rowid <= (SELECT top FROM span)"
-            for _ in terms
+            " AND rowid >= (SELECT {since}) AND rowid <= (SELECT top FROM bounds)"
+            for _ in terms[:TITLE_TERMS]
         )
-        sql = (
+        sql = (  # noqa: S608 - constant SQL, the terms are parameters
             # MATERIALIZED: each FTS5 query runs once, not once per match.
-            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM article_search"  # noqa: S608
+            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM article_search"
             "    WHERE article_search MATCH ? AND (? < 0 OR rowid <= ?)"
             "    ORDER BY rowid DESC LIMIT ?),"
-            # Dense matches: their titles through the index (a few doclist pages from
-            # the oldest match on); sparse ones: title by title.
-            " span AS MATERIALIZED (SELECT"
-            "    (max(id) - min(id)) * ? <= count(*) * ? AS dense,"
-            "    CASE WHEN (max(id) - min(id)) * ? <= count(*) * ? THEN min(id)"
-            "         ELSE 9223372036854775807 END AS title_from, max(id) AS top FROM hit),"
-            f" titled AS MATERIALIZED (SELECT id, count(*) AS n FROM ({in_title}) GROUP BY id),"
+            " bounds AS MATERIALIZED (SELECT count(*) AS found, min(id) AS bottom,"
+            "    max(id) AS top FROM hit),"
+            # How often the terms are in titles, among the newest ids of the window:
+            # what counting them through the index over the whole window would read.
+            " sample AS MATERIALIZED (SELECT count(*) AS n FROM ({sampled})),"
+            " span AS MATERIALIZED (SELECT bottom, top,"
+            "    n * (top - bottom + 1) <= found * ? * min(?, top - bottom + 1) AS dense"
+            "    FROM bounds, sample),"
+            # Dense: the titles' entries through the index, from the oldest match on.
+            " titled AS MATERIALIZED (SELECT id, count(*) AS n FROM ({counted}) GROUP BY id),"
+            # Sparse: the matches again (those of the window's id range are its
+            # matches), each title as FTS5 marks the query's instances in it, read in
+            # the same cursor rather than looked up one by one.
+            " marked AS MATERIALIZED (SELECT rowid AS id,"
+            "    CASE WHEN instr(h, char(1)) THEN titled_words(h, ?) ELSE 0 END AS n"
+            "    FROM (SELECT rowid, highlight(article_search, 0, char(1), char(2)) AS h"
+            "          FROM article_search WHERE article_search MATCH ?"
+            "          AND NOT (SELECT dense FROM span)"
+            "          AND rowid >= (SELECT bottom FROM span)"
+            "          AND rowid <= (SELECT top FROM span))),"
             " scored AS (SELECT hit.id, x.published_at AS published,"
             "    coalesce(x.story_id, x.id) AS story,"
-            "    CASE WHEN (SELECT dense FROM span) THEN coalesce(titled.n, 0)"
-            "         ELSE (SELECT titled_words(t.title, ?) FROM article_search t"
-            "               WHERE t.rowid = hit.id) END AS score"
+            "    coalesce(CASE WHEN (SELECT dense FROM span) THEN titled.n ELSE marked.n END, 0)"
+            "        AS score"
             "    FROM hit JOIN articles x ON x.id = hit.id"
-            "    LEFT JOIN titled ON titled.id = hit.id),"
+            "    LEFT JOIN titled ON titled.id = hit.id LEFT JOIN marked ON marked.id = hit.id),"
             # One row per story: its best-ranked article.
             " best AS (SELECT id, score, published, row_number() OVER ("
             "    PARTITION BY story ORDER BY score DESC, published DESC, id DESC) AS nth"
@@ -633,16 +652,23 @@ class SqliteArticles:
             # an article of page 1 or skips one when scores tie.
             " ranked AS (SELECT id, score, published FROM best WHERE nth = 1"
             "    ORDER BY score DESC, published DESC, id DESC LIMIT ? OFFSET ?)"
-            f" SELECT {ARTICLE_COLUMNS} FROM ranked"
+            " SELECT {columns} FROM ranked"
             " JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id"
             " ORDER BY ranked.score DESC, ranked.published DESC, ranked.id DESC"
+        ).format(
+            sampled=in_title.format(since="max(bottom, top - ?) FROM bounds"),
+            counted=in_title.format(
+                since="CASE WHEN dense THEN bottom ELSE 9223372036854775807 END FROM span"
+            ),
+            columns=ARTICLE_COLUMNS,
         )
-        n = len(terms)
+        in_titles = [f"title : ({term})" for term in terms[:TITLE_TERMS]]
         params = (
             match, newest, newest, window,
-            n, INDEX_OVER_TITLES, n, INDEX_OVER_TITLES,
-            *(f"title : ({term})" for term in terms),
-            title_terms(words, prefix=prefix),
+            *[p for t in in_titles for p in (t, TITLE_SAMPLE)],
+            INDEX_OVER_TITLES, TITLE_SAMPLE,
+            *in_titles,
+            title_terms(words, prefix=prefix, most=TITLE_TERMS), match,
             limit, offset,
         )  # fmt: skip
         async with self._db.reader.execute(sql, params) as cursor:
