@@ -140,9 +140,9 @@ class ArticleStore(Protocol):
         One row per story: its best match, with also_in naming the other outlets
         that carried it.
 
-        Ranked by relevance (a title match counts three times a body match), then
-        newest first, then id (a total order, so pages never overlap),
-        among the newest SEARCH_WINDOW matching articles. With as_of (a
+        Among the newest SEARCH_WINDOW matching articles: those with more of the
+        terms in their title first (alternatives count once), then newest first,
+        then id (a total order, so pages never overlap). With as_of (a
         newest_article_id() taken when the search began), only the articles
         stored by then: later pages neither repeat nor skip one whatever arrives.
         """
