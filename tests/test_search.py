@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from bot.readers.search import search
 from bot.text.vietnamese import fold
-from storage.rows import ArticleInput, FeedSpec
+from storage.rows import ArticleInput, ArticleRow, FeedSpec, SearchTerm
 from storage.sqlite import SqliteDatabase
 
 NOW = 1_790_000_000
@@ -176,3 +177,30 @@ async def test_a_lone_letter_is_never_widened_but_two_letters_or_more_words_are(
     # One letter after whole words still finishes the last one.
     assert [a.item_key for a in await search(db, "xe b")] == ["hanh"]
     assert [a.item_key for a in await search(db, "ca p")] == ["ca-phe"]
+
+
+async def test_a_last_word_is_not_widened_after_words_that_find_nothing(
+    db: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed_id, _ = await db.feeds.add_feed(FeedSpec("https://bao.example.vn/rss", "Báo", ()), now=NOW)
+    await db.articles.store(
+        feed_id,
+        [article("bus", "Hành trình xe buýt", "Xe buýt điện.", NOW - 20)],
+        now=NOW,
+    )
+    widened: list[list[SearchTerm]] = []
+    plain = db.articles.search_articles
+
+    async def recorded(words: list[SearchTerm], **options: Any) -> list[ArticleRow]:
+        if options.get("prefix"):
+            widened.append(list(words))
+        return await plain(words, **options)
+
+    monkeypatch.setattr(db.articles, "search_articles", recorded)
+
+    assert [a.item_key for a in await search(db, "xe b")] == ["bus"]
+    assert widened == [["xe", "b"]]
+    # "tau" finds nothing, so no "b…" can help: the costly widening never runs.
+    assert await search(db, "tàu b") == []
+    assert await search(db, "NEAR(xe b)") == []
+    assert widened == [["xe", "b"]]

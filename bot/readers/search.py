@@ -70,6 +70,10 @@ async def search(
         return whole
     if offset > 0 and await found(limit=1):
         return []  # past the end of a whole-word result
+    if len(words) > 1 and not await db.articles.search_articles(words[:-1], limit=1, as_of=as_of):
+        # No start of a last word can add a match to words that have none together,
+        # and widening it is the expensive part ("NEAR(a b)" would widen "b").
+        return []
     return await found(limit=limit, offset=offset, prefix=True)
 
 
