@@ -21,7 +21,7 @@ from storage.rows import (
 )
 from storage.sqlite.connection import Connection, Reader, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
-from storage.sqlite.ranking import title_terms
+from storage.sqlite.ranking import score_sql, title_marks
 from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
 from storage.storygroup import with_sources
 
@@ -437,16 +437,6 @@ def article_row(r: sqlite3.Row) -> ArticleRow:
 # so common ("cua" is in nearly every article) that ranking every match of a broad
 # query would cost more the more articles there are.
 SEARCH_WINDOW = 1000
-# Counting a term in the titles through the index costs ~0.8 µs an entry (each title
-# holding it from the oldest match on, grouped by id); reading and marking a match's
-# title ~7 µs
-# (bench/search.py's corpus, 2 busy cores). The index is used while it reads fewer
-# than this many entries per match, estimated from the newest TITLE_SAMPLE ids.
-INDEX_OVER_TITLES = 10
-TITLE_SAMPLE = 1000
-# Terms counted in titles: a reader's query has at most 12 words
-# (bot.readers.search), each term costs a few FTS5 queries.
-TITLE_TERMS = 16
 
 
 def match_all(words: Sequence[SearchTerm], *, prefix: bool = False) -> str:
@@ -594,12 +584,9 @@ class SqliteArticles:
 
         Not bm25: FTS5 counts each word's documents over its whole doclist at every
         query, ~40 ms for a word like "cua" at 1,000,000 articles, more for each
-        further common word (bench/search.py). Here the matches are looked for once,
-        newest first, stopping at the window. Then each match's terms in its title
-        are counted the cheaper way: through the index, each term's title entries
-        from the oldest match on, when the matches are dense (a broad query); else
-        title by title with `titled_words`, a function of the reader connection (a
-        narrow query, whose oldest match may be years back).
+        further common word (bench/search.py). Here the matches are read once,
+        newest first, stopping at the window, each title as FTS5's highlight marks
+        the query's instances in it (storage.sqlite.ranking): ~4 µs a match.
         """
         terms = match_terms(words, prefix=prefix)
         if not terms:
@@ -607,43 +594,16 @@ class SqliteArticles:
         match = match_all(words, prefix=prefix)
         window = max(SEARCH_WINDOW, offset + limit)
         newest = as_of if as_of is not None else -1
-        # A term's title entries from `since` up to the newest match.
-        in_title = " UNION ALL ".join(
-            "SELECT rowid AS id FROM article_search WHERE article_search MATCH ?"
-            " AND rowid >= (SELECT {since}) AND rowid <= (SELECT top FROM bounds)"
-            for _ in terms[:TITLE_TERMS]
-        )
+        marks = title_marks(words, prefix=prefix)
         sql = (  # noqa: S608 - constant SQL, the terms are parameters
-            # MATERIALIZED: each FTS5 query runs once, not once per match.
-            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM article_search"
-            "    WHERE article_search MATCH ? AND (? < 0 OR rowid <= ?)"
+            # MATERIALIZED: the FTS5 query runs once, highlight once a match.
+            "WITH hit AS MATERIALIZED (SELECT rowid AS id,"
+            "    highlight(article_search, 0, char(1), char(2)) AS marked"
+            "    FROM article_search WHERE article_search MATCH ? AND (? < 0 OR rowid <= ?)"
             "    ORDER BY rowid DESC LIMIT ?),"
-            " bounds AS MATERIALIZED (SELECT count(*) AS found, min(id) AS bottom,"
-            "    max(id) AS top FROM hit),"
-            # How often the terms are in titles, among the newest ids of the window:
-            # what counting them through the index over the whole window would read.
-            " sample AS MATERIALIZED (SELECT count(*) AS n FROM ({sampled})),"
-            " span AS MATERIALIZED (SELECT bottom, top,"
-            "    n * (top - bottom + 1) <= found * ? * min(?, top - bottom + 1) AS dense"
-            "    FROM bounds, sample),"
-            # Dense: the titles' entries through the index, from the oldest match on.
-            " titled AS MATERIALIZED (SELECT id, count(*) AS n FROM ({counted}) GROUP BY id),"
-            # Sparse: the matches again (those of the window's id range are its
-            # matches), each title as FTS5 marks the query's instances in it, read in
-            # the same cursor rather than looked up one by one.
-            " marked AS MATERIALIZED (SELECT rowid AS id,"
-            "    CASE WHEN instr(h, char(1)) THEN titled_words(h, ?) ELSE 0 END AS n"
-            "    FROM (SELECT rowid, highlight(article_search, 0, char(1), char(2)) AS h"
-            "          FROM article_search WHERE article_search MATCH ?"
-            "          AND NOT (SELECT dense FROM span)"
-            "          AND rowid >= (SELECT bottom FROM span)"
-            "          AND rowid <= (SELECT top FROM span))),"
             " scored AS (SELECT hit.id, x.published_at AS published,"
-            "    coalesce(x.story_id, x.id) AS story,"
-            "    coalesce(CASE WHEN (SELECT dense FROM span) THEN titled.n ELSE marked.n END, 0)"
-            "        AS score"
-            "    FROM hit JOIN articles x ON x.id = hit.id"
-            "    LEFT JOIN titled ON titled.id = hit.id LEFT JOIN marked ON marked.id = hit.id),"
+            "    coalesce(x.story_id, x.id) AS story, {score} AS score"
+            "    FROM hit JOIN articles x ON x.id = hit.id),"
             # One row per story: its best-ranked article.
             " best AS (SELECT id, score, published, row_number() OVER ("
             "    PARTITION BY story ORDER BY score DESC, published DESC, id DESC) AS nth"
@@ -655,20 +615,10 @@ class SqliteArticles:
             " SELECT {columns} FROM ranked"
             " JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id"
             " ORDER BY ranked.score DESC, ranked.published DESC, ranked.id DESC"
-        ).format(
-            sampled=in_title.format(since="max(bottom, top - ?) FROM bounds"),
-            counted=in_title.format(
-                since="CASE WHEN dense THEN bottom ELSE 9223372036854775807 END FROM span"
-            ),
-            columns=ARTICLE_COLUMNS,
-        )
-        in_titles = [f"title : ({term})" for term in terms[:TITLE_TERMS]]
+        ).format(score=score_sql(marks, "hit.marked"), columns=ARTICLE_COLUMNS)
         params = (
             match, newest, newest, window,
-            *[p for t in in_titles for p in (t, TITLE_SAMPLE)],
-            INDEX_OVER_TITLES, TITLE_SAMPLE,
-            *in_titles,
-            title_terms(words, prefix=prefix, most=TITLE_TERMS), match,
+            *(form for forms in marks for form in forms),
             limit, offset,
         )  # fmt: skip
         async with self._db.reader.execute(sql, params) as cursor:

@@ -19,7 +19,6 @@ import aiosqlite
 
 from storage.errors import DatabaseError
 from storage.sqlite.migrations import MIGRATIONS
-from storage.sqlite.ranking import titled_words
 
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -64,8 +63,6 @@ class Connection:
             await writer.close()
             raise
         await reader.execute("PRAGMA query_only = ON")
-        # Search ranks sparse matches by the query's words in each title.
-        await reader.create_function("titled_words", 2, titled_words, deterministic=True)
         return cls(path, writer, reader)
 
     async def close(self) -> None:
