@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -253,14 +254,18 @@ async def test_more_pages_the_search_its_own_message_shows(world: BotWorld) -> N
 
 
 async def test_page_two_holds_what_page_one_was_drawn_from(world: BotWorld) -> None:
-    """Better matches stored between two pages: page 2 repeats nothing of page 1 and
-    skips nothing, and a new search finds the newcomers."""
+    """Better matches stored between two pages (the words in the title, and newer):
+    page 2 repeats nothing of page 1 and skips nothing, and a new search finds the
+    newcomers first."""
     await world.add_feed("/kinh-te", ["kinh-te"], rate_articles(world.clock))
     await world.poll()
     first = await world.reply(READER, "/search lai suat")
     world.clock.advance(hours=7)
     newcomers = [
-        article(100 + n, world.clock, f"Lãi suất, lãi suất: ngân hàng {n} giảm lãi suất")
+        replace(
+            article(100 + n, world.clock, f"Lãi suất: ngân hàng {n} giảm lãi suất"),
+            published=world.clock.now - timedelta(minutes=n),
+        )
         for n in range(3)
     ]
     world.feeds.set_feed("/kinh-te", rss([*newcomers, *rate_articles(world.clock)]))
