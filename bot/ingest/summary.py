@@ -109,6 +109,6 @@ def cut_at_word(text: str, max_chars: int) -> str:
 def search_text(summary: str, content: str) -> str:
     """What the search index holds for an article's body: its full text, plus the
     summary only when the text does not already contain it (indexing the lead
-    twice would only inflate the index and skew bm25)."""
+    twice would only inflate the index)."""
     probe = summary.rstrip("…")[:60]
     return content if probe and probe in content else f"{summary}\n{content}"
