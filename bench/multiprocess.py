@@ -348,6 +348,7 @@ class FanOut:
     duplicates: int
     lost: int
     retried: int  # rows sent on a second try (a send that timed out, a claim that expired)
+    why: dict[str, int]  # the bots' own account of each retry path (their log lines)
 
     @property
     def rate(self) -> float:
@@ -378,6 +379,7 @@ async def fan_out(
                     standin_after = proc_cpu_seconds(standin.pid)
                     postgres_after = postgres_cpu(cluster)
                     retried = await retried_rows(url)
+                why = retry_paths(Path(tmp))
             figures = await standin.ask("report", False)
         finally:
             await db.close()
@@ -393,7 +395,22 @@ async def fan_out(
         duplicates=sum(1 for n in figures["per_chat"].values() if n > 1),
         lost=readers - len(figures["per_chat"]),
         retried=retried,
+        why=why,
     )
+
+
+# What the sender logs on each path that can send a row twice (bot/delivery/sender.py,
+# bot/delivery/claim_book.py), so a duplicate's cause is counted, not guessed.
+RETRY_PATHS = {
+    "timed out": "timed out (may have been delivered); tried again",
+    "claim lapsed, left alone": "its claim may have lapsed",
+    "sent after its claim lapsed": "sent after its claim may have lapsed",
+}
+
+
+def retry_paths(workdir: Path) -> dict[str, int]:
+    logs = [path.read_text(errors="replace") for path in workdir.glob("bot-*.log")]
+    return {name: sum(log.count(line) for log in logs) for name, line in RETRY_PATHS.items()}
 
 
 def describe(run: FanOut) -> str:
@@ -403,7 +420,9 @@ def describe(run: FanOut) -> str:
         f"{run.seconds:.1f} s = {run.rate:,.0f}/s; bot CPU {sum(run.bot_cpu):.1f} s ({each}) = "
         f"{run.cpu_per_1000:.2f} s per 1,000; stand-in {run.standin_cpu:.1f} s, "
         f"PostgreSQL {run.postgres_cpu:.1f} s; 429: {run.flood_429}, 409: {run.conflict_409}, "
-        f"duplicates: {run.duplicates} (rows sent on a later try: {run.retried})"
+        f"duplicates: {run.duplicates} (rows sent on a later try: {run.retried}; "
+        + ", ".join(f"{name}: {n}" for name, n in run.why.items())
+        + ")"
     )
 
 

@@ -398,3 +398,30 @@ async def test_text_and_buttons_arrive_exactly_as_queued(
     [message] = standin.messages_to(READER)
     assert message.text == text
     assert message.reply_markup == buttons
+
+
+async def test_a_holder_whose_claim_lapsed_leaves_the_row_to_the_next_claimer(
+    db: SqliteDatabase, standin: BotApiStandIn, bot: NewsBot, clock: ManualClock
+) -> None:
+    """A process stalls mid-send past its claims' expiry (its renewals late); another
+    claims the rows meanwhile. The stalled one must not send what it no longer holds."""
+    for chat_id in (601, 602):
+        await reader(db, clock, chat_id)
+        await queue_text(db, clock, "Thông báo", chat_id=chat_id)
+    stalled = Sender(db, bot, clock=clock, concurrency=1, holder="here:1:stalled")
+    standin.fail_next("sendMessage", status=200, delay=0.5)  # the stall
+    stalling = asyncio.create_task(stalled.drain())
+    # Its first send is under way (and the stand-in holds its answer back).
+    await standin.wait_for(lambda: any(name == "sendMessage" for name, _ in standin.calls))
+
+    clock.advance(seconds=CLAIM_TTL + 1)
+    rate = TelegramRateLimiter(per_second=1000, chat_interval=0.0)
+    async with NewsBot(standin.token, base_url=standin.base_url, rate_limiter=rate) as other:
+        await Sender(db, other, clock=clock, holder="here:2:other").drain()
+    await stalling
+
+    copies = {c: len(standin.messages_to(c)) for c in (601, 602)}
+    assert copies[602] == 1  # the stalled holder had not started it: left to the other
+    assert copies[601] in (1, 2)  # in flight at the stall: at most one more copy
+    assert stalled.late_sends == copies[601] - 1
+    assert [(await row_of(db, c)).status for c in (601, 602)] == ["sent", "sent"]

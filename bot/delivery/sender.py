@@ -55,6 +55,7 @@ from telegram.error import (
 
 from bot.clock import Clock, sleep_or_stop, utc_now
 from bot.delivery.alert_buttons import alert_buttons
+from bot.delivery.claim_book import ClaimBook
 from bot.delivery.posts import (
     POST_LANGUAGE,
     Post,
@@ -218,6 +219,8 @@ class Sender:
         self._render_cache: dict[tuple[int, str, str, str, str, str, str], Outgoing] = {}
         self._last_edits: dict[tuple[int, int], str] = {}
         self._sent_log = _SentLog(db, self._now)
+        self._claims = ClaimBook(claim_ttl)
+        self.late_sends = 0  # sends that ended after their claim may have lapsed
         self.outage = Outage()
 
     def _now(self) -> int:
@@ -293,11 +296,13 @@ class Sender:
                     free = window - in_hand
                 # During an outage one message probes whether the Bot API is back.
                 limit = 1 if self.outage.active else min(self._concurrency * 2, free)
+                claimed_at = self._now()
                 rows = await self._db.outbox.claim_due(
-                    now=self._now(), limit=limit, holder=self.holder, ttl=self._claim_ttl
+                    now=claimed_at, limit=limit, holder=self.holder, ttl=self._claim_ttl
                 )
                 if not rows:
                     break
+                self._claims.claimed((r.id for r in rows), now=claimed_at)
                 handled += len(rows)
                 in_hand += len(rows)
                 batch = await self._batch(rows)
@@ -314,6 +319,8 @@ class Sender:
                     if stopping.is_set():
                         unsent.append(row.id)  # shutting down: back to the queue, unsent
                         continue
+                    if not self._claims.may_send(row.id, now=self._now()):
+                        continue  # perhaps another holder's now: neither sent nor written
                     await self._deliver(
                         row, batch.readers.get(row.chat_id), batch.articles, batch.names
                     )
@@ -321,6 +328,7 @@ class Sender:
                     log.exception("outbox row %s: unexpected error", row.id)
                     await self._retry_or_fail(row, f"unexpected {type(exc).__name__}")
                 finally:
+                    self._claims.done(row.id)
                     async with room:
                         in_hand -= 1
                         room.notify()
@@ -352,16 +360,28 @@ class Sender:
 
     async def _renew_claims(self) -> None:
         """While a drain runs: our claims outlive the rows' wait for the rate budget,
-        and a process here that died meanwhile has its rows queued again at once."""
+        and a process here that died meanwhile has its rows queued again at once.
+
+        Every sixth of the TTL, so that a renewal delayed by a busy loop or a busy
+        pool still lands before the claims run out; a row it may have come too late
+        for is never sent by us (ClaimBook)."""
+        renewals = 0
         while True:
-            await asyncio.sleep(self._claim_ttl / 3)
+            await asyncio.sleep(self._claim_ttl / 6)
+            renewals += 1
+            until = self._now() + self._claim_ttl
             try:
-                await self._db.outbox.renew_claims(
-                    holder=self.holder, until=self._now() + self._claim_ttl
-                )
+                await self._db.outbox.renew_claims(holder=self.holder, until=until)
             except Exception:
-                # Claims we fail to renew expire: another process may send those rows too.
+                # Claims we fail to renew expire: another process may send those rows;
+                # we no longer will.
                 log.exception("renewing outbox claims failed")
+            else:
+                # Only rows not yet expired when the renewal had surely run were still
+                # ours for it to renew.
+                self._claims.renewed(self._claims.renewing(now=self._now()), until=until)
+            if renewals % 2:
+                continue
             try:
                 await self.release_dead_holders()
             except Exception:
@@ -465,6 +485,8 @@ class Sender:
         await self._send(row, message)
 
     async def _send(self, row: OutboxRow, message: Outgoing) -> None:
+        if not self._claims.may_send(row.id, now=self._now()):
+            return
         try:
             sent = await self._call(row, message)
         except RetryAfter as exc:
@@ -484,6 +506,7 @@ class Sender:
             await self._bad_request(row, message, exc)
             return
         except TimedOut:
+            log.warning("outbox row %s: timed out (may have been delivered); tried again", row.id)
             await self._retry_or_fail(row, "timed out (may have been delivered)")
             return
         except BotApiUnreachable as exc:
@@ -496,6 +519,10 @@ class Sender:
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
             return
         self.outage.end()
+        if not self._claims.still_held(row.id, now=self._now()):
+            # Delivered, and perhaps by another holder too: counted, and still recorded.
+            self.late_sends += 1
+            log.warning("outbox row %s: sent after its claim may have lapsed", row.id)
         await self._sent_log.record(row.id, sent)
 
     async def _call(self, row: OutboxRow, message: Outgoing) -> int:
