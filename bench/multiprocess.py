@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -233,8 +234,13 @@ async def bot_processes(
     bots = []
     for i in range(count):
         log = (workdir / f"bot-{i}.log").open("ab")
+        # BENCH_PROFILE_DIR: each bot runs under cProfile (written when it stops).
+        profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+        profiled = (
+            ["-m", "cProfile", "-o", f"{profile_dir}/bot-{count}-{i}.prof"] if profile_dir else []
+        )
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "handlers.main", "run",
+            sys.executable, *profiled, "-m", "handlers.main", "run",
             cwd=workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=log, stderr=log,
         )  # fmt: skip
@@ -405,11 +411,17 @@ RETRY_PATHS = {
     "timed out": "timed out (may have been delivered); tried again",
     "claim lapsed, left alone": "its claim may have lapsed",
     "sent after its claim lapsed": "sent after its claim may have lapsed",
+    "sent mark failed": "marking sent failed",
+    "deadlock": "deadlock detected",
+    "unexpected error": "unexpected error",
 }
 
 
 def retry_paths(workdir: Path) -> dict[str, int]:
     logs = [path.read_text(errors="replace") for path in workdir.glob("bot-*.log")]
+    if keep := os.environ.get("BENCH_KEEP_LOGS"):
+        for path in workdir.glob("bot-*.log"):
+            shutil.copy(path, Path(keep) / path.name)
     return {name: sum(log.count(line) for log in logs) for name, line in RETRY_PATHS.items()}
 
 

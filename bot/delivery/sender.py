@@ -158,6 +158,15 @@ class _SentLog:
             self._writer = loop.create_task(self._write_all())
         await asyncio.shield(written)
 
+    async def _write(self, batch: list[tuple[int, int | None]]) -> None:
+        """Once more after a failure (a deadlock, a dropped connection): a delivered row
+        whose mark is lost would be sent again."""
+        try:
+            await self._db.outbox.mark_sent_many(batch, now=self._now())
+        except Exception:
+            log.warning("marking sent failed; trying once more", exc_info=True)
+            await self._db.outbox.mark_sent_many(batch, now=self._now())
+
     async def _write_all(self) -> None:
         try:
             while self._pending:
@@ -166,7 +175,7 @@ class _SentLog:
                 self._pending, self._next = [], None
                 assert written is not None
                 try:
-                    await self._db.outbox.mark_sent_many(batch, now=self._now())
+                    await self._write(batch)
                 except Exception as exc:
                     # Those rows stay 'sending' (re-sent after a restart); the
                     # workers waiting for them see why.

@@ -47,6 +47,18 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """A connection going back to the pool keeps its session as it is.
+
+    asyncpg's default reset sends a query (unlock all advisory locks, close
+    cursors, UNLISTEN, RESET ALL) on every release: a round trip per statement
+    we run, half the sender's. Ours leave nothing in the session: advisory locks
+    are transaction-scoped (the migration's session lock is unlocked in its
+    `finally`), cursors live inside transactions, nothing is SET or LISTENed;
+    asyncpg still rolls back a transaction left open before calling this.
+    """
+
+
 class ParsedUrl:
     """A PostgreSQL URL split just enough to redact it and check its port."""
 
@@ -179,6 +191,7 @@ class Pool:
                 max_size=max_size,
                 timeout=CONNECT_TIMEOUT,
                 server_settings=SESSION_SETTINGS,
+                reset=_keep_session,
             )
         except (
             OSError,
@@ -271,6 +284,12 @@ class Pool:
                     if attempt == 2:
                         raise
             raise AssertionError("unreachable")  # pragma: no cover
+
+    async def execute_idempotent(self, sql: str, *args: Any) -> str:
+        """One write statement in a transaction of its own: one round trip instead of
+        BEGIN, the statement and COMMIT. Only for a statement that may run twice (a
+        connection lost mid-way is tried once more on another)."""
+        return await self._call(lambda conn: conn.execute(sql, *args))
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         return await self._call(lambda conn: conn.fetch(sql, *args))

@@ -71,16 +71,16 @@ class PostgresOutbox:
         until now + ttl. Rows whose claim expired are due again; a chat another holder
         is sending to, or sent to within its interval, is left to that holder."""
         async with self._db.write() as conn:
-            # Its own statement: the claim below then sees every claim committed before it.
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
-            # SKIP LOCKED: a row a hung process still holds a lock on waits for the
-            # server to end that session, not this claim.
+            # The lock is a statement of its own, so the claim below sees every claim
+            # committed before it. SKIP LOCKED: a row a hung process still holds a lock
+            # on waits for the server to end that session, not this claim. Both in one
+            # round trip (the simple protocol: no parameters, so `now` is written in).
             await conn.execute(
-                """UPDATE outbox SET status = 'pending'
+                f"""SELECT pg_advisory_xact_lock({_CLAIM_LOCK});
+                   UPDATE outbox SET status = 'pending'
                    WHERE id IN (SELECT id FROM outbox
-                                WHERE status = 'sending' AND claim_expires_at <= $1
-                                FOR UPDATE SKIP LOCKED)""",
-                now,
+                                WHERE status = 'sending' AND claim_expires_at <= {int(now)}
+                                FOR UPDATE SKIP LOCKED)"""  # noqa: S608 - two integers
             )
             # The chat filter looks only at the first rows in order (CLAIM_WINDOW): on a
             # backlog of 100,000 it must not run for every pending row.
@@ -107,13 +107,15 @@ class PostgresOutbox:
 
     async def renew_claims(self, *, holder: str, until: int) -> int:
         """The holder is still at work: its rows' claims last until `until`."""
-        async with self._db.write() as conn:
-            status = await conn.execute(
-                "UPDATE outbox SET claim_expires_at = $1 "
-                "WHERE status = 'sending' AND claimed_by = $2",
-                until,
-                holder,
-            )
+        # Rows locked in id order, as mark_sent_many locks them: the holder's own
+        # renewal and sent marks, on two connections, must not deadlock.
+        status = await self._db.execute_idempotent(
+            """UPDATE outbox SET claim_expires_at = $1
+               WHERE id IN (SELECT id FROM outbox WHERE status = 'sending' AND claimed_by = $2
+                            ORDER BY id FOR UPDATE)""",
+            until,
+            holder,
+        )
         return affected(status)
 
     async def claim_holders(self, *, now: int) -> list[str]:
@@ -148,16 +150,19 @@ class PostgresOutbox:
         """Mark several rows sent in one transaction: (row id, Telegram message id) pairs."""
         if not sent:
             return
-        async with self._db.write() as conn:
-            await conn.execute(
-                """UPDATE outbox o SET status = 'sent', telegram_message_id = x.message_id,
-                       finished_at = $3, last_error = NULL
-                   FROM unnest($1::bigint[], $2::bigint[]) AS x(id, message_id)
-                   WHERE o.id = x.id""",
-                [row_id for row_id, _ in sent],
-                [message_id for _, message_id in sent],
-                now,
-            )
+        # The sender's hot path, one statement: no BEGIN and COMMIT round trips; rows
+        # locked in id order (renew_claims locks them so too).
+        await self._db.execute_idempotent(
+            """UPDATE outbox o SET status = 'sent', telegram_message_id = x.message_id,
+                   finished_at = $3, last_error = NULL
+               FROM unnest($1::bigint[], $2::bigint[]) AS x(id, message_id)
+               WHERE o.id = x.id
+                 AND o.id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[])
+                              ORDER BY id FOR UPDATE)""",
+            [row_id for row_id, _ in sent],
+            [message_id for _, message_id in sent],
+            now,
+        )
 
     async def mark_failed(self, row_id: int, reason: str, *, kind: FailureKind, now: int) -> None:
         async with self._db.write() as conn:
