@@ -425,3 +425,31 @@ async def test_a_holder_whose_claim_lapsed_leaves_the_row_to_the_next_claimer(
     assert copies[601] in (1, 2)  # in flight at the stall: at most one more copy
     assert stalled.late_sends == copies[601] - 1
     assert [(await row_of(db, c)).status for c in (601, 602)] == ["sent", "sent"]
+
+
+async def test_a_delivered_message_whose_sent_mark_fails_once_is_not_sent_again(
+    db: SqliteDatabase,
+    standin: BotApiStandIn,
+    sender: Sender,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write that fails once (a deadlock victim on PostgreSQL, a dropped connection)
+    must not turn a delivered message into a retried one."""
+    await reader(db, clock)
+    await queue_text(db, clock, "Thông báo")
+    mark = db.outbox.mark_sent_many
+    failures = [RuntimeError("deadlock detected")]
+
+    async def failing_once(sent: Any, *, now: int) -> None:
+        if failures:
+            raise failures.pop()
+        await mark(sent, now=now)
+
+    monkeypatch.setattr(db.outbox, "mark_sent_many", failing_once)
+    await sender.drain()
+    clock.advance(seconds=600)
+    await sender.drain()
+
+    assert [m.text for m in standin.messages_to(READER)] == ["Thông báo"]
+    assert (await status_of(db))[0] == "sent"
