@@ -514,25 +514,32 @@ class Sender:
         except BadRequest as exc:
             await self._bad_request(row, message, exc)
             return
-        except TimedOut:
-            log.warning("outbox row %s: timed out (may have been delivered); tried again", row.id)
-            await self._retry_or_fail(row, "timed out (may have been delivered)")
+        except TelegramError as exc:
+            await self._send_failed(row, exc)
             return
-        except BotApiUnreachable as exc:
+        await self._delivered(row, sent)
+
+    async def _send_failed(self, row: OutboxRow, exc: TelegramError) -> None:
+        """A send (a reader's message or a destination's post) failed in a way that says
+        nothing about the chat: a timeout, no connection, or another Telegram error."""
+        if isinstance(exc, BotApiUnreachable):
             # No connection at all: Telegram took nothing from us, and will again.
             self.outage.begin()
             reason = f"Bot API unreachable: {exc}"[:200]
             await self._db.outbox.postpone([row.id], reason, not_before=self._now())
-            return
-        except TelegramError as exc:
+        elif isinstance(exc, TimedOut):
+            log.warning("outbox row %s: timed out (may have been delivered); tried again", row.id)
+            await self._retry_or_fail(row, "timed out (may have been delivered)")
+        else:
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
-            return
+
+    async def _delivered(self, row: OutboxRow, message_id: int | None) -> None:
         self.outage.end()
         if not self._claims.still_held(row.id, now=self._now()):
             # Delivered, and perhaps by another holder too: counted, and still recorded.
             self.late_sends += 1
             log.warning("outbox row %s: sent after its claim may have lapsed", row.id)
-        await self._sent_log.record(row.id, sent)
+        await self._sent_log.record(row.id, message_id)
 
     async def _call(self, row: OutboxRow, message: Outgoing) -> int:
         preview = (
@@ -724,19 +731,10 @@ class Sender:
         except BadRequest as exc:
             await self._post_refused(row, destination, post, exc)
             return
-        except TimedOut:
-            await self._retry_or_fail(row, "timed out (may have been delivered)")
-            return
-        except BotApiUnreachable as exc:
-            self.outage.begin()
-            reason = f"Bot API unreachable: {exc}"[:200]
-            await self._db.outbox.postpone([row.id], reason, not_before=self._now())
-            return
         except TelegramError as exc:
-            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}"[:200])
+            await self._send_failed(row, exc)
             return
-        self.outage.end()
-        await self._sent_log.record(row.id, sent)
+        await self._delivered(row, sent)
 
     async def _edit_post(self, row: OutboxRow, post: Post) -> None:
         """A correction of a destination's post: its caption when it went as a photo, its
