@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.admin.stats import cause_name
+from bot.delivery.notices import queue_admin_notice
 from bot.text.i18n import t
 from storage import Database
-from storage.rows import Priority
 
 
 async def notify_paused_feeds(
@@ -26,15 +26,9 @@ async def notify_paused_feeds(
             detail=feed.last_error or "",
             id=feed.id,
         )
-        for admin_id in admin_ids:
-            queued += await db.outbox.enqueue(
-                chat_id=admin_id,
-                kind="reply",
-                priority=Priority.STATUS,
-                dedup_key=f"feed-paused:{feed.id}:{feed.paused_at}",
-                payload={"text": text, "parse_mode": "HTML"},
-                now=now,
-            )
+        queued += await queue_admin_notice(
+            db, admin_ids, text, dedup_key=f"feed-paused:{feed.id}:{feed.paused_at}", now=now
+        )
     return queued
 
 
@@ -47,13 +41,7 @@ async def notify_moved_feeds(
     moved = [f for f in await db.feeds.list_feeds() if f.enabled and f.previous_url is not None]
     for feed in moved:
         text = t(language, "feed.moved_notice", name=feed.name, url=feed.url, old=feed.previous_url)
-        for admin_id in admin_ids:
-            queued += await db.outbox.enqueue(
-                chat_id=admin_id,
-                kind="reply",
-                priority=Priority.STATUS,
-                dedup_key=f"feed-moved:{feed.id}:{feed.url}",
-                payload={"text": text, "parse_mode": "HTML"},
-                now=now,
-            )
+        queued += await queue_admin_notice(
+            db, admin_ids, text, dedup_key=f"feed-moved:{feed.id}:{feed.url}", now=now
+        )
     return queued

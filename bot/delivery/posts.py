@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 import regex
 
+from bot.delivery.notices import queue_admin_notice
 from bot.delivery.render import CAPTION_LIMIT, MESSAGE_LIMIT, render_article, utf16_len, view_of
 from bot.text.htmltext import safe_http_url
 from bot.text.i18n import t
 from storage import Database
-from storage.rows import ArticleRow, DestinationRow, OutboxRow, Priority
+from storage.rows import ArticleRow, DestinationRow, OutboxRow
 
 POST_LANGUAGE = "vi"  # a publisher's channel speaks its audience's language
 POST_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -126,17 +127,7 @@ async def queue_pause_notice(
         detail=detail[:200],
         id=destination.id,
     )
-    recipients = dict.fromkeys(
-        [*admin_ids, *([destination.added_by] if destination.added_by else [])]
+    recipients = [*admin_ids, *([destination.added_by] if destination.added_by else [])]
+    return await queue_admin_notice(
+        db, recipients, text, dedup_key=f"destination-paused:{destination.id}:{now}", now=now
     )
-    queued = 0
-    for admin_id in recipients:
-        queued += await db.outbox.enqueue(
-            chat_id=admin_id,
-            kind="reply",
-            priority=Priority.STATUS,
-            dedup_key=f"destination-paused:{destination.id}:{now}",
-            payload={"text": text, "parse_mode": "HTML"},
-            now=now,
-        )
-    return queued
