@@ -219,3 +219,23 @@ async def test_chat_wait_says_when_a_group_or_channel_may_receive_again(
     assert rate.chat_wait(-1002, ahead=2) == pytest.approx(2.0)
     time.now += 61.0
     assert rate.chat_wait(channel) == 0.0
+
+
+async def test_a_high_rate_grants_several_messages_at_one_wake_up(time: VirtualTime) -> None:
+    # 500/s: slots 2 ms apart, closer than a wake-up is worth. Every one due in the
+    # next GRANT_HORIZON goes at once, yet no window holds more than the budget.
+    rate = limiter(time, per_second=500)
+    requests = [(Priority.BROADCAST, chat) for chat in range(1, 2001)]
+    times = [t for _, t in await grants(time, rate, requests)]
+    wake_ups = len(set(times))
+    assert wake_ups <= len(times) / 4
+    windows = zip(times, times[500:], strict=False)
+    assert all(later - earlier >= 1.01 - 1e-9 for earlier, later in windows)
+    assert 0.97 * 500 <= (len(times) - 1) / (times[-1] - times[0]) <= 500
+
+
+async def test_at_thirty_a_second_every_message_has_its_own_slot(time: VirtualTime) -> None:
+    rate = limiter(time)
+    requests = [(Priority.BROADCAST, chat) for chat in range(1, 61)]
+    times = [t for _, t in await grants(time, rate, requests)]
+    assert len(set(times)) == len(times)

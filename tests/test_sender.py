@@ -453,3 +453,26 @@ async def test_a_delivered_message_whose_sent_mark_fails_once_is_not_sent_again(
 
     assert [m.text for m in standin.messages_to(READER)] == ["Thông báo"]
     assert (await status_of(db))[0] == "sent"
+
+
+async def test_at_hundreds_a_second_sent_marks_share_their_writes(
+    db: SqliteDatabase, sender: Sender, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One write per delivered message would cost a process sending a share of a high
+    rate more than the sends; at 1,000/s the marks wait a little for each other."""
+    for chat in range(1, 201):
+        await reader(db, clock, chat_id=chat)
+        await queue_text(db, clock, "Thông báo", chat_id=chat)
+    mark = db.outbox.mark_sent_many
+    writes: list[int] = []
+
+    async def counting(sent: Any, *, now: int) -> None:
+        writes.append(len(sent))
+        await mark(sent, now=now)
+
+    monkeypatch.setattr(db.outbox, "mark_sent_many", counting)
+    assert await sender.drain() == 200
+
+    assert sum(writes) == 200
+    assert len(writes) <= 200 / 8
+    assert {(await status_of(db, chat))[0] for chat in range(1, 201)} == {"sent"}
