@@ -160,3 +160,38 @@ async def test_kill_9_hands_the_roles_and_the_messages_in_flight_over(
         assert standin.conflict_409_count == 0
     finally:
         await db.close()
+
+
+async def test_a_clean_stop_hands_long_polling_over_without_a_conflict(
+    tmp_path: Path, database_url: str, standin: BotApiStandIn
+) -> None:
+    """An operator restarting one of two processes (SIGTERM, as systemd does): it lets
+    go of getUpdates and its leases as it stops, so the other reads updates at once,
+    not after the lease would have run out, and Telegram never sees two readers."""
+    db = await storage.open_database(database_url)
+    try:
+        async with bots_running(tmp_path, database_url, standin, 2) as bots:
+            await eventually(lambda: all_joined(db, bots), within=30)
+            updates_holder, _, _ = await roles(db)
+            leaving = next(b for b in bots if b.holds(updates_holder))
+            staying = next(b for b in bots if b is not leaving)
+
+            assert await leaving.stop() == 0
+            stopped_at = time.monotonic()
+
+            async def staying_reads_updates() -> bool:
+                updates, background, _ = await roles(db)
+                return staying.holds(updates) and staying.holds(background)
+
+            await eventually(staying_reads_updates, within=10)
+            took_over = time.monotonic() - stopped_at
+            standin.user_message(778, "/help", language_code="en")
+            await standin.wait_for(lambda: bool(standin.messages_to(778)), timeout=10)
+            assert await staying.stop() == 0
+
+        assert took_over < 5
+        assert len(standin.messages_to(778)) == 1
+        assert standin.conflict_409_count == 0
+        assert await db.leases.holders(MEMBER_PREFIX, now=int(time.time())) == []
+    finally:
+        await db.close()

@@ -16,7 +16,7 @@ import pytest
 
 import storage
 from storage import DatabaseError
-from storage.postgres import PostgresDatabase
+from storage.postgres import PostgresDatabase, connection
 from storage.postgres.connection import ParsedUrl, explain_connect_error
 from storage.postgres.migrations import MIGRATIONS
 from storage.rows import Priority
@@ -423,6 +423,52 @@ async def test_one_of_several_processes_gets_a_lease(pg_url: str) -> None:
     finally:
         for database in opened:
             await database.close()
+
+
+async def test_a_process_that_hangs_in_a_transaction_frees_its_rows(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process stopped mid-transaction (SIGSTOP, swapping, its machine gone) would
+    hold its row locks and the claim lock forever; the server ends its session after
+    idle_in_transaction_session_timeout (5 s; 0.3 s here) and the others go on."""
+    default = await PostgresDatabase.open(pg_url)
+    try:
+        assert await default.pg.fetchval("SHOW idle_in_transaction_session_timeout") == "5s"
+    finally:
+        await default.close()
+    monkeypatch.setitem(connection.SESSION_SETTINGS, "idle_in_transaction_session_timeout", "300")
+    hung = await PostgresDatabase.open(pg_url)
+    other = await PostgresDatabase.open(pg_url)
+    try:
+        row_id = await enqueue_reply(hung, 1, "k1", priority=Priority.ALERT)
+        holding = asyncio.Event()
+        never = asyncio.Event()
+
+        async def hang_holding_the_row() -> None:
+            async with hung.pg.write() as conn:
+                await conn.execute("SELECT id FROM outbox WHERE id = $1 FOR UPDATE", row_id)
+                holding.set()
+                await asyncio.wait_for(never.wait(), timeout=10)
+
+        hanging = asyncio.create_task(hang_holding_the_row())
+        await holding.wait()
+        # Locked rows are skipped, never waited for: the others see nothing to claim
+        # (and are not held up) until the server has ended the hung session.
+        assert await other.outbox.claim_due(now=NOW, limit=10) == []
+        claimed: list[int] = []
+        for _ in range(30):
+            await asyncio.sleep(0.1)
+            claimed = [r.id for r in await other.outbox.claim_due(now=NOW, limit=10)]
+            if claimed:
+                break
+
+        assert claimed == [row_id]
+        hanging.cancel()
+        with pytest.raises((asyncio.CancelledError, DatabaseError, asyncpg.PostgresError)):
+            await hanging
+    finally:
+        await hung.close()
+        await other.close()
 
 
 # Without a server
