@@ -55,12 +55,13 @@ class SendMetrics(Protocol):
 
 
 WINDOW_MARGIN = 0.01
-# Slots closer together than this are granted together, every one due within it at
-# one wake-up: at hundreds a second (limits off, or a share of a high rate) a timer
-# wake-up per message cost a process more than its sends. Telegram counts per
-# second, and the window check still caps every window; at 30/s (33 ms apart)
-# nothing changes.
-GRANT_HORIZON = 0.01
+# Slots closer together than BURST_SPACING (over 100 a second: limits off, or a
+# share of a high rate) are granted in bursts: every one due within GRANT_HORIZON
+# of the slot the dispatcher woke for goes with it. A timer wake-up per message
+# cost a process more than its sends, the more so the smaller its share. The
+# window check still caps every window; at 30/s (33 ms apart) nothing changes.
+BURST_SPACING = 0.01
+GRANT_HORIZON = 0.05
 # Telegram's published limits (python-telegram-bot's constants): the defaults below.
 MESSAGES_PER_SECOND = float(FloodLimit.MESSAGES_PER_SECOND)  # 30
 CHAT_INTERVAL = 1.0 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT  # 1 s
@@ -114,7 +115,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     def _set_rate(self, per_second: float, per_window: int) -> None:
         self._spacing = 1.0 / per_second
-        self._early = GRANT_HORIZON if self._spacing < GRANT_HORIZON else 0.0
+        self._early = GRANT_HORIZON if self._spacing < BURST_SPACING else 0.0
         # Telegram counts what arrives in any second; requests reach it a little
         # unevenly (event-loop and network jitter). Besides the even spacing,
         # no more than per_window grants in any per_window / per_second
@@ -312,13 +313,18 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             now = self._clock()
             while granted and granted[0][0] <= now - self._window:
                 granted.popleft()
-            wake = max(self._next_global, self._paused_until)
+            # A 429's pause and a full window are waited out to the end ...
+            hold = self._paused_until
             if len(granted) >= self._per_window:
-                wake = max(wake, granted[0][0] + self._window)
-            if wake > now + early:
-                await self._sleep(wake - now)
-                # Woken for one slot: those due soon after it go with it.
-                early = self._early if wake == self._next_global else 0.0
+                hold = max(hold, granted[0][0] + self._window)
+            if hold > now:
+                await self._sleep(hold - now)
+                early = 0.0
+                continue
+            # ... the next slot, less what a burst may take early.
+            if self._next_global > now + early:
+                await self._sleep(self._next_global - now)
+                early = self._early  # woken for a slot: those due soon after go with it
                 continue
             _, _, future = heapq.heappop(self._waiting)
             if future.cancelled():

@@ -233,7 +233,7 @@ def _settle(future: asyncio.Future[None]) -> None:
 
 # How long a sent mark may wait for others to share its write (_SentLog), when the
 # rate allows a few in that time.
-MARK_LINGER = 0.02
+MARK_LINGER = 0.05
 
 
 class Sender:
