@@ -40,7 +40,16 @@ QUICK_DELIVERY = [
     "--search-readers", "1000",
 ]  # fmt: skip
 QUICK_BURST = ["--readers", "300", "--spread", "1"]
-QUICK_PROCESSES = ["--readers", "1000", "--limited-readers", "300", "--kill-readers", "1000"]
+QUICK_PROCESSES = [
+    "--readers",
+    "1000",
+    "--rounds",
+    "1",
+    "--limited-readers",
+    "300",
+    "--kill-readers",
+    "1000",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,7 +60,7 @@ WINDOW_MARGIN = 0.01
 # of the slot the dispatcher woke for goes with it. A timer wake-up per message
 # cost a process more than its sends, the more so the smaller its share. The
 # window check still caps every window; at 30/s (33 ms apart) nothing changes.
-BURST_SPACING = 0.01
+BURST_SPACING = 0.03
 GRANT_HORIZON = 0.05
 # Telegram's published limits (python-telegram-bot's constants): the defaults below.
 MESSAGES_PER_SECOND = float(FloodLimit.MESSAGES_PER_SECOND)  # 30
