@@ -140,7 +140,7 @@ class _SentLog:
     are ever unwritten: the same bound on repeats after a crash as writing one
     row at a time, for a fraction of the transactions.
 
-    At hundreds of messages a second a write also waits up to `linger()`
+    At more than 40 messages a second a write also waits up to `linger()`
     seconds for `enough` rows: a process sending a quarter of the rate (one of
     four) would otherwise write a row or two at a time, and each write costs
     it more CPU than a send. At Telegram's 30/s linger() is 0: nothing waits.
