@@ -77,6 +77,30 @@ async def all_joined(db: Database, bots: list[BotProcess]) -> bool:
     )
 
 
+async def updates_reader_first(db: Database, bots: list[BotProcess]) -> list[BotProcess]:
+    """The processes, the one that reads updates (long polling) first."""
+    updates, _, _ = await roles(db)
+    return sorted(bots, key=lambda b: not b.holds(updates))
+
+
+async def holds_every_role(db: Database, bot: BotProcess, *, since: float) -> float:
+    """Seconds from `since` (time.monotonic) until bot reads updates and runs the
+    background work; fails after 10 s."""
+
+    async def has_them() -> bool:
+        updates, background, _ = await roles(db)
+        return bot.holds(updates) and bot.holds(background)
+
+    await eventually(has_them, within=10)
+    return time.monotonic() - since
+
+
+async def answers(standin: BotApiStandIn, user: int) -> None:
+    """A reader who writes now is answered (by whichever process reads updates)."""
+    standin.user_message(user, "/help", language_code="en")
+    await standin.wait_for(lambda: bool(standin.messages_to(user)), timeout=10)
+
+
 async def test_two_processes_share_the_work_and_one_reads_updates(
     tmp_path: Path, database_url: str, standin: BotApiStandIn
 ) -> None:
@@ -121,9 +145,7 @@ async def test_kill_9_hands_the_roles_and_the_messages_in_flight_over(
     try:
         async with bots_running(tmp_path, database_url, standin, 2) as bots:
             await eventually(lambda: all_joined(db, bots), within=30)
-            updates_holder, _, _ = await roles(db)
-            victim = next(b for b in bots if b.holds(updates_holder))
-            survivor = next(b for b in bots if b is not victim)
+            victim, survivor = await updates_reader_first(db, bots)
             await queue_broadcast(db, readers)
             await standin.wait_for(lambda: len(standin.sent) >= 100, timeout=30)
 
@@ -133,15 +155,9 @@ async def test_kill_9_hands_the_roles_and_the_messages_in_flight_over(
             sent_at_kill = len(standin.sent)
             assert sent_at_kill < len(readers), "the kill came too late to test anything"
 
-            async def survivor_has_every_role() -> bool:
-                updates, background, _ = await roles(db)
-                return survivor.holds(updates) and survivor.holds(background)
-
-            await eventually(survivor_has_every_role, within=10)
-            took_over = time.monotonic() - killed_at
+            took_over = await holds_every_role(db, survivor, since=killed_at)
             # The survivor now reads updates: a reader who writes is answered.
-            standin.user_message(777, "/help", language_code="en")
-            await standin.wait_for(lambda: bool(standin.messages_to(777)), timeout=10)
+            await answers(standin, 777)
             await standin.wait_for(
                 lambda: len(deliveries(standin, readers)) == len(readers), timeout=60
             )
@@ -172,21 +188,13 @@ async def test_a_clean_stop_hands_long_polling_over_without_a_conflict(
     try:
         async with bots_running(tmp_path, database_url, standin, 2) as bots:
             await eventually(lambda: all_joined(db, bots), within=30)
-            updates_holder, _, _ = await roles(db)
-            leaving = next(b for b in bots if b.holds(updates_holder))
-            staying = next(b for b in bots if b is not leaving)
+            leaving, staying = await updates_reader_first(db, bots)
 
             assert await leaving.stop() == 0
             stopped_at = time.monotonic()
 
-            async def staying_reads_updates() -> bool:
-                updates, background, _ = await roles(db)
-                return staying.holds(updates) and staying.holds(background)
-
-            await eventually(staying_reads_updates, within=10)
-            took_over = time.monotonic() - stopped_at
-            standin.user_message(778, "/help", language_code="en")
-            await standin.wait_for(lambda: bool(standin.messages_to(778)), timeout=10)
+            took_over = await holds_every_role(db, staying, since=stopped_at)
+            await answers(standin, 778)
             assert await staying.stop() == 0
 
         assert took_over < 5
