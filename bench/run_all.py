@@ -19,20 +19,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import (
-    burst,
-    cli_startup,
-    delivery,
-    destinations,
-    multiprocess,
-    poll_cycle,
-    poll_processes,
-    scheduling,
-    stories,
-)
-from bench import search as search_bench
-from tests.support.postgres import missing_reason
-
 QUICK_FEEDS = 500
 QUICK_ARTICLES = 10_000
 QUICK_DELIVERY = [
@@ -53,6 +39,23 @@ QUICK_PROCESSES = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here, not at the top: the poll benchmark's parse workers (spawned)
+    # import this module again, and with every benchmark (matplotlib, numpy …)
+    # behind it each worker grew by 30 MB, failing the poll's memory target.
+    from bench import (
+        burst,
+        cli_startup,
+        delivery,
+        destinations,
+        multiprocess,
+        poll_cycle,
+        poll_processes,
+        scheduling,
+        stories,
+    )
+    from bench import search as search_bench
+    from tests.support.postgres import missing_reason
+
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
