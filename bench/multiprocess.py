@@ -526,10 +526,14 @@ async def failover(
                     survivor = next(b for b in bots if b is not victim)
                     await queue_alerts(db, feed_id)
 
-                    async def a_third_sent() -> bool:
-                        return bool(await standin.ask("count") >= readers // 3)
+                    async def a_third_sent_and_some_in_hand() -> bool:
+                        # Struck while it holds rows: with none in flight, the
+                        # takeover of its messages would go unmeasured (small runs).
+                        if await standin.ask("count") < readers // 3:
+                            return False
+                        return bool(await victims_rows(url, victim))
 
-                    await until(a_third_sent, within=120)
+                    await until(a_third_sent_and_some_in_hand, within=120, interval=0.01)
                     os.kill(victim.pid, signal.SIGSTOP if freeze else signal.SIGKILL)
                     struck = time.time()
                     sent_then = await standin.ask("count")
