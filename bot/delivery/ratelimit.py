@@ -56,11 +56,11 @@ class SendMetrics(Protocol):
 
 WINDOW_MARGIN = 0.01
 # Slots closer together than BURST_SPACING (over 33 a second: limits off, paid
-# broadcasts, or a share of such a rate) are granted in bursts: every one due within GRANT_HORIZON
-# of the slot the dispatcher woke for goes with it. A timer wake-up per message
-# cost a process more than its sends, the more so the smaller its share. The
-# window check still caps every window; at 30/s (33 ms apart) or any share of it
-# nothing changes.
+# broadcasts, or a share of such a rate) are granted in bursts: every one due
+# within GRANT_HORIZON of the slot the dispatcher woke for goes with it. A timer
+# wake-up per message cost a process more than its sends, the more so the smaller
+# its share. The window check still caps every window; at 30/s (33 ms apart) or
+# any share of it nothing changes.
 BURST_SPACING = 0.03
 GRANT_HORIZON = 0.05
 # Telegram's published limits (python-telegram-bot's constants): the defaults below.
