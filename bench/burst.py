@@ -42,8 +42,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench import vnsynth
-from bench.delivery import Report
 from bench.procstat import self_cpu_seconds, self_peak_rss_mb
+from bench.report import Report
 from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.delivery.ratelimit import MESSAGES_PER_SECOND, TelegramRateLimiter
 from bot.runtime.app import build_application, running

@@ -28,12 +28,12 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench.procstat import proc_cpu_seconds, self_cpu_seconds, self_peak_rss_mb
+from bench.report import Report
 from bot.botapi_standin import BotApiStandIn
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Sender
@@ -57,20 +57,6 @@ from tests.support.rss import Item, rss
 TOPIC = TopicRow("kinh-te", "Kinh tế", "Business", ())
 CONCURRENCY = 32
 START = datetime(2026, 9, 24, 1, 0, tzinfo=UTC)
-
-
-@dataclass
-class Report:
-    lines: list[str] = field(default_factory=list)
-    targets: list[tuple[str, bool]] = field(default_factory=list)
-
-    def say(self, line: str) -> None:
-        print(line, flush=True)
-        self.lines.append(line)
-
-    def target(self, name: str, ok: bool) -> None:
-        self.say(f"  {'PASS' if ok else 'FAIL'}  {name}")
-        self.targets.append((name, ok))
 
 
 class Clock:

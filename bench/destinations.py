@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bench.delivery import START, TOPIC, Clock, Report, add_readers, bot_for
+from bench.delivery import START, TOPIC, Clock, add_readers, bot_for
+from bench.report import Report
 from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.sender import Sender

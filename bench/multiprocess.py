@@ -42,7 +42,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -52,6 +52,7 @@ import asyncpg
 
 import storage
 from bench.procstat import proc_cpu_seconds
+from bench.report import Report
 from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.runtime.background import LEASE_NAME, MEMBER_PREFIX, UPDATES_LEASE
 from storage.api import Database
@@ -68,20 +69,6 @@ slug = "{TOPIC.slug}"
 name_vi = "{TOPIC.name_vi}"
 name_en = "{TOPIC.name_en}"
 """
-
-
-@dataclass
-class Report:
-    lines: list[str] = field(default_factory=list)
-    targets: list[tuple[str, bool]] = field(default_factory=list)
-
-    def say(self, line: str) -> None:
-        print(line, flush=True)
-        self.lines.append(line)
-
-    def target(self, name: str, ok: bool) -> None:
-        self.say(f"  {'PASS' if ok else 'FAIL'}  {name}")
-        self.targets.append((name, ok))
 
 
 # ---- the stand-in, in a process of its own --------------------------------------------------
