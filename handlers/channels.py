@@ -5,6 +5,8 @@ and /channels, /channel_topics, /channel_pause, /channel_resume, /channel_remove
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import cast
 
 from telegram import ChatMemberRestricted, InlineKeyboardMarkup, Update
@@ -142,42 +144,39 @@ async def route_command(request: Request, context: Context) -> None:
     )
 
 
-@reader_button()
-async def toggle_topic(request: Request, context: Context) -> str | None:
+# Flips one thing of a destination (given its id and what to flip); None when unknown.
+Toggle = Callable[[int, str], Awaitable[DestinationRow | None]]
+
+
+async def _toggle(request: Request, prefix: str, toggle: Toggle) -> str | None:
+    """A tap in an admin's destination picker ("<prefix><id>:<what>"): flip it, redraw."""
     assert request.query is not None and request.query.data is not None
     lang = request.lang
     svc = request.services
     if request.user.id not in svc.settings.admin_ids:
         return t(lang, "admin.not_allowed")
-    id_text, _, slug = request.query.data.removeprefix(DESTINATION_TOPIC).partition(":")
+    id_text, _, what = request.query.data.removeprefix(prefix).partition(":")
     if not id_text.isdigit():
         return None
-    destination = await destinations.toggle_topic(svc.db, int(id_text), slug)
-    if destination is None:
-        return t(lang, "destination.not_found", id=id_text)
-    query = request.query
-    markup = await _picker(svc, destination, lang)
-    await query.edit_message_reply_markup(reply_markup=markup)
-    return t(lang, "destination.saved")
-
-
-@reader_button()
-async def toggle_option(request: Request, context: Context) -> str | None:
-    assert request.query is not None and request.query.data is not None
-    lang = request.lang
-    svc = request.services
-    if request.user.id not in svc.settings.admin_ids:
-        return t(lang, "admin.not_allowed")
-    id_text, _, option = request.query.data.removeprefix(DESTINATION_OPTION).partition(":")
-    if not id_text.isdigit():
-        return None
-    destination = await destinations.toggle_option(svc.db, int(id_text), option)
+    destination = await toggle(int(id_text), what)
     if destination is None:
         return t(lang, "destination.not_found", id=id_text)
     await request.query.edit_message_reply_markup(
         reply_markup=await _picker(svc, destination, lang)
     )
     return t(lang, "destination.saved")
+
+
+@reader_button()
+async def toggle_topic(request: Request, context: Context) -> str | None:
+    toggle = functools.partial(destinations.toggle_topic, request.services.db)
+    return await _toggle(request, DESTINATION_TOPIC, toggle)
+
+
+@reader_button()
+async def toggle_option(request: Request, context: Context) -> str | None:
+    toggle = functools.partial(destinations.toggle_option, request.services.db)
+    return await _toggle(request, DESTINATION_OPTION, toggle)
 
 
 @admin_command
