@@ -17,6 +17,7 @@ import pytest
 
 from bot.botapi_standin import parse_html
 from bot.cli.console import (
+    DEMO_UPDATE_DELAY,
     SAMPLE_FEED,
     SAMPLE_FEED_UPDATE,
     feed_dates,
@@ -54,6 +55,26 @@ topics = ["thoi-su"]
 
 WAIT = 10.0  # an upper bound only: every wait returns as soon as its condition holds
 STEP = 0.01
+
+
+def start_console(
+    settings: Settings,
+    term: Terminal,
+    *,
+    stop: asyncio.Event | None = None,
+    demo_update_delay: float = DEMO_UPDATE_DELAY,
+) -> asyncio.Task[None]:
+    """The console session with the terminal as its reader's chat, running."""
+    return asyncio.create_task(
+        run_console(
+            settings,
+            stop or asyncio.Event(),
+            install_handlers=install_handlers,
+            input_lines=term.lines(),
+            output=term.out,
+            demo_update_delay=demo_update_delay,
+        )
+    )
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
@@ -130,17 +151,7 @@ async def test_the_demo_run_twice_keeps_each_article_once(settings: Settings) ->
     # have the same links: the second run stores nothing again and searches list once.
     for run in (1, 2):
         term = Terminal()
-        stop = asyncio.Event()
-        task = asyncio.create_task(
-            run_console(
-                settings,
-                stop,
-                install_handlers=install_handlers,
-                input_lines=term.lines(),
-                output=term.out,
-                demo_update_delay=0.05,
-            )
-        )
+        task = start_console(settings, term, demo_update_delay=0.05)
         try:
             await term.expect("Sẵn sàng")
             if run == 1:
@@ -163,17 +174,7 @@ async def test_the_demo_run_twice_keeps_each_article_once(settings: Settings) ->
 
 async def test_a_reader_chats_subscribes_searches_and_gets_demo_alerts(settings: Settings) -> None:
     term = Terminal()
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_console(
-            settings,
-            stop,
-            install_handlers=install_handlers,
-            input_lines=term.lines(),
-            output=term.out,
-            demo_update_delay=0.05,
-        )
-    )
+    task = start_console(settings, term, demo_update_delay=0.05)
     try:
         await term.expect("chế độ console", "/search ha noi", "Ctrl-D", "/quit", "Sẵn sàng")
 
@@ -239,15 +240,7 @@ async def test_end_of_input_ends_the_session_and_restores_logging(settings: Sett
     term = Terminal()
     root = logging.getLogger()
     before = root.level
-    task = asyncio.create_task(
-        run_console(
-            settings,
-            asyncio.Event(),
-            install_handlers=install_handlers,
-            input_lines=term.lines(),
-            output=term.out,
-        )
-    )
+    task = start_console(settings, term)
     await term.expect("Sẵn sàng")
     assert root.level == logging.WARNING  # log lines stay out of the chat
     term.close()  # Ctrl-D
@@ -259,15 +252,7 @@ async def test_end_of_input_ends_the_session_and_restores_logging(settings: Sett
 async def test_the_stop_event_ends_the_session(settings: Settings) -> None:
     term = Terminal()
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_console(
-            settings,
-            stop,
-            install_handlers=install_handlers,
-            input_lines=term.lines(),
-            output=term.out,
-        )
-    )
+    task = start_console(settings, term, stop=stop)
     await term.expect("Sẵn sàng")
     term.type("/start")
     await term.expect("[1] Thời sự")
@@ -377,15 +362,7 @@ def test_shifting_the_dates_keeps_their_spacing_and_zone() -> None:
 
 async def test_the_person_at_the_terminal_is_an_admin(settings: Settings) -> None:
     term = Terminal()
-    task = asyncio.create_task(
-        run_console(
-            settings,
-            asyncio.Event(),
-            install_handlers=install_handlers,
-            input_lines=term.lines(),
-            output=term.out,
-        )
-    )
+    task = start_console(settings, term)
     await term.expect("Sẵn sàng")
     term.type("/stats")
     await term.expect("Thống kê")
