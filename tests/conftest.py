@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file, a loopback feed server, a fetcher allowed to reach it."""
+"""Shared fixtures: a real SQLite file, a loopback feed server, a fetcher allowed to reach it,
+the whole bot running (`world`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.ingest.fetch import Fetcher, FetchLimits
 from storage.sqlite import SqliteDatabase
+from tests.support.bot_world import BotWorld, open_world
 from tests.support.clock import ManualClock
 from tests.support.feed_server import FeedServer, feed_server
 from tests.support.postgres import PostgresCluster, running_cluster
@@ -48,6 +50,13 @@ def samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip("../shared/samples is not beside this clone")
     return SHARED_SAMPLES
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+    """The bot running against the stand-in with the project's topics (open_world)."""
+    async with open_world(tmp_path) as running_world:
+        yield running_world
 
 
 @pytest.fixture(scope="session")

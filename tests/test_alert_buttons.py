@@ -3,23 +3,12 @@ bot: unfollow with one tap and undo, "Tin tương tự", alerts without sound.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.botapi_standin import SentMessage
 from bot.text.i18n import t
-from tests.support.bot_world import BotWorld, open_world
+from tests.support.bot_world import BotWorld
 from tests.support.rss import Item
 
 READER = 4242
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
 
 
 def story(world: BotWorld, key: str, title: str) -> Item:

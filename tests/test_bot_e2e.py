@@ -10,7 +10,6 @@ BotWorld.outbox_settled, which polls the outbox for the sender's last database w
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -42,12 +41,6 @@ ADMIN = 501
 MEMBER = 502
 SPAMMER = 7001
 BYSTANDER = 7002
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
 
 
 def article(n: int, clock: ManualClock, title: str, *, section: str = "kinh-te") -> Item:

@@ -3,25 +3,17 @@ chat, through the running bot and the stand-in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.botapi_standin.params import JsonDict
 from bot.text.i18n import t
-from tests.support.bot_world import BotWorld, open_world
+from tests.support.bot_world import BotWorld
 from tests.support.rss import Item
 
 READER = 4242
 FRIEND = 4343
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
 
 
 def story(world: BotWorld, n: int, title: str) -> Item:

@@ -3,21 +3,12 @@ digest times with minutes, the /settings buttons, topics by any of their names."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.text.i18n import t
-from tests.support.bot_world import BotWorld, open_world
+from tests.support.bot_world import BotWorld
 
 READER = 4242
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
 
 
 async def digest_time(world: BotWorld) -> tuple[int, int]:

@@ -4,26 +4,18 @@ search answers — through the running bot, as a reader would type it."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.admin.health import notify_paused_feeds
 from bot.text.i18n import t
 from storage.rows import FeedSpec
-from tests.support.bot_world import BOT_USERNAME, BotWorld, open_world
+from tests.support.bot_world import BOT_USERNAME, BotWorld
 from tests.support.feed_server import Route
 from tests.support.rss import Item
 
 READER = 4242
 ADMIN = 77
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
 
 
 async def test_help_lists_every_reader_command_and_admins_see_theirs(world: BotWorld) -> None:

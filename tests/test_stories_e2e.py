@@ -52,12 +52,6 @@ HA_NOI_FIRES = [
 ]
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
-
-
 def item(world: BotWorld, outlet: str, n: int, title: str, lead: str, minutes_ago: int) -> Item:
     link = f"https://{outlet.strip('/')}.example.vn/thoi-su/bai-{n}.html"
     return Item(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from telegram import Update
 
 from bot.runtime.updates import PerChatUpdateProcessor
 from bot.text.i18n import t
-from tests.support.bot_world import BotWorld, open_world
+from tests.support.bot_world import BotWorld
 
 
 def message_update(update_id: int, chat_id: int) -> Update:
@@ -126,12 +123,6 @@ async def test_updates_without_a_chat_are_handled_too() -> None:
 READER = 4242
 GROUP = -4001
 MEMBER = 502
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
-    async with open_world(tmp_path) as running_world:
-        yield running_world
 
 
 async def test_a_readers_quick_commands_are_answered_in_the_order_typed(world: BotWorld) -> None:
