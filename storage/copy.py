@@ -12,12 +12,14 @@ Search: an article's folded text travels with it when the source keeps it
 (SQLite's FTS5 table does); a PostgreSQL source keeps only its tsvector, so
 the caller's `fold` rebuilds the folded title and body from the article's own
 text, the way the bot built them when it stored it (storage knows nothing of
-Vietnamese).
+Vietnamese). The target then seals its search segments from those words
+(storage.search_segments), reported to `progress` as SEALING, 0 of 1, then 1 of 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -26,6 +28,8 @@ from storage.api import Database, TransferRow
 from storage.tables import NOT_COPIED, TABLES, Table
 
 BATCH = 2000
+# What progress is told while the target seals its search segments.
+SEALING = "search segments"
 
 # (title, summary, content_text) → (folded search title, folded search body).
 Fold = Callable[[str, str, str], tuple[str, str]]
@@ -116,6 +120,11 @@ async def copy_database(
                         progress(table.name, done, total)
             result.counts.append(TableCount(table.name, total, 0))
     await target.transfer.finish()
+    if progress is not None:
+        progress(SEALING, 0, 1)
+    await target.articles.seal_search_segments(now=int(time.time()))
+    if progress is not None:
+        progress(SEALING, 1, 1)
     copied = await target.transfer.counts(TABLES)
     result.counts = [TableCount(c.table, c.source, copied[c.table]) for c in result.counts]
     return result

@@ -170,7 +170,12 @@ TABLES: tuple[Table, ...] = (
     ),
 )  # fmt: skip
 
-# Tables a backend keeps that a copy leaves behind on purpose: leases (above), and
-# the story signatures and bands, which only match articles of the last hours: the
-# copy's next articles start stories of their own, as after a long pause.
-NOT_COPIED: frozenset[str] = frozenset({"leases", "story_signatures", "story_bands"})
+# Tables a backend keeps that a copy leaves behind on purpose: leases (above); the
+# story signatures and bands, which only match articles of the last hours: the
+# copy's next articles start stories of their own, as after a long pause; and the
+# sealed search segments (storage.search_segments), which the copy seals anew from
+# the articles' words, as their bitmaps are the backend's own.
+NOT_COPIED: frozenset[str] = frozenset(
+    {"leases", "story_signatures", "story_bands", "search_segments", "search_words",
+     "search_edits"}
+)  # fmt: skip

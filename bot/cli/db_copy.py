@@ -24,7 +24,7 @@ from bot.clock import utc_now
 from bot.ingest.summary import search_text
 from bot.text.vietnamese import fold
 from storage import Database, DatabaseError
-from storage.copy import CopyError, CopyResult, copy_database
+from storage.copy import SEALING, CopyError, CopyResult, copy_database
 
 
 def _emit(line: str) -> None:
@@ -94,6 +94,9 @@ class _Progress:
         self._shown: dict[str, int] = {}
 
     def __call__(self, table: str, done: int, total: int) -> None:
+        if table == SEALING:
+            _emit("  search segments: sealing …" if done < total else "  search segments: sealed")
+            return
         step = max(total // 10, 1)
         last = self._shown.get(table)
         if last is None or done == total or done - last >= step:

@@ -310,6 +310,10 @@ async def run_weekly_backup(services: BotServices, now: datetime) -> Path | None
     return result.made.path
 
 
+# Search segments built from text per housekeeping pass (storage.search_segments).
+SEALS_PER_PASS = 64
+
+
 async def run_housekeeping(services: BotServices, now: datetime) -> None:
     try:
         run = await digest.queue_due_digests(services.db, now=now)
@@ -325,6 +329,14 @@ async def run_housekeeping(services: BotServices, now: datetime) -> None:
             services.outbox_ready.set()
     except Exception:
         log.exception("housekeeping failed")
+    try:
+        # A bounded share each time (~15 ms of CPU a segment): a backlog of a big
+        # import is sealed over a few passes, not in one that holds up digests.
+        await services.db.articles.seal_search_segments(
+            now=int(now.timestamp()), most=SEALS_PER_PASS
+        )
+    except Exception:
+        log.exception("sealing search segments failed")
 
 
 def _admin_language(services: BotServices) -> Callable[[int], Awaitable[str]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from storage.postgres import segments
 from storage.postgres.connection import Conn, Pool, affected, count_per_period, sql_limit
 from storage.postgres.feeds import record_poll_success, save_site_links
 from storage.postgres.search import (
@@ -25,6 +26,7 @@ from storage.rows import (
     StoreOutcome,
     StoryRule,
 )
+from storage.search_segments import IdRange, id_ranges, range_batches, word_plan
 from storage.storygroup import with_sources
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None]
@@ -254,6 +256,7 @@ async def _insert_all(
     an article whose canonical URL another process stored meanwhile is left out."""
     if not articles:
         return {}
+    await segments.before_insert(conn)
     rows = await conn.fetch(
         """INSERT INTO articles (feed_id, item_key, url, title, summary, content_text, author,
                                  image_url, published_at, canonical_url, fetched_at, updated_at,
@@ -333,6 +336,7 @@ async def _update(conn: Conn, article_id: int, a: ArticleInput, now: int) -> Non
         article_id,
     )
     await _write_topics(conn, [(article_id, t) for t in a.topics])
+    await segments.unseal(conn, article_id)
 
 
 async def _queue_alerts(
@@ -551,37 +555,85 @@ class PostgresArticles:
 
         Among the newest SEARCH_WINDOW matches (with as_of, of those whose id is at
         most as_of), those with more of the terms in their title (weight A) first,
-        then newest first, then id, as on SQLite. Counting terms in the title costs
-        a lookup per term in each candidate's vector; ts_rank scored every lexeme.
+        then newest first, then id, as on SQLite. The window is read newest first:
+        open ids through the GIN index (newsbot_matches_in), sealed segments through
+        their bitmaps (storage.search_segments), which answer a conjunction of
+        common words without intersecting their posting lists.
         """
         flat = query_groups(words)
         if flat is None or limit == 0:
             return []
+        window = max(SEARCH_WINDOW, offset + limit)
+        newest = as_of if as_of is not None else await self.newest_article_id()
+        plan = word_plan(words, prefix=prefix)
+        ranges = id_ranges(await segments.sealed(self._db) if plan else [], newest)
+        found: list[tuple[int, int]] = []
+        for batch in range_batches(ranges):
+            need = window - len(found)
+            if need <= 0:
+                break
+            if plan is not None and batch[0].sealed:
+                found += await segments.hits(self._db, plan, batch, need)
+            else:
+                found += await self._index_hits(words, flat, prefix, batch[0], need)
+        if not found:
+            return []
+        return await self._with_sources(await self._ranked(found, limit=limit, offset=offset))
+
+    async def _index_hits(
+        self,
+        words: Sequence[SearchTerm],
+        flat: tuple[list[str], list[int]],
+        prefix: bool,
+        ids: IdRange,
+        need: int,
+    ) -> list[tuple[int, int]]:
+        """The newest `need` matches among ids lo..hi through the GIN index, each with
+        its score: the terms in its title (weight A)."""
         terms, groups = flat
         started = prefix and isinstance(words[-1], str)
-        window = max(SEARCH_WINDOW, offset + limit)
         rows = await self._db.fetch(
-            f"""WITH alternatives AS (
+            """WITH alternatives AS (
                     -- The last word, with prefix, as a prefix lexeme: quote_literal
                     -- quotes it as tsquery wants (the words are letters and digits).
                     SELECT newsbot_match_any(
-                        CASE WHEN $5 AND t.n = cardinality($1::text[])
+                        CASE WHEN $3 AND t.n = cardinality($1::text[])
                                   AND position(' ' in t.w) = 0
                              THEN to_tsquery('simple', quote_literal(t.w) || ':*')
                              ELSE phraseto_tsquery('simple', t.w) END) AS q
-                    FROM unnest($1::text[], $6::int[]) WITH ORDINALITY AS t(w, g, n)
+                    FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS t(w, g, n)
                     GROUP BY t.g
                 ), q AS (
                     SELECT newsbot_match_all(a.q) AS q,
                            (SELECT array_agg(to_tsquery('simple', x))
-                            FROM unnest($8::text[]) AS x) AS titled
+                            FROM unnest($4::text[]) AS x) AS titled
                     FROM alternatives a
-                ), hit AS (
-                    SELECT id FROM newsbot_matches((SELECT q FROM q), $2, $7::bigint) AS id
+                )
+                SELECT a.id,
+                       (SELECT count(*) FROM unnest((SELECT titled FROM q)) AS w(q)
+                        WHERE a.search @@ w.q) AS score
+                FROM newsbot_matches_in((SELECT q FROM q), $5, $6, $7) AS hit(id)
+                JOIN articles a ON a.id = hit.id
+                ORDER BY a.id DESC""",
+            terms,
+            groups,
+            started,
+            title_queries(terms, groups, prefix=started),
+            need,
+            ids.lo,
+            ids.hi,
+        )
+        return [(int(r["id"]), int(r["score"])) for r in rows]
+
+    async def _ranked(
+        self, found: Sequence[tuple[int, int]], *, limit: int, offset: int
+    ) -> list[ArticleRow]:
+        """The page of matches (id, score): one per story, best score, then newest."""
+        rows = await self._db.fetch(
+            f"""WITH hit AS (
+                    SELECT * FROM unnest($1::bigint[], $2::int[]) AS h(id, score)
                 ), scored AS (
-                    SELECT a.id, a.published_at,
-                           (SELECT count(*) FROM unnest((SELECT titled FROM q)) AS w(q)
-                            WHERE a.search @@ w.q) AS score,
+                    SELECT hit.id, a.published_at, hit.score,
                            coalesce(a.story_id, a.id) AS story
                     FROM hit JOIN articles a ON a.id = hit.id
                 ), best AS (
@@ -596,16 +648,15 @@ class PostgresArticles:
                 SELECT {ARTICLE_COLUMNS}
                 FROM ranked JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id
                 ORDER BY ranked.score DESC, ranked.published_at DESC, ranked.id DESC""",  # noqa: S608 - constant SQL
-            terms,
-            window,
+            [article_id for article_id, _ in found],
+            [score for _, score in found],
             sql_limit(limit),
             max(offset, 0),
-            started,
-            groups,
-            as_of,
-            title_queries(terms, groups, prefix=started),
         )
-        return await self._with_sources([article_row(r) for r in rows])
+        return [article_row(r) for r in rows]
+
+    async def seal_search_segments(self, *, now: int, most: int | None = None) -> int:
+        return await segments.seal(self._db, now=now, most=most)
 
     async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
         """The rows with the other outlets that carried each one's story."""

@@ -478,4 +478,69 @@ MIGRATIONS: list[str] = [
         END
         $$;
     """,
+    # Sealed search segments (storage.search_segments), as on SQLite: each word's
+    # articles in a full range of ids as bitmaps, anywhere and in the title; the
+    # edits per smallest segment, so a seal built before an edit is not written.
+    # newsbot_matches_in: newsbot_matches among ids lo..hi (an open range), the
+    # same widening from its newest id down. The ranking columns beside the id,
+    # so ranking a window of matches reads the index, not the rows.
+    """
+    CREATE TABLE search_segments (
+        first_id  BIGINT PRIMARY KEY,
+        last_id   BIGINT NOT NULL,
+        articles  BIGINT NOT NULL,
+        sealed_at BIGINT NOT NULL
+    );
+    CREATE TABLE search_words (
+        first_id  BIGINT NOT NULL,
+        word      TEXT COLLATE "C" NOT NULL,
+        anywhere  BYTEA NOT NULL,
+        title     BYTEA NOT NULL,
+        PRIMARY KEY (first_id, word)
+    );
+    CREATE TABLE search_edits (
+        first_id  BIGINT PRIMARY KEY,
+        edits     BIGINT NOT NULL
+    );
+    CREATE INDEX articles_ranking ON articles (id) INCLUDE (published_at, story_id);
+
+    CREATE FUNCTION newsbot_matches_in(q tsquery, n BIGINT, lo BIGINT, hi BIGINT)
+        RETURNS SETOF BIGINT
+        LANGUAGE plpgsql STABLE PARALLEL SAFE
+        AS $$
+        DECLARE
+            upper BIGINT := hi;  -- the ids above it are searched
+            span BIGINT := greatest(n, 1) * 20;
+            seen BIGINT := 0;
+            found BIGINT[];
+        BEGIN
+            IF n <= 0 OR hi < lo THEN
+                RETURN;
+            END IF;
+            LOOP
+                IF upper - span < lo THEN
+                    RETURN QUERY EXECUTE
+                        'SELECT a.id FROM articles a WHERE a.search @@ $1 '
+                        'AND a.id >= $4 AND a.id <= $3 ORDER BY a.id DESC LIMIT $2'
+                        USING q, n - seen, upper, lo;
+                    RETURN;
+                END IF;
+                EXECUTE
+                    'SELECT array_agg(id) FROM (SELECT a.id FROM articles a '
+                    'WHERE a.search @@ $1 AND a.id > $3 AND a.id <= $4 '
+                    'ORDER BY a.id DESC LIMIT $2) AS m'
+                    INTO found USING q, n - seen, upper - span, upper;
+                RETURN QUERY SELECT unnest(found);
+                seen := seen + coalesce(cardinality(found), 0);
+                IF seen >= n THEN
+                    RETURN;
+                END IF;
+                upper := upper - span;
+                span := CASE WHEN seen = 0 THEN span * 16
+                             ELSE greatest(span, (hi - upper) * (n - seen) * 5 / (seen * 4))
+                        END;
+            END LOOP;
+        END
+        $$;
+    """,
 ]

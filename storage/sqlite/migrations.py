@@ -316,4 +316,29 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN redirect_polls INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN previous_url TEXT;  -- the URL before the last move
     """,
+    # 12: sealed search segments (storage.search_segments): for each full range of
+    # SEGMENT_SIZE article ids, each word's articles as bitmaps, anywhere and in the
+    # title. Derived from article_search; an edit of an article unseals its segment.
+    """
+    CREATE TABLE search_segments (
+        first_id  INTEGER PRIMARY KEY,
+        last_id   INTEGER NOT NULL,
+        articles  INTEGER NOT NULL,
+        sealed_at INTEGER NOT NULL
+    );
+    CREATE TABLE search_words (
+        first_id  INTEGER NOT NULL,
+        word      TEXT NOT NULL,
+        anywhere  BLOB NOT NULL,
+        title     BLOB NOT NULL,
+        PRIMARY KEY (first_id, word)
+    ) WITHOUT ROWID;
+    -- What ranking a search's window reads of each match, without its text.
+    CREATE INDEX articles_ranking ON articles (id, published_at, story_id);
+    -- Edits of articles per segment: a seal built before an edit is not written.
+    CREATE TABLE search_edits (
+        first_id  INTEGER PRIMARY KEY,
+        edits     INTEGER NOT NULL
+    );
+    """,
 ]

@@ -15,13 +15,14 @@ import asyncpg
 import pytest
 
 import storage
-from storage import DatabaseError
+from storage import DatabaseError, search_segments
 from storage.postgres import PostgresDatabase, connection
+from storage.postgres import articles as pg_articles
 from storage.postgres.connection import ParsedUrl, explain_connect_error
 from storage.postgres.migrations import MIGRATIONS
 from storage.rows import Priority
 from storage.sqlite import SqliteDatabase
-from tests.storage.support import NOW, enqueue_reply
+from tests.storage.support import NOW, add_feed, article, enqueue_reply
 from tests.support import postgres as support
 from tests.support.cli_run import run_newsbot
 from tests.support.postgres import PostgresCluster
@@ -486,3 +487,51 @@ def test_without_server_binaries_the_tests_skip_unless_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the PostgreSQL tests"):
         next(support.running_cluster())
+
+
+async def test_an_article_committed_late_is_never_left_out_of_a_sealed_segment(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Process A takes an id and is slow to commit; process B stores newer articles
+    and seals the segments below them meanwhile. The seal waits for A, sees its
+    article, writes nothing for that segment, and the next seal includes it."""
+    monkeypatch.setattr(search_segments, "LEVELS", (4, 16))
+    slow = await PostgresDatabase.open(pg_url)
+    other = await PostgresDatabase.open(pg_url)
+    try:
+        feed_id = await add_feed(other)
+        await other.articles.store(feed_id, [article(f"old{i}") for i in range(2)], now=NOW)
+        inserted = asyncio.Event()
+        commit = asyncio.Event()
+
+        async def store_slowly() -> None:
+            async with slow.pg.write() as conn:
+                await pg_articles.store_articles(
+                    conn, feed_id, [article("late", title="tin hiem")], now=NOW,
+                    alert_keys=frozenset(), keyword_chats={},
+                )  # fmt: skip
+                inserted.set()
+                await asyncio.wait_for(commit.wait(), timeout=10)
+
+        storing = asyncio.create_task(store_slowly())
+        await inserted.wait()
+        await other.articles.store(feed_id, [article(f"new{i}") for i in range(9)], now=NOW)
+        sealing = asyncio.create_task(other.articles.seal_search_segments(now=NOW))
+        for _ in range(100):  # until the seal waits for the slow transaction's lock
+            waiting = await other.pg.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if waiting or sealing.done():
+                break
+            await asyncio.sleep(0.02)
+        assert waiting and not sealing.done()
+        commit.set()
+        await storing
+        await sealing
+
+        await other.articles.seal_search_segments(now=NOW)
+        found = await other.articles.search_articles(["hiem"])
+        assert [a.title for a in found] == ["tin hiem"]
+        assert found[0].id == 3  # taken before the newer nine, committed after them
+        assert await other.pg.fetchval("SELECT count(*) FROM search_segments") > 0
+    finally:
+        await slow.close()
+        await other.close()

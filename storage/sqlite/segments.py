@@ -1,0 +1,214 @@
+"""Sealed search segments on SQLite (storage.search_segments): reading, sealing, unsealing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+import aiosqlite
+from pyroaring import BitMap
+
+from storage import search_segments
+from storage.search_segments import (
+    IdRange,
+    SealStep,
+    SegmentBuilder,
+    WordPlan,
+    WordRow,
+    bitmap_hits,
+    seal_steps,
+    segment_first,
+    segment_hits,
+)
+from storage.sqlite.connection import Connection, Reader
+
+# Articles read at a time while sealing: ~1 MB of text.
+_BATCH = 1024
+
+
+def quoted(text: str) -> str:
+    """Text as one FTS5 string (a phrase of its words): nothing in it is syntax."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+async def sealed(reader: Reader) -> list[tuple[int, int]]:
+    """The sealed segments, as (first id, last id)."""
+    async with reader.execute("SELECT first_id, last_id FROM search_segments") as cursor:
+        return [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
+
+
+async def hits(
+    reader: Reader, plan: WordPlan, sealed_ranges: Sequence[IdRange], need: int
+) -> list[tuple[int, int]]:
+    """The newest `need` matches in these sealed segments (newest first), with their
+    scores: one query for all of them."""
+    firsts = json.dumps([r.lo for r in sealed_ranges])
+    sql = """SELECT first_id, word, anywhere, title FROM search_words
+             WHERE first_id IN (SELECT value FROM json_each(?))
+               AND word IN (SELECT value FROM json_each(?))"""
+    params: tuple[object, ...] = (firsts, json.dumps(plan.words, ensure_ascii=False))
+    if plan.prefix is not None:
+        # A query of its own: ORed with the list, the range is not read by the key.
+        sql += """ UNION ALL SELECT first_id, word, anywhere, title FROM search_words
+                   WHERE first_id IN (SELECT value FROM json_each(?))
+                     AND word >= ? AND word < ?"""
+        params += (firsts, *plan.prefix_bounds)
+    async with reader.execute(sql, params) as cursor:
+        rows = await cursor.fetchall()
+    by_segment: dict[int, list[WordRow]] = {}
+    for first, word, anywhere, title in rows:
+        by_segment.setdefault(int(first), []).append((str(word), bytes(anywhere), bytes(title)))
+    found: list[tuple[int, int]] = []
+    for ids in sealed_ranges:
+        if len(found) >= need:
+            break
+        found += segment_hits(plan, by_segment.get(ids.lo, []), ids.lo, ids.hi, need - len(found))
+    return found
+
+
+async def open_hits(
+    reader: Reader, plan: WordPlan, ids: IdRange, need: int
+) -> list[tuple[int, int]]:
+    """The newest `need` matches among a few open ids (at most WORD_BY_WORD), with
+    their scores: each word's articles there, anywhere and in the title, read by
+    FTS5 one word at a time, then answered as a segment's bitmaps are.
+
+    FTS5 given the whole conjunction walks its common words' doclists far past
+    the range when the words have no match in it together (97 ms for twelve
+    common words over the newest 100 ids of a million); one word at a time it
+    stops at the range's end."""
+    words = [(w, quoted(w)) for w in plan.words]
+    if plan.prefix is not None:
+        words.append((plan.prefix, quoted(plan.prefix) + "*"))
+    parts = []
+    params: list[object] = []
+    for n, (_, expression) in enumerate(words):
+        for column, match in ((0, expression), (1, "title : " + expression)):
+            parts.append(
+                f"SELECT {n}, {column}, rowid FROM article_search"  # noqa: S608 - constants
+                " WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?"
+            )
+            params += [match, ids.lo, ids.hi]
+    async with reader.execute(" UNION ALL ".join(parts), params) as cursor:
+        rows = await cursor.fetchall()
+    anywhere: dict[str, BitMap] = {}
+    titled: dict[str, BitMap] = {}
+    for n, column, rowid in rows:
+        into = titled if column else anywhere
+        into.setdefault(words[int(n)][0], BitMap()).add(int(rowid) - ids.lo)
+    return bitmap_hits(plan, anywhere, titled, ids.lo, ids.hi, need)
+
+
+async def unseal(conn: aiosqlite.Connection, article_id: int) -> None:
+    """An article's search text changed: the sealed segment holding it is read
+    through FTS5 again until sealed anew, and a seal under way will not be written."""
+    await conn.execute(
+        "DELETE FROM search_words WHERE first_id IN"
+        " (SELECT first_id FROM search_segments WHERE first_id <= ? AND last_id >= ?)",
+        (article_id, article_id),
+    )
+    await conn.execute(
+        "DELETE FROM search_segments WHERE first_id <= ? AND last_id >= ?",
+        (article_id, article_id),
+    )
+    await conn.execute(
+        """INSERT INTO search_edits (first_id, edits) VALUES (?, 1)
+           ON CONFLICT (first_id) DO UPDATE SET edits = edits + 1""",
+        (segment_first(article_id, search_segments.LEVELS[0]),),
+    )
+
+
+async def seal(db: Connection, *, now: int, most: int | None = None) -> int:
+    """Seal the full segments not sealed yet, oldest first, building at most `most`
+    of the smallest from their text (None: all) and merging the rest; how many
+    segments were written.
+
+    A segment is full once its last id is taken: ids only grow, so no article
+    will join it. Words are turned into bitmaps off the event loop, then written
+    in one transaction, unless an edit in the segment came meanwhile.
+    """
+    written = built = 0
+    while True:
+        full_below = await _newest(db.reader) + 1
+        steps = seal_steps(await sealed(db.reader), full_below)
+        merges = [s for s in steps if s.parts]
+        builds = [s for s in steps if not s.parts]
+        if most is not None:
+            builds = builds[: max(0, most - built)]
+        done = 0
+        # Merges first: a merge can make the next level's merge possible.
+        for step in merges or builds:
+            done += await _seal_step(db, step, now=now)
+            built += not step.parts
+        if not done:  # nothing left, or edits keep coming: the next pass will see
+            return written
+        written += done
+
+
+async def _seal_step(db: Connection, step: SealStep, *, now: int) -> bool:
+    edits = await _edits(db.reader, step)
+    builder = SegmentBuilder(step.first)
+    if step.parts:
+        for part in step.parts:
+            rows, articles = await _segment(db.reader, part)
+            await asyncio.to_thread(builder.add_segment, part, rows, articles)
+    else:
+        for lo in range(step.first, step.last + 1, _BATCH):
+            async with db.reader.execute(
+                "SELECT rowid, title, body FROM article_search WHERE rowid BETWEEN ? AND ?",
+                (lo, min(step.last, lo + _BATCH - 1)),
+            ) as cursor:
+                batch = [(int(r[0]), str(r[1]), str(r[2])) for r in await cursor.fetchall()]
+            await asyncio.to_thread(builder.add_texts, batch)
+    rows = await asyncio.to_thread(builder.rows)
+    async with db.write() as conn:
+        if await _edits(conn, step) != edits:
+            return False
+        if step.parts:
+            firsts = json.dumps(step.parts)
+            await conn.execute(
+                "DELETE FROM search_words WHERE first_id IN (SELECT value FROM json_each(?))",
+                (firsts,),
+            )
+            await conn.execute(
+                "DELETE FROM search_segments WHERE first_id IN (SELECT value FROM json_each(?))",
+                (firsts,),
+            )
+        await conn.executemany(
+            "INSERT INTO search_words (first_id, word, anywhere, title) VALUES (?, ?, ?, ?)",
+            [(step.first, *row) for row in rows],
+        )
+        await conn.execute(
+            """INSERT INTO search_segments (first_id, last_id, articles, sealed_at)
+               VALUES (?, ?, ?, ?)""",
+            (step.first, step.last, builder.articles, now),
+        )
+    return True
+
+
+async def _segment(reader: Reader, first: int) -> tuple[list[WordRow], int]:
+    async with reader.execute(
+        "SELECT word, anywhere, title FROM search_words WHERE first_id = ?", (first,)
+    ) as cursor:
+        rows = [(str(r[0]), bytes(r[1]), bytes(r[2])) for r in await cursor.fetchall()]
+    async with reader.execute(
+        "SELECT articles FROM search_segments WHERE first_id = ?", (first,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return rows, int(row[0]) if row else 0
+
+
+async def _newest(reader: Reader) -> int:
+    async with reader.execute("SELECT coalesce(max(id), 0) FROM articles") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _edits(conn: Reader | aiosqlite.Connection, step: SealStep) -> int:
+    async with conn.execute(
+        "SELECT coalesce(sum(edits), 0) FROM search_edits WHERE first_id BETWEEN ? AND ?",
+        (step.first, step.last),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
