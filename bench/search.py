@@ -154,7 +154,7 @@ async def grow(db: Database, corpus: Corpus, start: int, stop: int) -> float:
         await db.transfer.insert(_ARTICLES, articles)
         await db.transfer.insert(_ARTICLE_TOPICS, topics)
     if db.location.startswith("postgresql"):
-        # Statistics, as autovacuum would gather them after a load this size.
+        # VACUUM (ANALYZE), as autovacuum would run it after a load this size.
         await db.transfer.finish()
     return time.perf_counter() - began
 

@@ -26,6 +26,7 @@ from storage.rows import (
     StoreOutcome,
     StoryRule,
 )
+from storage.search_page import ranked_page
 from storage.search_segments import IdRange, id_ranges, range_batches, word_plan
 from storage.storygroup import with_sources
 
@@ -629,31 +630,22 @@ class PostgresArticles:
         self, found: Sequence[tuple[int, int]], *, limit: int, offset: int
     ) -> list[ArticleRow]:
         """The page of matches (id, score): one per story, best score, then newest."""
+        page = await ranked_page(found, self._ranks, limit=limit, offset=offset)
         rows = await self._db.fetch(
-            f"""WITH hit AS (
-                    SELECT * FROM unnest($1::bigint[], $2::int[]) AS h(id, score)
-                ), scored AS (
-                    SELECT hit.id, a.published_at, hit.score,
-                           coalesce(a.story_id, a.id) AS story
-                    FROM hit JOIN articles a ON a.id = hit.id
-                ), best AS (
-                    -- One row per story: its best-ranked article.
-                    SELECT DISTINCT ON (story) id, score, published_at FROM scored
-                    ORDER BY story, score DESC, published_at DESC, id DESC
-                ), ranked AS (
-                    SELECT id, score, published_at FROM best
-                    ORDER BY score DESC, published_at DESC, id DESC
-                    LIMIT $3 OFFSET $4
-                )
-                SELECT {ARTICLE_COLUMNS}
-                FROM ranked JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id
-                ORDER BY ranked.score DESC, ranked.published_at DESC, ranked.id DESC""",  # noqa: S608 - constant SQL
-            [article_id for article_id, _ in found],
-            [score for _, score in found],
-            sql_limit(limit),
-            max(offset, 0),
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+            "WHERE a.id = ANY($1::bigint[])",
+            page,
         )
-        return [article_row(r) for r in rows]
+        by_id = {int(r["id"]): article_row(r) for r in rows}
+        return [by_id[i] for i in page if i in by_id]
+
+    async def _ranks(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        rows = await self._db.fetch(
+            "SELECT id, published_at, coalesce(story_id, id) AS story FROM articles"
+            " WHERE id = ANY($1::bigint[])",
+            list(ids),
+        )
+        return {int(r["id"]): (int(r["published_at"]), int(r["story"])) for r in rows}
 
     async def seal_search_segments(self, *, now: int, most: int | None = None) -> int:
         return await segments.seal(self._db, now=now, most=most)

@@ -101,8 +101,10 @@ class PostgresTransfer:
 
     async def finish(self) -> None:
         """Each identity moved past the largest id copied, so new rows continue the
-        source's numbering; statistics gathered, so the planner knows the new rows
-        (a search over a million articles is planned from them)."""
+        source's numbering; then VACUUM (ANALYZE), as autovacuum would after a load
+        this size: statistics, so the planner knows the new rows (a search over a
+        million articles is planned from them), and the visibility map, so ranking
+        a search's matches reads the index alone."""
         async with self._db.write() as conn:
             for table in TABLES:
                 if table.identity is None:
@@ -113,7 +115,7 @@ class PostgresTransfer:
                         FROM {table.name}"""  # noqa: S608 - our table names
                 )
         async with self._db.connection() as conn:
-            await conn.execute("ANALYZE")
+            await conn.execute("VACUUM (ANALYZE)")
 
 
 async def _insert_articles(conn: Conn, table: Table, rows: Sequence[TransferRow]) -> None:

@@ -20,6 +20,7 @@ from storage.rows import (
     StoreOutcome,
     StoryRule,
 )
+from storage.search_page import ranked_page
 from storage.search_segments import IdRange, id_ranges, range_batches, word_plan
 from storage.sqlite import segments
 from storage.sqlite.connection import Connection, Reader, count_per_period
@@ -636,30 +637,24 @@ class SqliteArticles:
         self, found: Sequence[tuple[int, int]], *, limit: int, offset: int
     ) -> list[ArticleRow]:
         """The page of matches (id, score): one per story, best score, then newest."""
-        sql = (
-            # Each match as one integer, id << 5 | score (a score is at most
-            # TITLE_TERMS): json_each reads plain numbers 3x faster than pairs.
-            "WITH hit AS (SELECT value >> 5 AS id, value & 31 AS score FROM json_each(?)),"  # noqa: S608 - constant SQL
-            # The index holds what ranking reads: the rows, with their text, are
-            # scattered over ten times the pages.
-            " scored AS (SELECT hit.id, x.published_at AS published,"
-            "    coalesce(x.story_id, x.id) AS story, hit.score AS score"
-            "    FROM hit JOIN articles x INDEXED BY articles_ranking ON x.id = hit.id),"
-            # One row per story: its best-ranked article.
-            " best AS (SELECT id, score, published, row_number() OVER ("
-            "    PARTITION BY story ORDER BY score DESC, published DESC, id DESC) AS nth"
-            "    FROM scored),"
-            # Rank, then newest, then the id: a total order, so page 2 never repeats
-            # an article of page 1 or skips one when scores tie.
-            " ranked AS (SELECT id, score, published FROM best WHERE nth = 1"
-            "    ORDER BY score DESC, published DESC, id DESC LIMIT ? OFFSET ?)"
-            f" SELECT {ARTICLE_COLUMNS} FROM ranked"
-            " JOIN articles a ON a.id = ranked.id JOIN feeds f ON f.id = a.feed_id"
-            " ORDER BY ranked.score DESC, ranked.published DESC, ranked.id DESC"
-        )
-        packed = json.dumps([article_id << 5 | score for article_id, score in found])
-        async with self._db.reader.execute(sql, (packed, limit, offset)) as cursor:
-            return [article_row(r) for r in await cursor.fetchall()]
+        page = await ranked_page(found, self._ranks, limit=limit, offset=offset)
+        async with self._db.reader.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id "  # noqa: S608
+            "WHERE a.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(page),),
+        ) as cursor:
+            rows = {r["id"]: article_row(r) for r in await cursor.fetchall()}
+        return [rows[i] for i in page if i in rows]
+
+    async def _ranks(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        # The index holds what ranking reads: the rows, with their text, are
+        # scattered over ten times the pages.
+        async with self._db.reader.execute(
+            "SELECT id, published_at, coalesce(story_id, id) FROM articles"
+            " INDEXED BY articles_ranking WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        ) as cursor:
+            return {int(r[0]): (int(r[1]), int(r[2])) for r in await cursor.fetchall()}
 
     async def seal_search_segments(self, *, now: int, most: int | None = None) -> int:
         return await segments.seal(self._db, now=now, most=most)
