@@ -147,9 +147,9 @@ class ArticleStore(Protocol):
         stored by then: later pages neither repeat nor skip one whatever arrives.
         """
 
-    async def seal_search_segments(self, *, now: int, most: int | None = None) -> int:
-        """Seal the full segments of article ids not sealed yet, oldest first, building
-        at most `most` of the smallest from their articles' words (None: all) and
+    async def seal_search_segments(self, *, now: int, most_articles: int | None = None) -> int:
+        """Seal the full segments of article ids not sealed yet, oldest first, reading
+        the words of at most `most_articles` articles to build them (None: all) and
         merging the rest (storage.search_segments: their words kept as bitmaps, so
         search answers conjunctions of common words without walking the index);
         how many segments were written. Housekeeping calls it; a search's results

@@ -286,13 +286,17 @@ class SealStep:
     parts: tuple[int, ...] = ()
 
 
-def seal_steps(sealed: Iterable[tuple[int, int]], full_below: int) -> list[SealStep]:
+def seal_steps(
+    sealed: Iterable[tuple[int, int]], full_below: int, *, largest: int | None = None
+) -> list[SealStep]:
     """What sealing has to do, given the sealed segments and the ids that are taken
     for good (below full_below): merges first, then builds, oldest first.
 
-    A segment is built when it is full and no sealed segment covers any of it; a
-    segment of a higher level is merged when it is full and every one of its parts
-    (segments of the level below) is sealed.
+    A segment of a higher level is merged when it is full and every one of its
+    parts (segments of the level below) is sealed. A full segment none of whose
+    ids is covered is built from its articles' words, at the highest level that
+    fits (a backlog or a copy builds 65,536 at once instead of 256 at a time and
+    merging them), but no larger than `largest` ids.
     """
     levels = LEVELS
     segments = {first: last for first, last in sealed}
@@ -305,11 +309,25 @@ def seal_steps(sealed: Iterable[tuple[int, int]], full_below: int) -> list[SealS
             parts = tuple(range(first, first + size, part))
             if all(segments.get(p) == p + part - 1 for p in parts):
                 steps.append(SealStep(first, first + size - 1, parts))
-    size = levels[0]
-    covered = {f for lo, hi in segments.items() for f in range(lo, hi + 1, size)}
-    steps += [
-        SealStep(first, first + size - 1)
-        for first in range(1, full_below - size + 1, size)
-        if first not in covered
-    ]
+    smallest = levels[0]
+    taken = {f for lo, hi in segments.items() for f in range(lo, hi + 1, smallest)}
+    for size in reversed(levels):
+        if largest is not None and size > largest and size != smallest:
+            continue
+        for first in range(1, full_below - size + 1, size):
+            inside = range(first, first + size, smallest)
+            if not any(f in taken for f in inside):
+                steps.append(SealStep(first, first + size - 1))
+                taken.update(inside)
     return sorted(steps, key=lambda s: (not s.parts, s.first))
+
+
+def builds_within(steps: Sequence[SealStep], articles: int) -> list[SealStep]:
+    """The builds, oldest first, as long as their ids add up to at most `articles`."""
+    out: list[SealStep] = []
+    for step in steps:
+        articles -= step.last - step.first + 1
+        if articles < 0:
+            break
+        out.append(step)
+    return out

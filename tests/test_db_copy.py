@@ -178,6 +178,7 @@ async def test_sqlite_to_postgresql_and_back_keeps_every_table(
         assert there.code == 0, there.err
         assert PASSWORD not in there.out + there.err
         assert "articles: 5 of 5" in there.out
+        assert "search segments: sealed" in there.out
         for table, rows in (("articles", 5), ("outbox", 15), ("subscribers", 5), ("feeds", 3)):
             assert [table, str(rows), str(rows), "ok"] in [
                 line.split() for line in there.out.splitlines()

@@ -647,8 +647,8 @@ class PostgresArticles:
         )
         return {int(r["id"]): (int(r["published_at"]), int(r["story"])) for r in rows}
 
-    async def seal_search_segments(self, *, now: int, most: int | None = None) -> int:
-        return await segments.seal(self._db, now=now, most=most)
+    async def seal_search_segments(self, *, now: int, most_articles: int | None = None) -> int:
+        return await segments.seal(self._db, now=now, most_articles=most_articles)
 
     async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
         """The rows with the other outlets that carried each one's story."""

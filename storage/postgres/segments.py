@@ -28,6 +28,12 @@ from storage.search_segments import (
     segment_first,
     segment_hits,
 )
+from storage.search_segments import (
+    builds_within as _within,
+)
+
+# Articles read at a time while sealing.
+_BATCH = 1024
 
 
 async def sealed(db: Pool) -> list[tuple[int, int]]:
@@ -91,22 +97,25 @@ async def unseal(conn: Conn, article_id: int) -> None:
     )
 
 
-async def seal(db: Pool, *, now: int, most: int | None = None) -> int:
+async def seal(db: Pool, *, now: int, most_articles: int | None = None) -> int:
     """As on SQLite (storage.sqlite.segments.seal): the full segments sealed, oldest
-    first, at most `most` built from their articles' words; how many were written."""
+    first, at most `most_articles` articles' words read to build them; how many
+    segments were written."""
     written = built = 0
     while True:
         full_below = int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles")) + 1
-        steps = seal_steps(await sealed(db), full_below)
+        left = None if most_articles is None else most_articles - built
+        steps = seal_steps(await sealed(db), full_below, largest=left)
         merges = [s for s in steps if s.parts]
         builds = [s for s in steps if not s.parts]
-        if most is not None:
-            builds = builds[: max(0, most - built)]
+        if left is not None:
+            builds = _within(builds, left)
         done = 0
+        # Merges first: a merge can make the next level's merge possible.
         for step in merges or builds:
             done += await _seal_step(db, step, now=now)
-            built += not step.parts
-        if not done:
+            built += 0 if step.parts else step.last - step.first + 1
+        if not done:  # nothing left, or edits keep coming: the next pass will see
             return written
         written += done
 
@@ -120,17 +129,18 @@ async def _seal_step(db: Pool, step: SealStep, *, now: int) -> bool:
             await asyncio.to_thread(builder.add_segment, part, rows, articles)
     else:
         # The words as the index holds them: every lexeme, the title's with weight A.
-        texts = await db.fetch(
-            """SELECT a.id, tsvector_to_array(a.search) AS words,
-                      ARRAY(SELECT u.lexeme FROM unnest(a.search) AS u
-                            WHERE 'A' = ANY(u.weights)) AS title
-               FROM articles a WHERE a.id BETWEEN $1 AND $2""",
-            step.first,
-            step.last,
-        )
-        await asyncio.to_thread(
-            builder.add_words, [(int(r["id"]), r["title"], r["words"]) for r in texts]
-        )
+        for lo in range(step.first, step.last + 1, _BATCH):
+            texts = await db.fetch(
+                """SELECT a.id, tsvector_to_array(a.search) AS words,
+                          ARRAY(SELECT u.lexeme FROM unnest(a.search) AS u
+                                WHERE 'A' = ANY(u.weights)) AS title
+                   FROM articles a WHERE a.id BETWEEN $1 AND $2""",
+                lo,
+                min(step.last, lo + _BATCH - 1),
+            )
+            await asyncio.to_thread(
+                builder.add_words, [(int(r["id"]), r["title"], r["words"]) for r in texts]
+            )
     word_rows = await asyncio.to_thread(builder.rows)
     async with db.write() as conn:
         await conn.execute("LOCK TABLE search_segments IN SHARE ROW EXCLUSIVE MODE")

@@ -656,8 +656,8 @@ class SqliteArticles:
         ) as cursor:
             return {int(r[0]): (int(r[1]), int(r[2])) for r in await cursor.fetchall()}
 
-    async def seal_search_segments(self, *, now: int, most: int | None = None) -> int:
-        return await segments.seal(self._db, now=now, most=most)
+    async def seal_search_segments(self, *, now: int, most_articles: int | None = None) -> int:
+        return await segments.seal(self._db, now=now, most_articles=most_articles)
 
     async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
         """The rows with the other outlets that carried each one's story."""

@@ -21,6 +21,9 @@ from storage.search_segments import (
     segment_first,
     segment_hits,
 )
+from storage.search_segments import (
+    builds_within as _within,
+)
 from storage.sqlite.connection import Connection, Reader
 
 # Articles read at a time while sealing: ~1 MB of text.
@@ -119,10 +122,10 @@ async def unseal(conn: aiosqlite.Connection, article_id: int) -> None:
     )
 
 
-async def seal(db: Connection, *, now: int, most: int | None = None) -> int:
-    """Seal the full segments not sealed yet, oldest first, building at most `most`
-    of the smallest from their text (None: all) and merging the rest; how many
-    segments were written.
+async def seal(db: Connection, *, now: int, most_articles: int | None = None) -> int:
+    """Seal the full segments not sealed yet, oldest first, building segments of at
+    most `most_articles` articles in all from their text (None: all) and merging
+    the rest; how many segments were written.
 
     A segment is full once its last id is taken: ids only grow, so no article
     will join it. Words are turned into bitmaps off the event loop, then written
@@ -131,16 +134,17 @@ async def seal(db: Connection, *, now: int, most: int | None = None) -> int:
     written = built = 0
     while True:
         full_below = await _newest(db.reader) + 1
-        steps = seal_steps(await sealed(db.reader), full_below)
+        left = None if most_articles is None else most_articles - built
+        steps = seal_steps(await sealed(db.reader), full_below, largest=left)
         merges = [s for s in steps if s.parts]
         builds = [s for s in steps if not s.parts]
-        if most is not None:
-            builds = builds[: max(0, most - built)]
+        if left is not None:
+            builds = _within(builds, left)
         done = 0
         # Merges first: a merge can make the next level's merge possible.
         for step in merges or builds:
             done += await _seal_step(db, step, now=now)
-            built += not step.parts
+            built += 0 if step.parts else step.last - step.first + 1
         if not done:  # nothing left, or edits keep coming: the next pass will see
             return written
         written += done

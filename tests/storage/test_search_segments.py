@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import storage
 from storage import search_segments
 from storage.api import Database
+from storage.copy import SEALING, copy_database
 from storage.rows import ArticleRow, SearchTerm
 from storage.search_segments import (
     IdRange,
@@ -132,7 +135,7 @@ async def test_sealed_segments_find_what_the_index_finds_in_the_same_order(
 async def test_a_seal_of_a_few_at_a_time_reaches_the_same_segments(db: Database) -> None:
     await _fill(db)
     passes = []
-    while written := await db.articles.seal_search_segments(now=NOW, most=3):
+    while written := await db.articles.seal_search_segments(now=NOW, most_articles=8):
         passes.append(written)
     assert len(passes) > 3
     sealed_by_parts = await _results(db)
@@ -185,6 +188,27 @@ async def test_new_articles_after_a_seal_are_found_first(db: Database) -> None:
     assert [a.id for a in top] == sorted((a.id for a in top), reverse=True)
 
 
+@pytest.mark.usefixtures("tiny_segments")
+async def test_a_copy_seals_its_own_segments(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = await storage.open_database(tmp_path / "source.db")
+    try:
+        await _fill(source)
+        steps: list[tuple[str, int, int]] = []
+        await copy_database(
+            source, db, fold=lambda *_: ("", ""), progress=lambda *step: steps.append(step)
+        )
+        assert (SEALING, 1, 1) in steps
+        assert await db.articles.seal_search_segments(now=NOW) == 0  # all sealed already
+        want = await _results(source)
+        answered = _counting(monkeypatch)
+        assert await _results(db) == want
+        assert len(answered) > 10  # from the copy's own bitmaps
+    finally:
+        await source.close()
+
+
 # The parts, without a database.
 
 
@@ -210,11 +234,15 @@ def test_sealed_segments_are_read_in_doubling_runs() -> None:
 
 
 @pytest.mark.usefixtures("tiny_segments")
-def test_seal_steps_build_the_smallest_then_merge_upwards() -> None:
-    # 40 ids taken: ten small segments to build, nothing to merge yet.
-    assert seal_steps([], 41) == [SealStep(f, f + 3) for f in range(1, 41, 4)]
+def test_seal_steps_build_what_is_full_and_merge_upwards() -> None:
+    # 40 ids taken: two full segments of 16 are built whole, the rest 4 at a time.
+    assert seal_steps([], 41) == [
+        SealStep(1, 16), SealStep(17, 32), SealStep(33, 36), SealStep(37, 40)
+    ]  # fmt: skip
+    # No larger than 4 ids (a pass of housekeeping): the smallest, to be merged.
+    assert seal_steps([], 41, largest=4) == [SealStep(f, f + 3) for f in range(1, 41, 4)]
     smalls = [(f, f + 3) for f in range(1, 41, 4)]
-    # Once built, the first 16 are merged (twice: 1-16, 17-32), and 33-40 stay small.
+    # Once built, sixteen ids' worth are merged (1-16, 17-32), and 33-40 stay small.
     assert seal_steps(smalls, 41) == [
         SealStep(1, 16, (1, 5, 9, 13)),
         SealStep(17, 32, (17, 21, 25, 29)),
