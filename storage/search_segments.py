@@ -38,7 +38,7 @@ tokens FTS5's unicode61 and PostgreSQL's `index_text` make of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pyroaring import BitMap
@@ -182,6 +182,25 @@ def segment_hits(
         anywhere[word] = BitMap.deserialize(anywhere_bits)
         titled[word] = BitMap.deserialize(title_bits)
     return bitmap_hits(plan, anywhere, titled, first, hi, need)
+
+
+def run_hits(
+    plan: WordPlan,
+    rows: Iterable[tuple[int, str, bytes, bytes]],
+    sealed_ranges: Sequence[IdRange],
+    need: int,
+) -> list[tuple[int, int]]:
+    """segment_hits over a run of sealed segments, newest first, until `need` are
+    found. rows: (first id, word, anywhere, title) of every segment of the run."""
+    by_segment: dict[int, list[WordRow]] = {}
+    for first, word, anywhere, title in rows:
+        by_segment.setdefault(first, []).append((word, anywhere, title))
+    found: list[tuple[int, int]] = []
+    for ids in sealed_ranges:
+        if len(found) >= need:
+            break
+        found += segment_hits(plan, by_segment.get(ids.lo, []), ids.lo, ids.hi, need - len(found))
+    return found
 
 
 def bitmap_hits(
@@ -331,3 +350,62 @@ def builds_within(steps: Sequence[SealStep], articles: int) -> list[SealStep]:
             break
         out.append(step)
     return out
+
+
+# A read of matches: (ids, how many at most) → the newest matches there, (id, score).
+Hits = Callable[[IdRange, int], Awaitable[list[tuple[int, int]]]]
+
+
+async def window_hits(
+    ranges: Sequence[IdRange],
+    window: int,
+    *,
+    sealed: Callable[[Sequence[IdRange], int], Awaitable[list[tuple[int, int]]]] | None,
+    word_by_word: Hits | None,
+    index: Hits,
+) -> list[tuple[int, int]]:
+    """The newest `window` matches, newest first, read range by range: sealed runs
+    through `sealed` (None: the query needs the index), small open ranges through
+    `word_by_word` when given, the rest through `index`."""
+    found: list[tuple[int, int]] = []
+    for batch in range_batches(ranges):
+        need = window - len(found)
+        if need <= 0:
+            break
+        first = batch[0]
+        if sealed is not None and first.sealed:
+            found += await sealed(batch, need)
+        elif sealed is not None and word_by_word is not None and first.size <= WORD_BY_WORD:
+            found += await word_by_word(first, need)
+        else:
+            found += await index(first, need)
+    return found
+
+
+async def seal_all(
+    *,
+    sealed: Callable[[], Awaitable[list[tuple[int, int]]]],
+    newest: Callable[[], Awaitable[int]],
+    seal: Callable[[SealStep], Awaitable[bool]],
+    most_articles: int | None,
+) -> int:
+    """Seal the full segments not sealed yet, oldest first, reading at most
+    `most_articles` articles' words to build them (None: all) and merging the
+    rest; how many segments were written. `seal` writes one step, or nothing
+    (False) when an edit or a late article came while it was built."""
+    written = built = 0
+    while True:
+        left = None if most_articles is None else most_articles - built
+        steps = seal_steps(await sealed(), await newest() + 1, largest=left)
+        merges = [s for s in steps if s.parts]
+        builds = [s for s in steps if not s.parts]
+        if left is not None:
+            builds = builds_within(builds, left)
+        done = 0
+        # Merges first: a merge can make the next level's merge possible.
+        for step in merges or builds:
+            done += await seal(step)
+            built += 0 if step.parts else step.last - step.first + 1
+        if not done:  # nothing left, or edits keep coming: the next pass will see
+            return written
+        written += done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from storage.rows import (
     StoryRule,
 )
 from storage.search_page import ranked_page
-from storage.search_segments import IdRange, id_ranges, range_batches, word_plan
+from storage.search_segments import IdRange, id_ranges, window_hits, word_plan
 from storage.storygroup import with_sources
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None]
@@ -568,15 +569,19 @@ class PostgresArticles:
         newest = as_of if as_of is not None else await self.newest_article_id()
         plan = word_plan(words, prefix=prefix)
         ranges = id_ranges(await segments.sealed(self._db) if plan else [], newest)
-        found: list[tuple[int, int]] = []
-        for batch in range_batches(ranges):
-            need = window - len(found)
-            if need <= 0:
-                break
-            if plan is not None and batch[0].sealed:
-                found += await segments.hits(self._db, plan, batch, need)
-            else:
-                found += await self._index_hits(words, flat, prefix, batch[0], need)
+
+        async def index(ids: IdRange, need: int) -> list[tuple[int, int]]:
+            return await self._index_hits(words, flat, prefix, ids, need)
+
+        # The newest open ids go through the index too: a range of ids this small is
+        # read by the primary key, each row's vector tested (no posting list walked).
+        found = await window_hits(
+            ranges,
+            window,
+            sealed=functools.partial(segments.hits, self._db, plan) if plan else None,
+            word_by_word=None,
+            index=index,
+        )
         if not found:
             return []
         return await self._with_sources(await self._ranked(found, limit=limit, offset=offset))

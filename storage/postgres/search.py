@@ -30,7 +30,9 @@ phrase `a <-> b`, as FTS5 reads it), and the words are joined with `&` by the
 nothing a reader typed (`'`, `\\`, `:*`, `&`, `|`, `!`, `<->`) is ever parsed as
 tsquery syntax.
 
-**Ranking.** `newsbot_matches` finds the newest SEARCH_WINDOW matches, each
+**Ranking.** `newsbot_matches_in` finds the newest SEARCH_WINDOW matches in a
+range of ids the sealed search segments do not cover (storage.search_segments:
+their bitmaps answer the rest), each
 query planned for the words at hand (a word in nearly every article is read
 newest first, a rare one through the GIN index); those with more of the terms
 in their title (`'w':A`, `title_queries`) come first, then the newest
@@ -41,7 +43,8 @@ articles, where asking each vector for a few words with weight A is a lookup eac
 
 **At a million articles** (bench/search.py) two things cost most. A word in
 a few percent of the articles has tens of thousands of matches, and reading
-each one's row to keep the newest 1,000 took ~300 ms: `newsbot_matches` now
+each one's row to keep the newest 1,000 took ~300 ms: `newsbot_matches` (now
+`newsbot_matches_in`, bounded below too)
 looks among the newest ids first (GIN and an id range ANDed into one bitmap,
 so only rows in the range are read), widening the range by the density it
 saw until it holds the window or is the whole table; the result is the same.

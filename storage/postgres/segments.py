@@ -24,12 +24,9 @@ from storage.search_segments import (
     SegmentBuilder,
     WordPlan,
     WordRow,
-    seal_steps,
+    run_hits,
+    seal_all,
     segment_first,
-    segment_hits,
-)
-from storage.search_segments import (
-    builds_within as _within,
 )
 
 # Articles read at a time while sealing.
@@ -57,17 +54,10 @@ async def hits(
         low,
         high,
     )
-    by_segment: dict[int, list[WordRow]] = {}
-    for r in rows:
-        by_segment.setdefault(int(r["first_id"]), []).append(
-            (str(r["word"]), bytes(r["anywhere"]), bytes(r["title"]))
-        )
-    found: list[tuple[int, int]] = []
-    for ids in sealed_ranges:
-        if len(found) >= need:
-            break
-        found += segment_hits(plan, by_segment.get(ids.lo, []), ids.lo, ids.hi, need - len(found))
-    return found
+    words = (
+        (int(r["first_id"]), str(r["word"]), bytes(r["anywhere"]), bytes(r["title"])) for r in rows
+    )
+    return run_hits(plan, words, sealed_ranges, need)
 
 
 async def before_insert(conn: Conn) -> None:
@@ -98,26 +88,17 @@ async def unseal(conn: Conn, article_id: int) -> None:
 
 
 async def seal(db: Pool, *, now: int, most_articles: int | None = None) -> int:
-    """As on SQLite (storage.sqlite.segments.seal): the full segments sealed, oldest
-    first, at most `most_articles` articles' words read to build them; how many
-    segments were written."""
-    written = built = 0
-    while True:
-        full_below = int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles")) + 1
-        left = None if most_articles is None else most_articles - built
-        steps = seal_steps(await sealed(db), full_below, largest=left)
-        merges = [s for s in steps if s.parts]
-        builds = [s for s in steps if not s.parts]
-        if left is not None:
-            builds = _within(builds, left)
-        done = 0
-        # Merges first: a merge can make the next level's merge possible.
-        for step in merges or builds:
-            done += await _seal_step(db, step, now=now)
-            built += 0 if step.parts else step.last - step.first + 1
-        if not done:  # nothing left, or edits keep coming: the next pass will see
-            return written
-        written += done
+    """Seal the full segments not sealed yet (storage.search_segments.seal_all)."""
+
+    async def newest() -> int:
+        return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
+
+    async def seal_step(step: SealStep) -> bool:
+        return await _seal_step(db, step, now=now)
+
+    return await seal_all(
+        sealed=lambda: sealed(db), newest=newest, seal=seal_step, most_articles=most_articles
+    )
 
 
 async def _seal_step(db: Pool, step: SealStep, *, now: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage import search_segments
 from storage.rows import (
     ArticleInput,
     ArticleRow,
@@ -21,7 +21,7 @@ from storage.rows import (
     StoryRule,
 )
 from storage.search_page import ranked_page
-from storage.search_segments import IdRange, id_ranges, range_batches, word_plan
+from storage.search_segments import IdRange, id_ranges, window_hits, word_plan
 from storage.sqlite import segments
 from storage.sqlite.connection import Connection, Reader, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
@@ -598,17 +598,20 @@ class SqliteArticles:
         newest = as_of if as_of is not None else await self.newest_article_id()
         plan = word_plan(words, prefix=prefix)
         ranges = id_ranges(await segments.sealed(self._db.reader) if plan else [], newest)
-        found: list[tuple[int, int]] = []
-        for batch in range_batches(ranges):
-            need = window - len(found)
-            if need <= 0:
-                break
-            if plan is not None and batch[0].sealed:
-                found += await segments.hits(self._db.reader, plan, batch, need)
-            elif plan is not None and batch[0].size <= search_segments.WORD_BY_WORD:
-                found += await segments.open_hits(self._db.reader, plan, batch[0], need)
-            else:
-                found += await self._index_hits(words, prefix, batch[0], need)
+        reader = self._db.reader
+
+        async def index(ids: IdRange, need: int) -> list[tuple[int, int]]:
+            return await self._index_hits(words, prefix, ids, need)
+
+        found = await window_hits(
+            ranges,
+            window,
+            sealed=None if plan is None else functools.partial(segments.hits, reader, plan),
+            word_by_word=None
+            if plan is None
+            else functools.partial(segments.open_hits, reader, plan),
+            index=index,
+        )
         if not found:
             return []
         return await self._with_sources(await self._ranked(found, limit=limit, offset=offset))

@@ -17,12 +17,9 @@ from storage.search_segments import (
     WordPlan,
     WordRow,
     bitmap_hits,
-    seal_steps,
+    run_hits,
+    seal_all,
     segment_first,
-    segment_hits,
-)
-from storage.search_segments import (
-    builds_within as _within,
 )
 from storage.sqlite.connection import Connection, Reader
 
@@ -59,15 +56,9 @@ async def hits(
         params += (firsts, *plan.prefix_bounds)
     async with reader.execute(sql, params) as cursor:
         rows = await cursor.fetchall()
-    by_segment: dict[int, list[WordRow]] = {}
-    for first, word, anywhere, title in rows:
-        by_segment.setdefault(int(first), []).append((str(word), bytes(anywhere), bytes(title)))
-    found: list[tuple[int, int]] = []
-    for ids in sealed_ranges:
-        if len(found) >= need:
-            break
-        found += segment_hits(plan, by_segment.get(ids.lo, []), ids.lo, ids.hi, need - len(found))
-    return found
+    return run_hits(
+        plan, ((int(r[0]), str(r[1]), bytes(r[2]), bytes(r[3])) for r in rows), sealed_ranges, need
+    )
 
 
 async def open_hits(
@@ -123,31 +114,22 @@ async def unseal(conn: aiosqlite.Connection, article_id: int) -> None:
 
 
 async def seal(db: Connection, *, now: int, most_articles: int | None = None) -> int:
-    """Seal the full segments not sealed yet, oldest first, building segments of at
-    most `most_articles` articles in all from their text (None: all) and merging
-    the rest; how many segments were written.
+    """Seal the full segments not sealed yet (storage.search_segments.seal_all).
 
     A segment is full once its last id is taken: ids only grow, so no article
     will join it. Words are turned into bitmaps off the event loop, then written
     in one transaction, unless an edit in the segment came meanwhile.
     """
-    written = built = 0
-    while True:
-        full_below = await _newest(db.reader) + 1
-        left = None if most_articles is None else most_articles - built
-        steps = seal_steps(await sealed(db.reader), full_below, largest=left)
-        merges = [s for s in steps if s.parts]
-        builds = [s for s in steps if not s.parts]
-        if left is not None:
-            builds = _within(builds, left)
-        done = 0
-        # Merges first: a merge can make the next level's merge possible.
-        for step in merges or builds:
-            done += await _seal_step(db, step, now=now)
-            built += 0 if step.parts else step.last - step.first + 1
-        if not done:  # nothing left, or edits keep coming: the next pass will see
-            return written
-        written += done
+
+    async def seal_step(step: SealStep) -> bool:
+        return await _seal_step(db, step, now=now)
+
+    return await seal_all(
+        sealed=lambda: sealed(db.reader),
+        newest=lambda: _newest(db.reader),
+        seal=seal_step,
+        most_articles=most_articles,
+    )
 
 
 async def _seal_step(db: Connection, step: SealStep, *, now: int) -> bool:
