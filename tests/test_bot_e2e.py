@@ -13,6 +13,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from bot.runtime.background import run_housekeeping
 from bot.text.i18n import MENU_COMMANDS, t
 from handlers.common import MAX_INPUT_CHARS
 from handlers.start import welcome_text
+from storage import search_segments
 from storage.rows import FeedSpec
 from tests.support.bot_world import BOT_USERNAME, TOKEN, BotWorld, open_world
 from tests.support.clock import ManualClock
@@ -244,6 +246,38 @@ async def test_more_pages_the_search_its_own_message_shows(world: BotWorld) -> N
     assert world.current(READER, terms.message_id)["text"] == terms.visible_text
     await world.press(READER, terms.message_id, "sp:5")
     assert world.current(READER, terms.message_id)["text"].startswith("Kết quả cho ky han (6–7)")
+
+
+async def test_search_reads_the_same_after_housekeeping_seals_its_segments(
+    world: BotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Housekeeping seals the stored articles into search segments (tiny ones here);
+    a reader's search and its pages read the same from their bitmaps."""
+    monkeypatch.setattr(search_segments, "LEVELS", (2, 4))
+    others = [article(n, world.clock, f"Giá vàng hôm nay phiên {n}") for n in range(8, 20)]
+    await world.add_feed("/kinh-te", ["kinh-te"], [*rate_articles(world.clock), *others])
+    await world.poll()
+    before = await world.reply(READER, "/search lai suat")
+    await world.press(READER, before.message_id, "sp:5")
+    page_two = world.current(READER, before.message_id)["text"]
+
+    await run_housekeeping(world.services, world.clock.now)
+    assert await world.db.articles.seal_search_segments(now=world.clock.ts) == 0
+    answered: list[int] = []
+    real = search_segments.bitmap_hits
+
+    def counted(*args: Any, **kwargs: Any) -> list[tuple[int, int]]:
+        found = real(*args, **kwargs)
+        answered.append(len(found))
+        return found
+
+    monkeypatch.setattr(search_segments, "bitmap_hits", counted)
+    after = await world.reply(READER, "/search lai suat")
+    assert after.visible_text == before.visible_text
+    assert after.visible_text.startswith("Kết quả cho lai suat (1–5")
+    await world.press(READER, after.message_id, "sp:5")
+    assert world.current(READER, after.message_id)["text"] == page_two
+    assert sum(answered) >= 7  # every match came from a sealed segment's bitmaps
 
 
 async def test_page_two_holds_what_page_one_was_drawn_from(world: BotWorld) -> None:
