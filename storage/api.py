@@ -155,6 +155,10 @@ class ArticleStore(Protocol):
         how many segments were written. Housekeeping calls it; a search's results
         are the same either way."""
 
+    async def count_sealed_articles(self) -> int:
+        """How many stored articles are in sealed search segments (the rest are
+        searched through the full-text index alone)."""
+
     async def newest_article_id(self) -> int:
         """The highest article id so far (0: none); ids only grow."""
 

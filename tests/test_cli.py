@@ -163,6 +163,7 @@ async def test_feeds_list_add_remove_and_stats(workdir: Path, server: FeedServer
     assert figures["feeds"] == {"ok": 1, "failing": 1}
     assert figures["failure_causes"] == {"http_status": 1}
     assert figures["articles_today"] == 1 and figures["by_mode"] == {}
+    assert figures["articles_sealed"] == 0  # one article fills no search segment
     assert removed.code == 0
     assert missing.code == 1 and "no feed '99'" in missing.err
 

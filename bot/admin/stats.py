@@ -41,6 +41,7 @@ class Figures:
     paused_feeds: list[FeedRow]
     destinations: list[DestinationRow]  # with their last post and any pause reason
     articles_today: int = 0
+    articles_sealed: int = 0  # in sealed search segments (storage.search_segments)
     by_mode: dict[str, int] | None = None
     # Why current feeds fail (last_error_kind of failing and paused ones), commonest first.
     failure_causes: dict[str, int] | None = None
@@ -64,6 +65,7 @@ async def collect(db: Database, *, now: datetime, tz: ZoneInfo) -> Figures:
         sent_today=await db.outbox.sent_since(int(midnight.timestamp())),
         paused_feeds=[f for f in feeds if f.enabled and f.paused_at is not None],
         articles_today=(await db.articles.stored_per_period(today))[0],
+        articles_sealed=await db.articles.count_sealed_articles(),
         by_mode=await db.subscribers.active_by_mode(),
         failure_causes=dict(causes.most_common(3)),
         destinations=await db.destinations.list_all(),

@@ -471,6 +471,7 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
     figures: dict[str, Any] = {
         "articles": collected.articles,
         "articles_today": collected.articles_today,
+        "articles_sealed": collected.articles_sealed,
         "feeds": collected.feeds,
         "failure_causes": collected.failure_causes or {},
         "subscribers": collected.readers,
@@ -497,6 +498,8 @@ async def stats_command(settings: Settings, *, as_json: bool) -> int:
         _emit(json.dumps(figures, ensure_ascii=False))
         return 0
     _emit(f"articles     {figures['articles']} ({figures['articles_today']} today)")
+    # Sealing runs in housekeeping; until it has, search reads the index alone.
+    _emit(f"search       {figures['articles_sealed']} articles sealed in segments")
     _emit(f"sent today   {figures['sent_today']}")
     for key in ("feeds", "failure_causes", "subscribers", "by_mode", "topics", "outbox"):
         parts = ", ".join(f"{k} {v}" for k, v in sorted(figures[key].items())) or "none"

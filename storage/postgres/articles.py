@@ -668,6 +668,11 @@ class PostgresArticles:
         )
         return with_sources(rows, members)
 
+    async def count_sealed_articles(self) -> int:
+        return int(
+            await self._db.fetchval("SELECT coalesce(sum(articles), 0) FROM search_segments")
+        )
+
     async def newest_article_id(self) -> int:
         return int(await self._db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
 

@@ -677,6 +677,13 @@ class SqliteArticles:
         ) as cursor:
             return with_sources(rows, await cursor.fetchall())
 
+    async def count_sealed_articles(self) -> int:
+        async with self._db.reader.execute(
+            "SELECT coalesce(sum(articles), 0) FROM search_segments"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def newest_article_id(self) -> int:
         async with self._db.reader.execute("SELECT coalesce(max(id), 0) FROM articles") as cursor:
             row = await cursor.fetchone()

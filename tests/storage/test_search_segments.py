@@ -122,9 +122,14 @@ async def test_sealed_segments_find_what_the_index_finds_in_the_same_order(
     through_the_index = await _results(db)
     assert sum(map(len, through_the_index)) > 150  # the queries do find articles
 
+    assert await db.articles.count_sealed_articles() == 0
     written = await db.articles.seal_search_segments(now=NOW)
     assert written > 0
     assert await db.articles.seal_search_segments(now=NOW) == 0  # nothing left to seal
+    # Every full segment of 4 ids: the articles of the last 1-3 ids wait for more.
+    newest, stored = await db.articles.newest_article_id(), await db.articles.count_articles()
+    assert newest == stored  # ids 1..stored (some items merged as repeats)
+    assert await db.articles.count_sealed_articles() == newest - newest % 4
     answered = _counting(monkeypatch)
 
     assert await _results(db) == through_the_index
