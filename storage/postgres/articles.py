@@ -28,7 +28,7 @@ from storage.rows import (
     StoryRule,
 )
 from storage.search_page import ranked_page
-from storage.search_segments import IdRange, id_ranges, window_hits, word_plan
+from storage.search_segments import IdRange, id_ranges, seal_all, window_hits, word_plan
 from storage.storygroup import with_sources
 
 _Fingerprint = tuple[str, str, str, str, str | None, str | None]
@@ -653,7 +653,12 @@ class PostgresArticles:
         return {int(r["id"]): (int(r["published_at"]), int(r["story"])) for r in rows}
 
     async def seal_search_segments(self, *, now: int, most_articles: int | None = None) -> int:
-        return await segments.seal(self._db, now=now, most_articles=most_articles)
+        return await seal_all(
+            sealed=lambda: segments.sealed(self._db),
+            newest=self.newest_article_id,
+            seal=functools.partial(segments.seal_step, self._db, now=now),
+            most_articles=most_articles,
+        )
 
     async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
         """The rows with the other outlets that carried each one's story."""

@@ -25,7 +25,6 @@ from storage.search_segments import (
     WordPlan,
     WordRow,
     run_hits,
-    seal_all,
     segment_first,
 )
 
@@ -87,21 +86,9 @@ async def unseal(conn: Conn, article_id: int) -> None:
     )
 
 
-async def seal(db: Pool, *, now: int, most_articles: int | None = None) -> int:
-    """Seal the full segments not sealed yet (storage.search_segments.seal_all)."""
-
-    async def newest() -> int:
-        return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
-
-    async def seal_step(step: SealStep) -> bool:
-        return await _seal_step(db, step, now=now)
-
-    return await seal_all(
-        sealed=lambda: sealed(db), newest=newest, seal=seal_step, most_articles=most_articles
-    )
-
-
-async def _seal_step(db: Pool, step: SealStep, *, now: int) -> bool:
+async def seal_step(db: Pool, step: SealStep, *, now: int) -> bool:
+    """Write one step of sealing (storage.search_segments.seal_all), as on SQLite
+    (storage.sqlite.segments.seal_step), under the lock the module's docstring says."""
     edits = await _edits(db, step)
     builder = SegmentBuilder(step.first)
     if step.parts:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 import aiosqlite
+from pyroaring import BitMap
 
 from storage.rows import (
     ArticleInput,
@@ -21,12 +22,19 @@ from storage.rows import (
     StoryRule,
 )
 from storage.search_page import ranked_page
-from storage.search_segments import IdRange, id_ranges, window_hits, word_plan
+from storage.search_segments import (
+    IdRange,
+    WordPlan,
+    bitmap_hits,
+    id_ranges,
+    seal_all,
+    window_hits,
+    word_plan,
+)
 from storage.sqlite import segments
 from storage.sqlite.connection import Connection, Reader, count_per_period
 from storage.sqlite.feeds import record_poll_success, save_site_links
 from storage.sqlite.ranking import score_sql, title_marks
-from storage.sqlite.segments import quoted
 from storage.sqlite.stories import assign_stories, queue_edits, story_alert_keys
 from storage.storygroup import with_sources
 
@@ -463,7 +471,7 @@ def match_terms(words: Sequence[SearchTerm], *, prefix: bool = False) -> list[st
         # would skip it; explicitly, it would match nothing.
         kept = [w for w in (term if isinstance(term, tuple) else (term,)) if _WORD.search(w)]
         if kept:
-            terms.append(_alternatives(kept) if isinstance(term, tuple) else quoted(kept[0]))
+            terms.append(_alternatives(kept) if isinstance(term, tuple) else _quoted(kept[0]))
     if prefix and terms and isinstance(words[-1], str) and _WORD.search(words[-1]):
         terms[-1] += "*"
     return list(dict.fromkeys(terms))
@@ -473,12 +481,16 @@ _WORD = re.compile(r"[^\W_]")
 
 
 def _alternatives(words: Sequence[str]) -> str:
-    return "(" + " OR ".join(quoted(w) for w in words) + ")"
+    return "(" + " OR ".join(_quoted(w) for w in words) + ")"
 
 
 def match_phrase(words: Sequence[str]) -> str:
     """An FTS5 expression for the words, consecutive and in order."""
-    return quoted(" ".join(words))
+    return _quoted(" ".join(words))
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 class SqliteArticles:
@@ -584,10 +596,12 @@ class SqliteArticles:
         most as_of), those with more of the terms in their title first, then newest
         first, then id: a total order, so pages never overlap.
 
-        The window is read newest first: open ids through FTS5, each title as its
-        highlight marks the query's instances in it (storage.sqlite.ranking), and
-        sealed segments through their bitmaps (storage.search_segments), which
-        answer a conjunction of common words without walking their doclists.
+        The window is read newest first (storage.search_segments.window_hits):
+        sealed segments through their bitmaps, which answer a conjunction of common
+        words without walking their doclists; the few newest open ids one word at
+        a time through FTS5; a larger open range, or a phrase, through FTS5 as one
+        query, each title as its highlight marks the query's instances in it
+        (storage.sqlite.ranking).
 
         Not bm25: FTS5 counts each word's documents over its whole doclist at every
         query, ~40 ms for a word like "cua" at 1,000,000 articles (bench/search.py).
@@ -598,7 +612,6 @@ class SqliteArticles:
         newest = as_of if as_of is not None else await self.newest_article_id()
         plan = word_plan(words, prefix=prefix)
         ranges = id_ranges(await segments.sealed(self._db.reader) if plan else [], newest)
-        reader = self._db.reader
 
         async def index(ids: IdRange, need: int) -> list[tuple[int, int]]:
             return await self._index_hits(words, prefix, ids, need)
@@ -606,10 +619,8 @@ class SqliteArticles:
         found = await window_hits(
             ranges,
             window,
-            sealed=None if plan is None else functools.partial(segments.hits, reader, plan),
-            word_by_word=None
-            if plan is None
-            else functools.partial(segments.open_hits, reader, plan),
+            sealed=functools.partial(segments.hits, self._db.reader, plan) if plan else None,
+            word_by_word=functools.partial(self._word_by_word_hits, plan) if plan else None,
             index=index,
         )
         if not found:
@@ -636,6 +647,38 @@ class SqliteArticles:
         async with self._db.reader.execute(sql, params) as cursor:
             return [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
 
+    async def _word_by_word_hits(
+        self, plan: WordPlan, ids: IdRange, need: int
+    ) -> list[tuple[int, int]]:
+        """The newest `need` matches among a few open ids (at most WORD_BY_WORD), with
+        their scores: each word's articles there, anywhere and in the title, read by
+        FTS5 one word at a time, then answered as a segment's bitmaps are.
+
+        FTS5 given the whole conjunction walks its common words' doclists far past
+        the range when the words have no match in it together (97 ms for twelve
+        common words over the newest 100 ids of a million); one word at a time it
+        stops at the range's end."""
+        words = [(w, _quoted(w)) for w in plan.words]
+        if plan.prefix is not None:
+            words.append((plan.prefix, _quoted(plan.prefix) + "*"))
+        parts = []
+        params: list[object] = []
+        for n, (_, expression) in enumerate(words):
+            for column, match in ((0, expression), (1, "title : " + expression)):
+                parts.append(
+                    f"SELECT {n}, {column}, rowid FROM article_search"  # noqa: S608 - constants
+                    " WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?"
+                )
+                params += [match, ids.lo, ids.hi]
+        async with self._db.reader.execute(" UNION ALL ".join(parts), params) as cursor:
+            rows = await cursor.fetchall()
+        anywhere: dict[str, BitMap] = {}
+        titled: dict[str, BitMap] = {}
+        for n, column, rowid in rows:
+            into = titled if column else anywhere
+            into.setdefault(words[int(n)][0], BitMap()).add(int(rowid) - ids.lo)
+        return bitmap_hits(plan, anywhere, titled, ids.lo, ids.hi, need)
+
     async def _ranked(
         self, found: Sequence[tuple[int, int]], *, limit: int, offset: int
     ) -> list[ArticleRow]:
@@ -660,7 +703,12 @@ class SqliteArticles:
             return {int(r[0]): (int(r[1]), int(r[2])) for r in await cursor.fetchall()}
 
     async def seal_search_segments(self, *, now: int, most_articles: int | None = None) -> int:
-        return await segments.seal(self._db, now=now, most_articles=most_articles)
+        return await seal_all(
+            sealed=lambda: segments.sealed(self._db.reader),
+            newest=self.newest_article_id,
+            seal=functools.partial(segments.seal_step, self._db, now=now),
+            most_articles=most_articles,
+        )
 
     async def _with_sources(self, rows: list[ArticleRow]) -> list[ArticleRow]:
         """The rows with the other outlets that carried each one's story."""

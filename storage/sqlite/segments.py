@@ -7,7 +7,6 @@ import json
 from collections.abc import Sequence
 
 import aiosqlite
-from pyroaring import BitMap
 
 from storage import search_segments
 from storage.search_segments import (
@@ -16,20 +15,13 @@ from storage.search_segments import (
     SegmentBuilder,
     WordPlan,
     WordRow,
-    bitmap_hits,
     run_hits,
-    seal_all,
     segment_first,
 )
 from storage.sqlite.connection import Connection, Reader
 
 # Articles read at a time while sealing: ~1 MB of text.
 _BATCH = 1024
-
-
-def quoted(text: str) -> str:
-    """Text as one FTS5 string (a phrase of its words): nothing in it is syntax."""
-    return '"' + text.replace('"', '""') + '"'
 
 
 async def sealed(reader: Reader) -> list[tuple[int, int]]:
@@ -61,39 +53,6 @@ async def hits(
     )
 
 
-async def open_hits(
-    reader: Reader, plan: WordPlan, ids: IdRange, need: int
-) -> list[tuple[int, int]]:
-    """The newest `need` matches among a few open ids (at most WORD_BY_WORD), with
-    their scores: each word's articles there, anywhere and in the title, read by
-    FTS5 one word at a time, then answered as a segment's bitmaps are.
-
-    FTS5 given the whole conjunction walks its common words' doclists far past
-    the range when the words have no match in it together (97 ms for twelve
-    common words over the newest 100 ids of a million); one word at a time it
-    stops at the range's end."""
-    words = [(w, quoted(w)) for w in plan.words]
-    if plan.prefix is not None:
-        words.append((plan.prefix, quoted(plan.prefix) + "*"))
-    parts = []
-    params: list[object] = []
-    for n, (_, expression) in enumerate(words):
-        for column, match in ((0, expression), (1, "title : " + expression)):
-            parts.append(
-                f"SELECT {n}, {column}, rowid FROM article_search"  # noqa: S608 - constants
-                " WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?"
-            )
-            params += [match, ids.lo, ids.hi]
-    async with reader.execute(" UNION ALL ".join(parts), params) as cursor:
-        rows = await cursor.fetchall()
-    anywhere: dict[str, BitMap] = {}
-    titled: dict[str, BitMap] = {}
-    for n, column, rowid in rows:
-        into = titled if column else anywhere
-        into.setdefault(words[int(n)][0], BitMap()).add(int(rowid) - ids.lo)
-    return bitmap_hits(plan, anywhere, titled, ids.lo, ids.hi, need)
-
-
 async def unseal(conn: aiosqlite.Connection, article_id: int) -> None:
     """An article's search text changed: the sealed segment holding it is read
     through FTS5 again until sealed anew, and a seal under way will not be written."""
@@ -113,26 +72,12 @@ async def unseal(conn: aiosqlite.Connection, article_id: int) -> None:
     )
 
 
-async def seal(db: Connection, *, now: int, most_articles: int | None = None) -> int:
-    """Seal the full segments not sealed yet (storage.search_segments.seal_all).
-
-    A segment is full once its last id is taken: ids only grow, so no article
-    will join it. Words are turned into bitmaps off the event loop, then written
-    in one transaction, unless an edit in the segment came meanwhile.
-    """
-
-    async def seal_step(step: SealStep) -> bool:
-        return await _seal_step(db, step, now=now)
-
-    return await seal_all(
-        sealed=lambda: sealed(db.reader),
-        newest=lambda: _newest(db.reader),
-        seal=seal_step,
-        most_articles=most_articles,
-    )
-
-
-async def _seal_step(db: Connection, step: SealStep, *, now: int) -> bool:
+async def seal_step(db: Connection, step: SealStep, *, now: int) -> bool:
+    """Write one step of sealing (storage.search_segments.seal_all): a segment built
+    from its articles' words, or merged from its parts, the words turned into
+    bitmaps off the event loop, then written in one transaction; nothing (False)
+    when an edit in the segment came meanwhile. A segment is full once its last id
+    is taken: ids only grow, so no article will join it."""
     edits = await _edits(db.reader, step)
     builder = SegmentBuilder(step.first)
     if step.parts:
@@ -183,12 +128,6 @@ async def _segment(reader: Reader, first: int) -> tuple[list[WordRow], int]:
     ) as cursor:
         row = await cursor.fetchone()
     return rows, int(row[0]) if row else 0
-
-
-async def _newest(reader: Reader) -> int:
-    async with reader.execute("SELECT coalesce(max(id), 0) FROM articles") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
 
 
 async def _edits(conn: Reader | aiosqlite.Connection, step: SealStep) -> int:
