@@ -53,6 +53,9 @@ LEVELS: tuple[int, ...] = (256, 4096, 65_536)
 # (an unsealed segment, a backlog) through the full-text index as a whole.
 WORD_BY_WORD = 1024
 
+# Articles read at a time while sealing (~1 MB of text).
+SEAL_BATCH = 1024
+
 _WORDS = re.compile(r"[^\W_]+")
 
 # A segment's word: (word, anywhere bitmap, title bitmap), serialized.

@@ -28,9 +28,6 @@ from storage.search_segments import (
     segment_first,
 )
 
-# Articles read at a time while sealing.
-_BATCH = 1024
-
 
 async def sealed(db: Pool) -> list[tuple[int, int]]:
     """The sealed segments, as (first id, last id)."""
@@ -97,14 +94,14 @@ async def seal_step(db: Pool, step: SealStep, *, now: int) -> bool:
             await asyncio.to_thread(builder.add_segment, part, rows, articles)
     else:
         # The words as the index holds them: every lexeme, the title's with weight A.
-        for lo in range(step.first, step.last + 1, _BATCH):
+        for lo in range(step.first, step.last + 1, search_segments.SEAL_BATCH):
             texts = await db.fetch(
                 """SELECT a.id, tsvector_to_array(a.search) AS words,
                           ARRAY(SELECT u.lexeme FROM unnest(a.search) AS u
                                 WHERE 'A' = ANY(u.weights)) AS title
                    FROM articles a WHERE a.id BETWEEN $1 AND $2""",
                 lo,
-                min(step.last, lo + _BATCH - 1),
+                min(step.last, lo + search_segments.SEAL_BATCH - 1),
             )
             await asyncio.to_thread(
                 builder.add_words, [(int(r["id"]), r["title"], r["words"]) for r in texts]

@@ -20,9 +20,6 @@ from storage.search_segments import (
 )
 from storage.sqlite.connection import Connection, Reader
 
-# Articles read at a time while sealing: ~1 MB of text.
-_BATCH = 1024
-
 
 async def sealed(reader: Reader) -> list[tuple[int, int]]:
     """The sealed segments, as (first id, last id)."""
@@ -85,10 +82,10 @@ async def seal_step(db: Connection, step: SealStep, *, now: int) -> bool:
             rows, articles = await _segment(db.reader, part)
             await asyncio.to_thread(builder.add_segment, part, rows, articles)
     else:
-        for lo in range(step.first, step.last + 1, _BATCH):
+        for lo in range(step.first, step.last + 1, search_segments.SEAL_BATCH):
             async with db.reader.execute(
                 "SELECT rowid, title, body FROM article_search WHERE rowid BETWEEN ? AND ?",
-                (lo, min(step.last, lo + _BATCH - 1)),
+                (lo, min(step.last, lo + search_segments.SEAL_BATCH - 1)),
             ) as cursor:
                 batch = [(int(r[0]), str(r[1]), str(r[2])) for r in await cursor.fetchall()]
             await asyncio.to_thread(builder.add_texts, batch)
