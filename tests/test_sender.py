@@ -116,6 +116,12 @@ async def test_alert_is_rendered_in_the_readers_language_and_sent(
     # Published at 08:00 the reader's today (their zone), so said as such.
     assert "Read more" in message.text and "🕒 today 08:00" in message.text
     assert "Business" in message.text
+    # The buttons and the large preview of the article arrive as objects.
+    assert message.button_data() and message.reply_markup is not None
+    assert message.params["link_preview_options"] == {
+        "url": "https://bao.example.vn/a.html",
+        "prefer_large_media": True,
+    }
     assert await status_of(db) == ("sent", None)
     assert (await row_of(db)).status == "sent"
 

@@ -39,7 +39,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from math import ceil
 from zoneinfo import ZoneInfo
 
@@ -122,6 +122,23 @@ class Outgoing:
     reply_markup: InlineKeyboardMarkup | None
     preview_url: str | None
     silent: bool = False  # sent with disable_notification: no sound
+    # The buttons and the preview options as the Bot API reads them (JSON text),
+    # made once: a rendered alert goes to every reader of its language, and
+    # python-telegram-bot would otherwise serialize both objects for each send.
+    markup_json: str | None = field(init=False, compare=False, repr=False)
+    preview_json: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        markup = self.reply_markup.to_json() if self.reply_markup is not None else None
+        object.__setattr__(self, "markup_json", markup)
+        object.__setattr__(self, "preview_json", preview_options(self.preview_url).to_json())
+
+
+def preview_options(url: str | None) -> LinkPreviewOptions:
+    """A large preview of url, or none at all."""
+    if url:
+        return LinkPreviewOptions(url=url, prefer_large_media=True)
+    return LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,11 +611,6 @@ class Sender:
         await self._sent_log.record(row.id, message_id)
 
     async def _call(self, row: OutboxRow, message: Outgoing) -> int:
-        preview = (
-            LinkPreviewOptions(url=message.preview_url, prefer_large_media=True)
-            if message.preview_url
-            else LinkPreviewOptions(is_disabled=True)
-        )
         if row.edits_message_id is not None:
             await self._bot.edit_message_text(
                 message.text,
@@ -606,7 +618,7 @@ class Sender:
                 message_id=row.edits_message_id,
                 parse_mode=message.parse_mode,
                 reply_markup=message.reply_markup,
-                link_preview_options=preview,
+                link_preview_options=preview_options(message.preview_url),
                 rate_limit_args=row.priority,
             )
             return row.edits_message_id
@@ -615,8 +627,8 @@ class Sender:
             row.chat_id,
             message.text,
             parse_mode=message.parse_mode,
-            reply_markup=message.reply_markup,
-            link_preview_options=preview,
+            reply_markup=message.markup_json,
+            link_preview_options=message.preview_json,
             allow_paid_broadcast=paid,
             priority=row.priority,
             disable_notification=True if message.silent else None,
