@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from collections.abc import Sequence
 
 import pytest
@@ -239,3 +240,26 @@ async def test_at_thirty_a_second_every_message_has_its_own_slot(time: VirtualTi
     requests = [(Priority.BROADCAST, chat) for chat in range(1, 61)]
     times = [t for _, t in await grants(time, rate, requests)]
     assert len(set(times)) == len(times)
+
+
+async def test_unlimited_grants_at_once_but_keeps_chats_limits_and_telegrams_pauses(
+    time: VirtualTime,
+) -> None:
+    # NEWSBOT_SEND_RATE=unlimited (a load test against a stand-in): no budget of our own.
+    rate = limiter(time, per_second=math.inf)
+    rate.set_share(4, 1)  # several processes: a share of no budget is no budget
+    assert rate.per_second == math.inf
+    start = time.now
+
+    fan_out = await grants(time, rate, [(Priority.BROADCAST, chat) for chat in range(5_000)])
+    assert {t for _, t in fan_out} == {start}
+
+    one_chat = await grants(time, rate, [(Priority.BROADCAST, 7)] * 3)
+    times = sorted(t for _, t in one_chat)
+    assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in itertools.pairwise(times))
+
+    rate.pause(5.0)
+    paused_at = time.now
+    after_429 = await grants(time, rate, [(Priority.REPLY, 8)])
+    assert after_429[0][1] - paused_at >= 5.0
+    assert rate.budget_in_use() == 0.0

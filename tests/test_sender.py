@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -482,3 +483,20 @@ async def test_at_hundreds_a_second_sent_marks_share_their_writes(
     assert sum(writes) == 200
     assert len(writes) <= 200 / 8
     assert {(await status_of(db, chat))[0] for chat in range(1, 201)} == {"sent"}
+
+
+async def test_with_no_budget_a_broadcast_goes_to_everyone_once(
+    db: SqliteDatabase, standin: BotApiStandIn, clock: ManualClock
+) -> None:
+    """NEWSBOT_SEND_RATE=unlimited (a load test against a stand-in): the claim window
+    and the sent marks' linger must not depend on a finite rate."""
+    readers = range(1, 301)
+    for chat in readers:
+        await reader(db, clock, chat_id=chat)
+        await queue_text(db, clock, "Thông báo", chat_id=chat)
+    rate = TelegramRateLimiter(per_second=math.inf)
+    async with NewsBot(standin.token, base_url=standin.base_url, rate_limiter=rate) as bot:
+        assert await Sender(db, bot, clock=clock).drain() == 300
+
+    assert sorted(m.chat_id for m in standin.sent) == list(readers)
+    assert {(await status_of(db, chat))[0] for chat in readers} == {"sent"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,7 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("NEWSBOT_LOG_LEVEL", "LOUD"),
         ("NEWSBOT_SEND_RATE", "100"),  # over Telegram's free limit without paid broadcasts
         ("NEWSBOT_SEND_RATE", "5000"),
+        ("NEWSBOT_SEND_RATE", "unlimited"),  # only against a stand-in on loopback
         ("NEWSBOT_PAID_BROADCAST", "sometimes"),
         ("NEWSBOT_WEBHOOK_URL", "http://bot.example.vn/hook"),  # Telegram needs https
         ("NEWSBOT_WEBHOOK_LISTEN", "8080"),
@@ -69,6 +71,27 @@ def test_paid_broadcasts_lift_the_send_rate() -> None:
     )
 
     assert (settings.send_rate, settings.paid_broadcast) == (500, True)
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:8081", "http://localhost:9000/", "http://[::1]:8081"]
+)
+def test_an_unlimited_send_rate_is_for_a_stand_in_on_this_machine(base_url: str) -> None:
+    settings = load_settings(
+        {"NEWSBOT_SEND_RATE": "Unlimited", "TELEGRAM_API_BASE_URL": base_url}, env_file=None
+    )
+
+    assert settings.send_rate == math.inf
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://api.telegram.org", "http://10.0.0.5:8081", "http://127.example.vn"]
+)
+def test_an_unlimited_send_rate_is_refused_for_any_other_bot_api(base_url: str) -> None:
+    with pytest.raises(SettingsError, match=r"^NEWSBOT_SEND_RATE: unlimited is only for"):
+        load_settings(
+            {"NEWSBOT_SEND_RATE": "unlimited", "TELEGRAM_API_BASE_URL": base_url}, env_file=None
+        )
 
 
 def test_webhook_settings() -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -84,7 +86,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         metrics: SendMetrics | None = None,
     ) -> None:
         self._per_second = per_second
-        self._set_rate(per_second, max(1, round(per_second)))
+        self._set_rate(per_second, _whole(per_second))
         self.share = 1
         self._index = 0
         # One [time] per grant, moved to when the request really left (see acquire).
@@ -115,6 +117,12 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._waiting.clear()
 
     def _set_rate(self, per_second: float, per_window: int) -> None:
+        if math.isinf(per_second):
+            # No budget of our own (a load test against a stand-in): every request is
+            # granted at once; chats' limits and Telegram's 429 pauses still hold.
+            self._spacing, self._early = 0.0, 0.0
+            self._per_window, self._window = sys.maxsize, 0.0
+            return
         self._spacing = 1.0 / per_second
         self._early = GRANT_HORIZON if self._spacing < BURST_SPACING else 0.0
         # Telegram counts what arrives in any second; requests reach it a little
@@ -126,8 +134,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     @property
     def per_second(self) -> float:
-        """This process's overall rate now (its share, when several send)."""
-        return 1.0 / self._spacing
+        """This process's overall rate now (its share, when several send); math.inf
+        when unlimited."""
+        return 1.0 / self._spacing if self._spacing else math.inf
 
     def set_share(self, processes: int, index: int = 0) -> None:
         """Several processes send with one token: this one, the index-th of them (in an
@@ -141,8 +150,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         if (processes, index) == (self.share, self._index):
             return
         self.share, self._index = processes, index
-        if processes == 1:
-            self._set_rate(self._per_second, max(1, round(self._per_second)))
+        if processes == 1 or math.isinf(self._per_second):
+            self._set_rate(self._per_second, _whole(self._per_second))
             return
         total = max(1, round(self._per_second))
         mine = max(1, total // processes + (1 if index % processes < total % processes else 0))
@@ -353,6 +362,11 @@ class _Chat:
         self.last: list[float] | None = None
         self.sends: deque[list[float]] = deque()
         self.waiting = 0
+
+
+def _whole(per_second: float) -> int:
+    """Grants in one window: the rate in whole messages (unlimited: no count)."""
+    return sys.maxsize if math.isinf(per_second) else max(1, round(per_second))
 
 
 def _is_group(chat_id: int | str) -> bool:

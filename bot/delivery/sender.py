@@ -432,7 +432,7 @@ class Sender:
         more than two per worker."""
         window = self._concurrency * 2
         limiter = self._bot.rate_limiter
-        if isinstance(limiter, TelegramRateLimiter):
+        if isinstance(limiter, TelegramRateLimiter) and not math.isinf(limiter.per_second):
             window = min(window, max(1, math.ceil(limiter.per_second)))
         return window
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -37,6 +38,8 @@ async def bot_running(
     poll_feeds: bool = True,
 ) -> AsyncIterator[AnyApplication]:
     """The bot, started and polling Telegram (or a stand-in) until the block exits."""
+    if math.isinf(settings.send_rate):
+        log.warning("NEWSBOT_SEND_RATE=unlimited: no send budget, for a load test only")
     async with open_service(settings) as service:
         services = BotServices(settings=settings, db=service.db, config=service.config)
         background = Background(poller=service.poller if poll_feeds else None)

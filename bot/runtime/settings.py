@@ -5,6 +5,8 @@ A bad value stops start-up with one line naming the setting: SettingsError.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -93,11 +95,12 @@ def _parse(env: Mapping[str, str]) -> Settings:
     if token is not None and (":" not in token or any(c.isspace() for c in token)):
         raise SettingsError("TELEGRAM_BOT_TOKEN: expected a token like 123456:ABC… from @BotFather")
     paid = _flag("NEWSBOT_PAID_BROADCAST", get("NEWSBOT_PAID_BROADCAST"))
+    api_base_url = _url(
+        "TELEGRAM_API_BASE_URL", get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+    )
     return Settings(
         telegram_bot_token=token,
-        telegram_api_base_url=_url(
-            "TELEGRAM_API_BASE_URL", get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
-        ),
+        telegram_api_base_url=api_base_url,
         admin_ids=_admin_ids(get("ADMIN_IDS")),
         db_path=Path(get("NEWSBOT_DB") or "newsbot.db"),
         feeds_path=Path(get("NEWSBOT_FEEDS") or "feeds.toml"),
@@ -124,7 +127,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
             _number("NEWSBOT_FETCH_CONCURRENCY", get("NEWSBOT_FETCH_CONCURRENCY") or "50", 1, 1000)
         ),
         log_level=_log_level(get("NEWSBOT_LOG_LEVEL") or "INFO"),
-        send_rate=_send_rate(get("NEWSBOT_SEND_RATE") or "30", paid),
+        send_rate=_send_rate(get("NEWSBOT_SEND_RATE") or "30", paid, api_base_url),
         paid_broadcast=paid,
         webhook_url=_webhook_url(get("NEWSBOT_WEBHOOK_URL")),
         webhook_listen=_listen(get("NEWSBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080"),
@@ -211,7 +214,17 @@ def _flag(name: str, value: str) -> bool:
     raise SettingsError(f"{name}: expected on/off (1/0, true/false), got {value!r}")
 
 
-def _send_rate(value: str, paid: bool) -> float:
+def _send_rate(value: str, paid: bool, api_base_url: str) -> float:
+    """Messages per second overall; math.inf for `unlimited`, which only a Bot API
+    stand-in on this machine may ask for (a load test: no budget but Telegram's 429s)."""
+    if value.lower() == "unlimited":
+        if not _on_loopback(api_base_url):
+            raise SettingsError(
+                "NEWSBOT_SEND_RATE: unlimited is only for load tests against a Bot API "
+                "stand-in on this machine (TELEGRAM_API_BASE_URL on 127.0.0.1 or "
+                "localhost); Telegram allows about 30 messages/s"
+            )
+        return math.inf
     rate = _number("NEWSBOT_SEND_RATE", value, 1, 1000)
     if rate > 30 and not paid:
         raise SettingsError(
@@ -219,6 +232,16 @@ def _send_rate(value: str, paid: bool) -> float:
             "NEWSBOT_PAID_BROADCAST=on (paid broadcasts, up to 1000/s)"
         )
     return rate
+
+
+def _on_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _webhook_url(value: str) -> str | None:
