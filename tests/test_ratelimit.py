@@ -263,3 +263,35 @@ async def test_unlimited_grants_at_once_but_keeps_chats_limits_and_telegrams_pau
     after_429 = await grants(time, rate, [(Priority.REPLY, 8)])
     assert after_429[0][1] - paused_at >= 5.0
     assert rate.budget_in_use() == 0.0
+
+
+async def test_a_big_fan_out_forgets_chats_whose_limits_no_longer_bind(
+    time: VirtualTime,
+) -> None:
+    # 30,000 readers at 1,000/s: each private chat's state is needed for a second
+    # after its message, a group's for a minute. Keeping all of them cost 100 MB
+    # in a fan-out to 100,000 readers.
+    rate = limiter(time, per_second=1000)
+    group = -1001
+    await grants(time, rate, [(Priority.ALERT, group)] * 20)
+    minute_began = time.now - 19.0
+
+    readers = iter(range(1, 30_001))
+    most = 0
+
+    async def worker() -> None:  # as the sender's: one message at a time
+        nonlocal most
+        for chat in readers:
+            await rate.acquire(Priority.BROADCAST, chat)
+            most = max(most, rate.chats_tracked)
+
+    async def fan_out() -> None:
+        await asyncio.gather(*(worker() for _ in range(32)))
+
+    await time.run(fan_out())
+    assert next(readers, None) is None
+    # Over 10,000, the chats of the last second or so and the group's.
+    assert most <= 10_000 + 2_100 + 1
+    # The group's minute outlived the pruning: its 21st message waits for it.
+    [(_, at)] = await grants(time, rate, [(Priority.ALERT, group)])
+    assert at >= minute_began + 60.0
