@@ -10,17 +10,19 @@ process of its own. One article is stored with its alerts queued for every
 reader (`db.articles.store`, the poller's transaction), and the processes
 share the sending through their outbox claims.
 
-1. limits off (NEWSBOT_SEND_RATE=1000 with paid broadcasts, the stand-in
-   without flood limits), through 1, 2 and 4 processes: messages/s from the
-   first acknowledged send to the last, and the bot processes' CPU-seconds per
-   1,000 messages (each process, and all together). Target: N processes'
-   CPU per message ≤ 1.15 × one process's. BENCH_SEND_RATE=400 (say) caps
-   the rate all of them share, leaving the cores partly idle: what a message
-   costs a process that is often asleep.
+1. limits off (NEWSBOT_SEND_RATE=unlimited: no budget of the bot's own, the
+   stand-in without flood limits), through 1, 2 and 4 processes: messages/s
+   from the first acknowledged send to the last, and the bot processes'
+   CPU-seconds per 1,000 messages (each process, and all together). The cores
+   are the limit. Target: N processes' CPU per message ≤ 1.15 × one
+   process's. Then (1b, figures only) the same paced at the paid-broadcast
+   budget of 1,000/s (`--paced-rate`), which one process nearly fills alone:
+   there every process is partly idle, and what a message costs a process
+   that is often asleep is measured too.
 2. limits on (30/s, the stand-in answering 429 beyond Telegram's limits),
    through 1, 2 and 4 processes: the fraction of 30/s all of them achieve
    together, and the 429s. Targets: ≥ 0.97, 0.
-3. kill -9 of one of two processes mid-fan-out (limits off): lost (target 0),
+3. kill -9 of one of two processes mid-fan-out (at 1,000/s): lost (target 0),
    duplicates, seconds until the messages the dead process had in flight were
    sent by the survivor and until it held every role (target < 10). Then the
    same with SIGSTOP, a process that hangs or a machine that vanished: no pid
@@ -41,7 +43,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -51,7 +53,13 @@ from typing import Any
 import asyncpg
 
 import storage
-from bench.procstat import proc_cpu_seconds
+from bench.procstat import (
+    NO_SCHEDULING,
+    Scheduling,
+    proc_cpu_seconds,
+    proc_scheduling,
+    steal_seconds,
+)
 from bench.report import Report
 from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.runtime.background import LEASE_NAME, MEMBER_PREFIX, UPDATES_LEASE
@@ -59,6 +67,8 @@ from storage.api import Database
 from storage.rows import ArticleInput, FeedSpec, TopicRow
 from tests.support.postgres import PostgresCluster
 
+# Telegram's paid broadcasts: the highest budget the bot accepts for Telegram itself.
+PAID_BUDGET = "1000"
 TOPIC = TopicRow("kinh-te", "Kinh tế", "Business", ())
 TOKEN = "123456:STANDIN"
 FIRST_READER = 1_000_000
@@ -140,7 +150,7 @@ class StandIn:
 # ---- one database with readers, and bot processes on it ------------------------------------
 
 
-async def seed(url: str, readers: int) -> tuple[Database, int]:
+async def seed(url: str, readers: int, *, first: int = FIRST_READER) -> tuple[Database, int]:
     """Readers following TOPIC (COPY: setting up, not measuring) and a disabled feed."""
     db = await storage.open_database(url)
     await db.feeds.sync_topics([TOPIC])
@@ -148,7 +158,7 @@ async def seed(url: str, readers: int) -> tuple[Database, int]:
     feed_id, _ = await db.feeds.add_feed(FeedSpec(feed_url, "Báo", (TOPIC.slug,)), now=0)
     await db.feeds.disable_feed(feed_url)  # stored into by hand, never fetched
     now = int(time.time()) - 3600
-    chats = range(FIRST_READER, FIRST_READER + readers)
+    chats = range(first, first + readers)
     conn = await asyncpg.connect(url)
     try:
         await conn.copy_records_to_table(
@@ -202,7 +212,7 @@ class BotProcess:
 
 @asynccontextmanager
 async def bot_processes(
-    workdir: Path, url: str, standin: StandIn, count: int, *, limits: bool
+    workdir: Path, url: str, standin: StandIn, count: int, *, rate: str | None
 ) -> AsyncIterator[list[BotProcess]]:
     feeds = workdir / "feeds.toml"
     feeds.write_text(FEEDS_TOML, encoding="utf-8")
@@ -217,11 +227,9 @@ async def bot_processes(
             "PYTHONPATH": str(REPO),
         }
     )
-    if not limits:
-        # The highest budget the bot accepts (Telegram's paid broadcasts); the
-        # stand-in enforces nothing, so the machine is the limit. BENCH_SEND_RATE
-        # sets a lower one: the same fan-out with the cores partly idle.
-        rate = os.environ.get("BENCH_SEND_RATE", "1000")
+    if rate is not None:
+        # Limits off: the stand-in enforces nothing; the bot sends at `rate`
+        # (NEWSBOT_SEND_RATE: "unlimited", or a budget such as paid broadcasts' 1000).
         env.update({"NEWSBOT_SEND_RATE": rate, "NEWSBOT_PAID_BROADCAST": "1"})
     bots = []
     for i in range(count):
@@ -281,7 +289,7 @@ async def until(check: Any, *, within: float, interval: float = 0.1) -> float:
     return time.monotonic() - started
 
 
-async def joined(db: Database, bots: list[BotProcess]) -> None:
+async def joined(db: Database, bots: list[BotProcess], *, settle: float = 5.0) -> None:
     async def all_members() -> bool:
         updates, background, members = await roles(db)
         pids = sorted(m.split(":")[1] for m in members)
@@ -294,7 +302,7 @@ async def joined(db: Database, bots: list[BotProcess]) -> None:
     await until(all_members, within=60)
     # A process that joins others starts sending after the others have counted it
     # (about two lease renewals); wait that out so every process sends from the start.
-    await asyncio.sleep(5)
+    await asyncio.sleep(settle)
 
 
 async def settled(db: Database, standin: StandIn, expected: int, *, within: float) -> None:
@@ -305,10 +313,6 @@ async def settled(db: Database, standin: StandIn, expected: int, *, within: floa
         return not counts.get("pending") and not counts.get("sending")
 
     await until(done, within=within, interval=0.25)
-
-
-def cpu(bots: Sequence[BotProcess]) -> list[float]:
-    return [proc_cpu_seconds(bot.pid) for bot in bots]
 
 
 def postgres_cpu(cluster: PostgresCluster) -> float:
@@ -339,8 +343,10 @@ class FanOut:
     sent: int
     seconds: float
     bot_cpu: list[float]
+    bot_scheduling: Scheduling  # all bot processes together
     standin_cpu: float
     postgres_cpu: float
+    steal: float  # seconds the host took the machine's CPUs meanwhile
     flood_429: int
     conflict_409: int
     duplicates: int
@@ -357,44 +363,121 @@ class FanOut:
         return sum(self.bot_cpu) / self.sent * 1000
 
 
-async def fan_out(
-    cluster: PostgresCluster, standin: StandIn, processes: int, readers: int, *, limits: bool
+@dataclass(frozen=True)
+class Snapshot:
+    """Every party's CPU (and the host's steal) at one moment."""
+
+    bots: list[Scheduling]
+    standin: float
+    postgres: float
+    steal: float
+
+    @classmethod
+    def take(
+        cls, bots: Sequence[BotProcess], standin: StandIn, cluster: PostgresCluster
+    ) -> Snapshot:
+        return cls(
+            [proc_scheduling(bot.pid) for bot in bots],
+            proc_cpu_seconds(standin.pid),
+            postgres_cpu(cluster),
+            steal_seconds(),
+        )
+
+
+def measured(
+    processes: int,
+    before: Snapshot,
+    after: Snapshot,
+    figures: dict[str, Any],
+    *,
+    readers: int,
+    retried: int = 0,
+    why: dict[str, int] | None = None,
 ) -> FanOut:
-    await standin.ask("reset", limits)
-    async with cluster.database() as url:
-        db, feed_id = await seed(url, readers)
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                async with bot_processes(Path(tmp), url, standin, processes, limits=limits) as bots:
-                    await joined(db, bots)
-                    cpu_before = cpu(bots)
-                    standin_before = proc_cpu_seconds(standin.pid)
-                    postgres_before = postgres_cpu(cluster)
-                    queued = await queue_alerts(db, feed_id)
-                    assert queued == readers, queued
-                    await settled(db, standin, readers, within=readers / 20 + 120)
-                    cpu_after = cpu(bots)
-                    standin_after = proc_cpu_seconds(standin.pid)
-                    postgres_after = postgres_cpu(cluster)
-                    retried = await retried_rows(url)
-                why = retry_paths(Path(tmp))
-            figures = await standin.ask("report", False)
-        finally:
-            await db.close()
+    """A fan-out's figures: the stand-in's report and what each party used between."""
+    each = [later - earlier for earlier, later in zip(before.bots, after.bots, strict=True)]
     return FanOut(
         processes=processes,
         sent=figures["sent"],
         seconds=figures["last"] - figures["first"],
-        bot_cpu=[after - before for before, after in zip(cpu_before, cpu_after, strict=True)],
-        standin_cpu=standin_after - standin_before,
-        postgres_cpu=postgres_after - postgres_before,
+        bot_cpu=[used.user + used.system for used in each],
+        bot_scheduling=sum(each, NO_SCHEDULING),
+        standin_cpu=after.standin - before.standin,
+        postgres_cpu=after.postgres - before.postgres,
+        steal=after.steal - before.steal,
         flood_429=figures["flood_429"],
         conflict_409=figures["conflict_409"],
         duplicates=sum(1 for n in figures["per_chat"].values() if n > 1),
         lost=readers - len(figures["per_chat"]),
         retried=retried,
-        why=why,
+        why=why or {},
     )
+
+
+async def fan_out(
+    cluster: PostgresCluster,
+    standin: StandIn,
+    processes: int,
+    readers: int,
+    *,
+    rate: str | None,
+) -> FanOut:
+    """rate: the bots' NEWSBOT_SEND_RATE with the stand-in's limits off; None: the
+    default 30/s, the stand-in answering 429 beyond Telegram's limits."""
+    await standin.ask("reset", rate is None)
+    async with cluster.database() as url:
+        db, feed_id = await seed(url, readers)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                async with bot_processes(Path(tmp), url, standin, processes, rate=rate) as bots:
+                    await joined(db, bots)
+                    before = Snapshot.take(bots, standin, cluster)
+                    queued = await queue_alerts(db, feed_id)
+                    assert queued == readers, queued
+                    await settled(db, standin, readers, within=readers / 20 + 120)
+                    after = Snapshot.take(bots, standin, cluster)
+                    retried = await retried_rows(url)
+                why = retry_paths(Path(tmp))
+            figures = await standin.ask("report", False)
+        finally:
+            await db.close()
+    return measured(processes, before, after, figures, readers=readers, retried=retried, why=why)
+
+
+async def fan_out_apart(
+    cluster: PostgresCluster, standin: StandIn, processes: int, readers: int, *, rate: str
+) -> FanOut:
+    """The control: `processes` bots that share nothing but the machine and the
+    stand-in, each on a database of its own with its share of the readers. What
+    they cost per message over one bot is what N processes on these cores cost,
+    with no claims, budget or roles shared."""
+    await standin.ask("reset", False)
+    share = readers // processes
+    async with AsyncExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        dbs: list[tuple[Database, int]] = []
+        bots: list[BotProcess] = []
+        for i in range(processes):
+            url = await stack.enter_async_context(cluster.database())
+            db, feed_id = await seed(url, share, first=FIRST_READER + i * share)
+            stack.push_async_callback(db.close)
+            workdir = tmp / f"bot-{i}"
+            workdir.mkdir()
+            [bot] = await stack.enter_async_context(
+                bot_processes(workdir, url, standin, 1, rate=rate)
+            )
+            dbs.append((db, feed_id))
+            bots.append(bot)
+        for (db, _), bot in zip(dbs, bots, strict=True):
+            await joined(db, [bot], settle=0.0)
+        await asyncio.sleep(5)  # as joined() waits before a shared run
+        before = Snapshot.take(bots, standin, cluster)
+        await asyncio.gather(*(queue_alerts(db, feed_id) for db, feed_id in dbs))
+        for db, _ in dbs:
+            await settled(db, standin, share * processes, within=readers / 20 + 120)
+        after = Snapshot.take(bots, standin, cluster)
+        figures = await standin.ask("report", False)
+    return measured(processes, before, after, figures, readers=share * processes)
 
 
 # What the sender logs on each path that can send a row twice (bot/delivery/sender.py,
@@ -423,14 +506,25 @@ def describe(run: FanOut) -> str:
         f"  {run.processes} process{'es' if run.processes > 1 else ''}: {run.sent:,} sent in "
         f"{run.seconds:.1f} s = {run.rate:,.0f}/s; bot CPU {sum(run.bot_cpu):.1f} s ({each}) = "
         f"{run.cpu_per_1000:.2f} s per 1,000; stand-in {run.standin_cpu:.1f} s, "
-        f"PostgreSQL {run.postgres_cpu:.1f} s; 429: {run.flood_429}, 409: {run.conflict_409}, "
+        f"PostgreSQL {run.postgres_cpu:.1f} s; host steal {run.steal:.2f} s; {scheduling(run)}; "
+        f"429: {run.flood_429}, 409: {run.conflict_409}, "
         f"duplicates: {run.duplicates} (rows sent on a later try: {run.retried}; "
         + ", ".join(f"{name}: {n}" for name, n in run.why.items())
         + ")"
     )
 
 
-async def unlimited(
+def scheduling(run: FanOut) -> str:
+    """The bots' CPU split, and per message how often they ran and waited for a CPU."""
+    s, n = run.bot_scheduling, max(1, run.sent)
+    return (
+        f"bots user {s.user:.1f} s + system {s.system:.1f} s, per message "
+        f"{s.slices / n:.2f} runs ({s.voluntary / n:.2f} wake-ups, "
+        f"{s.involuntary / n:.2f} preempted), {s.waited / n * 1e6:.0f} µs waiting for a CPU"
+    )
+
+
+async def limits_off(
     cluster: PostgresCluster,
     standin: StandIn,
     counts: Sequence[int],
@@ -438,19 +532,32 @@ async def unlimited(
     report: Report,
     *,
     rounds: int = 3,
+    rate: str = "unlimited",
+    control: bool = False,
 ) -> None:
     """Rounds of 1, 2, 4 processes in turn, judged on each count's median CPU per
     message: on a shared machine one run's CPU per message varies by ±10 %, and
-    taking the counts in turn spreads any drift of the machine over all of them."""
-    report.say(f"\n[1] fan-out to {readers:,} readers, limits off, 1/2/4 processes on PostgreSQL")
+    taking the counts in turn spreads any drift of the machine over all of them.
+
+    With no budget (rate "unlimited") the cores are the limit and the ratio is
+    judged. At a budget one process nearly fills (1b), every process is partly
+    idle, and the ratio is a figure: what being often asleep costs a process."""
+    judged = rate == "unlimited"
+    label = "[1] limits off, no budget" if judged else f"[1b] limits off, paced at {rate}/s"
+    report.say(f"\n{label}: fan-out to {readers:,} readers, 1/2/4 processes on PostgreSQL")
     runs: list[FanOut] = []
+    aparts: list[FanOut] = []
     for round_ in range(1, rounds + 1):
         if rounds > 1:
             report.say(f"  round {round_} of {rounds}")
         for processes in counts:
-            run = await fan_out(cluster, standin, processes, readers, limits=False)
+            run = await fan_out(cluster, standin, processes, readers, rate=rate)
             report.say(describe(run))
             runs.append(run)
+            if processes > 1 and control:
+                apart = await fan_out_apart(cluster, standin, processes, readers, rate=rate)
+                report.say(describe(apart).replace("processes:", "processes apart:", 1))
+                aparts.append(apart)
     median = {
         n: statistics.median(r.cpu_per_1000 for r in runs if r.processes == n) for n in counts
     }
@@ -458,14 +565,24 @@ async def unlimited(
         "  median CPU per 1,000: "
         + ", ".join(f"{n} process{'es' if n > 1 else ''} {median[n]:.2f} s" for n in counts)
     )
+    for n in counts[1:] if control else []:
+        apart_median = statistics.median(r.cpu_per_1000 for r in aparts if r.processes == n)
+        report.say(
+            f"  {n} processes apart (a database each): {apart_median:.2f} s per 1,000, "
+            f"{apart_median / median[counts[0]]:.2f}× one process's; sharing one database "
+            f"costs {median[n] / apart_median:.2f}× that"
+        )
     one = median[counts[0]]
     for n in counts[1:]:
         ratio = median[n] / one
-        report.target(
-            f"{n} processes: CPU per message ≤ 1.15 × one process's (median of {rounds}, "
-            f"got {ratio:.2f}×)",
-            ratio <= 1.15,
-        )
+        if judged:
+            report.target(
+                f"{n} processes: CPU per message ≤ 1.15 × one process's (median of {rounds}, "
+                f"got {ratio:.2f}×)",
+                ratio <= 1.15,
+            )
+        else:
+            report.say(f"  {n} processes: {ratio:.2f}× one process's CPU per message")
     for run in runs:
         # At least once: a send that timed out is tried again (it may have arrived).
         report.target(
@@ -480,7 +597,7 @@ async def limited(
 ) -> None:
     report.say(f"\n[2] fan-out to {readers:,} readers, stand-in enforcing 30/s, 1/2/4 processes")
     for processes in counts:
-        run = await fan_out(cluster, standin, processes, readers, limits=True)
+        run = await fan_out(cluster, standin, processes, readers, rate=None)
         report.say(describe(run))
         fraction = run.rate / 30
         report.target(
@@ -499,14 +616,14 @@ async def failover(
     freeze = how == "SIGSTOP"
     report.say(
         f"\n[3{'b' if freeze else 'a'}] {how} of one of two processes mid-fan-out to "
-        f"{readers:,} readers (limits off)"
+        f"{readers:,} readers (limits off, at {PAID_BUDGET}/s)"
     )
     await standin.ask("reset", False)
     async with cluster.database() as url:
         db, feed_id = await seed(url, readers)
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                async with bot_processes(Path(tmp), url, standin, 2, limits=False) as bots:
+                async with bot_processes(Path(tmp), url, standin, 2, rate=PAID_BUDGET) as bots:
                     await joined(db, bots)
                     updates_holder, _, _ = await roles(db)
                     victim = next(b for b in bots if b.holds(updates_holder))
@@ -590,7 +707,15 @@ async def run(args: argparse.Namespace) -> Report:
     try:
         parts = set(args.parts.split(","))
         if "unlimited" in parts:
-            await unlimited(cluster, standin, counts, args.readers, report, rounds=args.rounds)
+            await limits_off(
+                cluster, standin, counts, args.readers, report, rounds=args.rounds,
+                control="apart" in parts,
+            )  # fmt: skip
+        if "paced" in parts:
+            await limits_off(
+                cluster, standin, counts, args.readers, report, rounds=args.rounds,
+                rate=args.paced_rate,
+            )  # fmt: skip
         if "limited" in parts:
             await limited(cluster, standin, counts, args.limited_readers, report)
         if "kill" in parts:
@@ -613,7 +738,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds", type=int, default=3, help="limits-off rounds (the medians are judged)"
     )
     parser.add_argument(
-        "--parts", default="unlimited,limited,kill,stop", help="which runs, comma-separated"
+        "--paced-rate", default=PAID_BUDGET, help="NEWSBOT_SEND_RATE of the paced run (1b)"
+    )
+    parser.add_argument(
+        "--parts",
+        default="unlimited,apart,paced,limited,kill,stop",
+        help="which runs, comma-separated",
     )
     return parser
 

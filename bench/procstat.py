@@ -7,6 +7,7 @@ import resource
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -33,6 +34,74 @@ def proc_cpu_seconds(pid: int, tid: int | None = None) -> float:
     # The command name (field 2) may hold spaces; the fields after it are fixed.
     fields = raw.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """How a process spent its CPU: user and system seconds, and how often it ran."""
+
+    user: float
+    system: float
+    slices: int  # times it was put on a CPU (/proc/<pid>/schedstat)
+    waited: float  # seconds it was runnable but waited for a CPU
+    voluntary: int  # switches away because it waited (I/O, a timer): wake-ups
+    involuntary: int  # switches away because the scheduler took the CPU back
+
+    def __add__(self, other: Scheduling) -> Scheduling:
+        return Scheduling(
+            self.user + other.user,
+            self.system + other.system,
+            self.slices + other.slices,
+            self.waited + other.waited,
+            self.voluntary + other.voluntary,
+            self.involuntary + other.involuntary,
+        )
+
+    def __sub__(self, earlier: Scheduling) -> Scheduling:
+        return self + Scheduling(
+            -earlier.user,
+            -earlier.system,
+            -earlier.slices,
+            -earlier.waited,
+            -earlier.voluntary,
+            -earlier.involuntary,
+        )
+
+
+NO_SCHEDULING = Scheduling(0.0, 0.0, 0, 0.0, 0, 0)
+
+
+def proc_scheduling(pid: int) -> Scheduling:
+    """A live process's Scheduling, its threads summed; zeros when it is gone."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return NO_SCHEDULING
+    return sum((_thread_scheduling(f"/proc/{pid}/task/{tid}") for tid in tids), NO_SCHEDULING)
+
+
+def _thread_scheduling(task: str) -> Scheduling:
+    try:
+        with open(f"{task}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"{task}/schedstat", encoding="ascii") as f:
+            _, waited_ns, slices = (int(v) for v in f.read().split())
+        switches: dict[str, int] = {}
+        with open(f"{task}/status", encoding="ascii") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name.endswith("ctxt_switches"):
+                    switches[name] = int(value)
+    except (OSError, ValueError):
+        return NO_SCHEDULING  # a thread that ended meanwhile
+    return Scheduling(
+        int(fields[11]) / _TICKS,
+        int(fields[12]) / _TICKS,
+        slices,
+        waited_ns / 1e9,
+        switches.get("voluntary_ctxt_switches", 0),
+        switches.get("nonvoluntary_ctxt_switches", 0),
+    )
 
 
 def proc_peak_rss_mb(pid: int) -> float:
@@ -87,3 +156,14 @@ def system_busy_seconds() -> float:
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
     # guest time is already counted in user time
     return (sum(ticks[:8]) - idle) / _TICKS
+
+
+def steal_seconds() -> float:
+    """CPU seconds the hypervisor ran something else while this machine's CPUs wanted
+    to run (/proc/stat's steal, all CPUs, since boot): a busy host shows up here."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return 0.0
+    return int(fields[7]) / _TICKS if len(fields) > 7 else 0.0
