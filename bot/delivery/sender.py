@@ -762,11 +762,7 @@ class Sender:
         if row.edits_message_id is not None:
             await self._edit_post(row, post)
             return
-        preview = (
-            LinkPreviewOptions(url=post.preview_url, prefer_large_media=True)
-            if post.preview_url
-            else LinkPreviewOptions(is_disabled=True)
-        )
+        preview = preview_options(post.preview_url)
         try:
             sent = await self._bot.send_post(
                 post.chat_id,
@@ -819,11 +815,7 @@ class Sender:
                     chat_id=post.chat_id,
                     message_id=row.edits_message_id,
                     parse_mode=post.parse_mode,
-                    link_preview_options=LinkPreviewOptions(
-                        url=post.preview_url, prefer_large_media=True
-                    )
-                    if post.preview_url
-                    else LinkPreviewOptions(is_disabled=True),
+                    link_preview_options=preview_options(post.preview_url),
                     rate_limit_args=row.priority,
                 )
         except RetryAfter as exc:
